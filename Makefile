@@ -1,0 +1,100 @@
+# Slack user-provisioning service.  `make run` and `make test` are the two
+# commands a newcomer needs; see README.md.
+
+CC ?= gcc
+SANITIZE ?=
+OPT ?= -O2
+MARIADB_CFLAGS = $(shell mariadb_config --include 2>/dev/null)
+MARIADB_LIBS = $(shell mariadb_config --libs 2>/dev/null)
+WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+       -Wno-format-nonliteral
+CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Ilib $(MARIADB_CFLAGS) \
+         $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer)
+LDFLAGS = $(if $(SANITIZE),-fsanitize=$(SANITIZE))
+LIBS = -lfcgi -ljson-c -lcurl -lssl -lcrypto -lcrypt $(MARIADB_LIBS)
+
+# Objects of a build live apart from its flavour's other builds.
+BUILD = build/$(if $(SANITIZE),san,rel)
+
+DEB_PACKAGES = gcc make pkg-config libfcgi-dev spawn-fcgi libjson-c-dev \
+  libcurl4-openssl-dev libmariadb-dev mariadb-server mariadb-client nginx:/usr/sbin/nginx \
+  libssl-dev libcmocka-dev libcrypt-dev curl python3:/usr/bin/python3 openssl
+
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+API_SRC = $(wildcard cgi-bin/*.c)
+API_OBJ = $(API_SRC:%.c=$(BUILD)/%.o)
+MIGRATIONS = $(sort $(wildcard sql/*.sql))
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+include tests/slack-emulator/emulator.mk
+
+BINS = cgi-bin/provisioning-api cron/provisioning-sync cron/provisioning-admin
+
+.PHONY: all deps run stop sync test unit integration lint bench clean
+all: lib/libprovision.a $(BINS) $(EMULATOR_BIN)
+
+deps:
+	@scripts/deps.sh $(DEB_PACKAGES)
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h cgi-bin/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libprovision.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+lib/libprovision.a: $(BUILD)/libprovision.a
+	cp $< $@
+
+$(BUILD)/cron/migrations.c: $(MIGRATIONS) scripts/embed-sql.sh
+	@mkdir -p $(dir $@)
+	scripts/embed-sql.sh $(MIGRATIONS) > $@
+
+$(BUILD)/cron/migrations.o: $(BUILD)/cron/migrations.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+cgi-bin/provisioning-api: $(API_OBJ) $(BUILD)/libprovision.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+cron/provisioning-sync: $(BUILD)/cron/provisioning-sync.o $(BUILD)/libprovision.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+cron/provisioning-admin: $(BUILD)/cron/provisioning-admin.o $(BUILD)/cron/migrations.o $(BUILD)/libprovision.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libprovision.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
+
+# Unit tests are built and run with the sanitizers.
+.PHONY: unit-bins
+unit-bins: $(UNIT_BIN)
+
+# The C sources must not use the unbounded string functions (STYLE.md).
+lint:
+	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|atoi|atol|strtok|gets)\s*\(' \
+	  lib/*.[ch] cgi-bin/*.[ch] cron/*.[ch] tests/unit/*.c tests/slack-emulator/*.[ch] 2>/dev/null \
+	  || { echo "lint: unbounded string function used (see STYLE.md)"; exit 1; }
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/stack.sh run
+
+stop:
+	@scripts/stack.sh stop "$(CURDIR)/run"
+
+sync: all
+	@PROVISIONING_CONFIG="$(CURDIR)/run/provisioning.conf" cron/provisioning-sync
+
+test: deps
+	@$(MAKE) --no-print-directory lint all
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-bins
+	@scripts/test.sh
+
+bench: deps all
+	@echo "bench: no benchmark yet (they come with the sync issue)"
+
+clean:
+	rm -rf build lib/libprovision.a $(BINS) $(EMULATOR_BIN)

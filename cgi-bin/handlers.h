@@ -1,0 +1,27 @@
+/*
+ * handlers.h - one function per route; each reads like the paragraph of
+ * SPEC §4 it implements.  See routes.c for who may call each.
+ */
+#ifndef PV_HANDLERS_H
+#define PV_HANDLERS_H
+
+struct req;
+
+/* handlers_session.c (SPEC §4.1) */
+void handle_session_create(struct req *req);
+void handle_session_delete(struct req *req);
+void handle_me(struct req *req);
+
+/* handlers_directory.c (SPEC §4.3) */
+void handle_users_list(struct req *req);
+void handle_users_create(struct req *req);
+void handle_user_get(struct req *req);
+void handle_teams_list(struct req *req);
+void handle_teams_create(struct req *req);
+void handle_team_members_list(struct req *req);
+void handle_team_members_add(struct req *req);
+void handle_team_members_remove(struct req *req);
+void handle_settings_get(struct req *req);
+void handle_settings_patch(struct req *req);
+
+#endif

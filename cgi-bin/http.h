@@ -1,0 +1,82 @@
+/*
+ * http.h - one FastCGI request and its answer, for provisioning-api.
+ *
+ * A struct req lives for one request.  Everything hanging off it (copies of
+ * FastCGI parameters, the parsed body, JSON built for the answer) belongs to
+ * req->pool and is released after FCGX_Finish_r, so handlers never free.
+ *
+ * Handlers answer exactly once with http_json, http_error, http_fail or
+ * http_no_content; the router answers for them when they forget (500).
+ */
+#ifndef PV_HTTP_H
+#define PV_HTTP_H
+
+#include <fcgiapp.h>
+#include <json-c/json.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "session.h"
+
+struct config;
+struct db;
+struct pool;
+
+/* What a process keeps between requests: configuration and its one
+ * database connection (the pool of a single-threaded FastCGI process). */
+struct app {
+	struct config *cfg;
+	struct db *db;
+	int secure_cookies;
+	int session_ttl_hours;
+};
+
+#define HTTP_MAX_PATH_IDS 4
+
+struct req {
+	FCGX_Request *fcgi;
+	struct pool *pool;
+	struct app *app;
+	const char *method;
+	const char *path;
+	const char *query;
+	const char *client_ip;
+	json_object *body;           /* parsed JSON body or NULL */
+	int64_t ids[HTTP_MAX_PATH_IDS]; /* numbers matched by {id} in the route */
+	int nids;
+	struct session_who who;      /* valid when signed_in */
+	int signed_in;
+	const char *session_token;   /* the caller's cookie value, if any */
+	struct buf headers;          /* extra response headers, CRLF-ended */
+	int status;                  /* 0 until answered */
+};
+
+/* A FastCGI parameter copied into the request pool, or NULL. */
+const char *http_param(struct req *req, const char *name);
+/* A decoded query-string parameter, or NULL when absent. */
+const char *http_query(struct req *req, const char *name);
+/* A cookie's value, or NULL. */
+const char *http_cookie(struct req *req, const char *name);
+/* Adds a response header line such as "Retry-After: 30". */
+int http_header(struct req *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Answers with obj as JSON; takes over obj. */
+void http_json(struct req *req, int status, json_object *obj);
+/* Answers with the error envelope {"error": {code, message, field?}}. */
+void http_error(struct req *req, int status, const char *code, const char *message,
+		const char *field);
+/* Answers for a library failure: 404 not found, 503 database down, 500. */
+void http_fail(struct req *req, int rc);
+void http_no_content(struct req *req);
+
+/* Reads ?limit= (default, 1..max) into *out; answers 400 and returns
+ * negative when it is not a number in range. */
+int http_query_limit(struct req *req, int def, int max, int *out);
+/* Reads an opaque numeric cursor parameter (0 when absent); answers 400
+ * and returns negative when malformed. */
+int http_query_cursor(struct req *req, const char *name, int64_t *out);
+/* Answers 422 and returns negative when the body has a key not in the
+ * NULL-terminated list, so that typos are reported, not ignored. */
+int http_body_keys(struct req *req, const char *const *allowed);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * provisioning-api - the FastCGI program behind nginx.
+ *
+ * Run under spawn-fcgi with several processes on one socket; each process
+ * handles one request at a time and keeps only its configuration and one
+ * database connection between requests.  Exits at start, with one line on
+ * stderr, when the configuration is bad; a database that is down is not a
+ * reason to exit: requests get 503 until it is back.
+ *
+ *   provisioning-api              serve FastCGI on stdin's socket
+ *   provisioning-api --routes     print "METHOD PATTERN" per route and exit
+ */
+#include "config.h"
+#include "db.h"
+#include "err.h"
+#include "http.h"
+#include "log.h"
+#include "pool.h"
+#include "routes.h"
+
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static void handle_request(struct app *app, FCGX_Request *fr)
+{
+	struct req req;
+
+	memset(&req, 0, sizeof(req));
+	req.fcgi = fr;
+	req.app = app;
+	req.pool = pool_new();
+	buf_init(&req.headers, 8192);
+	if (!req.pool) {
+		FCGX_PutS("Status: 500 Internal Server Error\r\n\r\n", fr->out);
+		return;
+	}
+	req.method = http_param(&req, "REQUEST_METHOD");
+	req.path = http_param(&req, "DOCUMENT_URI");
+	req.query = http_param(&req, "QUERY_STRING");
+	req.client_ip = http_param(&req, "REMOTE_ADDR");
+	if (!req.method || !req.path) {
+		http_error(&req, 400, "bad_request", "The request lacks a method or a path.", NULL);
+	} else {
+		if (!req.client_ip)
+			req.client_ip = "unknown";
+		routes_dispatch(&req);
+		/* No query string, no cookie, no body: nothing secret is logged. */
+		log_debug("api: %s %s -> %d", req.method, req.path, req.status);
+	}
+	buf_release(&req.headers);
+	pool_free(req.pool);
+}
+
+int main(int argc, char **argv)
+{
+	struct app app = { 0 };
+	FCGX_Request fr;
+	enum log_level level;
+	char err[256];
+	int rc;
+
+	log_init("provisioning-api");
+	if (argc > 1 && strcmp(argv[1], "--routes") == 0) {
+		for (size_t i = 0; i < routes_count; i++)
+			printf("%s %s\n", routes[i].method, routes[i].pattern);
+		return 0;
+	}
+	if (argc > 1) {
+		fprintf(stderr, "usage: provisioning-api [--routes]\n");
+		return 2;
+	}
+	rc = config_load(&app.cfg, NULL, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "provisioning-api: %s\n", err);
+		return 1;
+	}
+	if (log_parse_level(config_get(app.cfg, "log.level"), &level) == 0)
+		log_set_level(level);
+	app.secure_cookies = strncmp(config_get(app.cfg, "app.base_url"), "https://", 8) == 0;
+	app.session_ttl_hours = (int)config_get_long(app.cfg, "session.ttl_hours");
+	if (db_new(&app.db, app.cfg) < 0) {
+		fprintf(stderr, "provisioning-api: out of memory\n");
+		return 1;
+	}
+	/* A client that hangs up mid-answer must not kill the process. */
+	signal(SIGPIPE, SIG_IGN);
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0) {
+		fprintf(stderr, "provisioning-api: FastCGI initialisation failed\n");
+		return 1;
+	}
+	if (db_ensure(app.db) < 0)
+		log_warn("api: database not reachable at start; answering 503 until it is");
+	log_info("api: ready");
+	while (FCGX_Accept_r(&fr) >= 0) {
+		handle_request(&app, &fr);
+		FCGX_Finish_r(&fr);
+	}
+	db_free(app.db);
+	config_free(app.cfg);
+	return 0;
+}

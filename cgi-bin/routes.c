@@ -1,0 +1,205 @@
+#include "routes.h"
+#include "handlers.h"
+#include "http.h"
+#include "err.h"
+#include "log.h"
+#include "pjson.h"
+#include "pool.h"
+#include "session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define KB64 ROUTE_BODY_LIMIT
+
+/* Every route of the API.  tests/integration checks that each one is in
+ * cgi-bin/openapi.json, so add it there too. */
+const struct route routes[] = {
+	{ "POST", "/api/v1/session", handle_session_create, ACCESS_PUBLIC, BODY_REQUIRED, KB64 },
+	{ "DELETE", "/api/v1/session", handle_session_delete, ACCESS_USER, BODY_NONE, 0 },
+	{ "GET", "/api/v1/me", handle_me, ACCESS_USER, BODY_NONE, 0 },
+
+	{ "GET", "/api/v1/users", handle_users_list, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "POST", "/api/v1/users", handle_users_create, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
+	{ "GET", "/api/v1/users/{id}", handle_user_get, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "GET", "/api/v1/teams", handle_teams_list, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "POST", "/api/v1/teams", handle_teams_create, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
+	{ "GET", "/api/v1/teams/{id}/members", handle_team_members_list, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "POST", "/api/v1/teams/{id}/members", handle_team_members_add, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
+	{ "DELETE", "/api/v1/teams/{id}/members/{id}", handle_team_members_remove, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "GET", "/api/v1/settings", handle_settings_get, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "PATCH", "/api/v1/settings", handle_settings_patch, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
+};
+
+const size_t routes_count = sizeof(routes) / sizeof(routes[0]);
+
+/* Matches path against pattern; {id} takes a positive decimal number. */
+static int route_match(const char *pattern, const char *path, struct req *req)
+{
+	const char *p = pattern, *s = path;
+
+	req->nids = 0;
+	while (*p && *s) {
+		if (strncmp(p, "{id}", 4) == 0) {
+			char *end;
+			long long v;
+
+			if (*s < '1' || *s > '9' || req->nids == HTTP_MAX_PATH_IDS)
+				return 0;
+			errno = 0;
+			v = strtoll(s, &end, 10);
+			if (errno || (*end && *end != '/'))
+				return 0;
+			req->ids[req->nids++] = v;
+			p += 4;
+			s = end;
+		} else if (*p == *s) {
+			p++;
+			s++;
+		} else {
+			return 0;
+		}
+	}
+	return !*p && !*s;
+}
+
+static int is_json_type(const char *type)
+{
+	size_t n = strlen("application/json");
+
+	if (!type || strncasecmp(type, "application/json", n) != 0)
+		return 0;
+	return type[n] == '\0' || type[n] == ';' || type[n] == ' ';
+}
+
+static void put_json(void *obj)
+{
+	json_object_put(obj);
+}
+
+/* Reads and parses the body; answers and returns negative on any fault. */
+static int route_read_body(struct req *req, const struct route *rt)
+{
+	const char *type = FCGX_GetParam("CONTENT_TYPE", req->fcgi->envp);
+	const char *clen = FCGX_GetParam("CONTENT_LENGTH", req->fcgi->envp);
+	long long declared = clen && *clen ? strtoll(clen, NULL, 10) : 0;
+	const char *why;
+	char *text;
+	int n, rc;
+
+	if (declared <= 0 && rt->body == BODY_OPTIONAL)
+		return 0;
+	if (!is_json_type(type)) {
+		http_error(req, 415, "unsupported_media_type",
+			   "Send the body as JSON with Content-Type: application/json.", NULL);
+		return PV_EINVAL;
+	}
+	if (declared < 0 || (unsigned long long)declared > rt->body_limit) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "The body is larger than the %zu KiB this API accepts.",
+			 rt->body_limit / 1024);
+		http_error(req, 413, "body_too_large", msg, NULL);
+		return PV_ETOOBIG;
+	}
+	text = pool_alloc(req->pool, (size_t)declared + 1);
+	if (!text) {
+		http_fail(req, PV_ENOMEM);
+		return PV_ENOMEM;
+	}
+	n = FCGX_GetStr(text, (int)declared, req->fcgi->in);
+	if (n != declared) {
+		http_error(req, 400, "incomplete_body", "The body ended before its declared length.",
+			   NULL);
+		return PV_EINVAL;
+	}
+	rc = pjson_parse(text, (size_t)n, PJSON_MAX_DEPTH, &req->body, &why);
+	if (rc < 0) {
+		http_error(req, 400, rc == PV_ETOOBIG ? "json_too_deep" : "malformed_json", why, NULL);
+		return rc;
+	}
+	if (pool_on_free(req->pool, put_json, req->body) < 0) {
+		req->body = NULL;
+		http_fail(req, PV_ENOMEM);
+		return PV_ENOMEM;
+	}
+	if (!json_object_is_type(req->body, json_type_object)) {
+		http_error(req, 400, "malformed_json", "The body must be a JSON object.", NULL);
+		return PV_EINVAL;
+	}
+	return 0;
+}
+
+/* Recognizes the caller from the session cookie; answers when refused. */
+static int route_authenticate(struct req *req, const struct route *rt)
+{
+	int rc;
+
+	req->session_token = http_cookie(req, "pv_session");
+	if (rt->access == ACCESS_PUBLIC)
+		return 0;
+	if (!req->session_token) {
+		http_error(req, 401, "not_signed_in", "Sign in first.", NULL);
+		return PV_EAUTH;
+	}
+	rc = session_lookup(req->app->db, req->session_token, &req->who);
+	if (rc == PV_ENOTFOUND) {
+		http_error(req, 401, "not_signed_in", "Your session has ended; sign in again.", NULL);
+		return PV_EAUTH;
+	}
+	if (rc < 0) {
+		http_fail(req, rc);
+		return rc;
+	}
+	req->signed_in = 1;
+	if (rt->access == ACCESS_ADMIN && !req->who.is_admin) {
+		http_error(req, 403, "forbidden", "Only administrators of the organization may do this.",
+			   NULL);
+		return PV_EAUTH;
+	}
+	return 0;
+}
+
+void routes_dispatch(struct req *req)
+{
+	const struct route *rt = NULL;
+	struct buf allow;
+	int path_known = 0;
+
+	buf_init(&allow, 256);
+	for (size_t i = 0; i < routes_count; i++) {
+		if (!route_match(routes[i].pattern, req->path, req))
+			continue;
+		path_known = 1;
+		if (strcmp(routes[i].method, req->method) == 0) {
+			rt = &routes[i];
+			break;
+		}
+		buf_printf(&allow, "%s%s", allow.len ? ", " : "", routes[i].method);
+	}
+	if (!rt) {
+		if (path_known) {
+			http_header(req, "Allow: %s", buf_cstr(&allow));
+			http_error(req, 405, "method_not_allowed",
+				   "This method is not allowed here; see the Allow header.", NULL);
+		} else {
+			http_error(req, 404, "route_not_found", "There is no such API route.", NULL);
+		}
+		buf_release(&allow);
+		return;
+	}
+	buf_release(&allow);
+	route_match(rt->pattern, req->path, req);
+	if (route_authenticate(req, rt) < 0)
+		return;
+	if (rt->body != BODY_NONE && route_read_body(req, rt) < 0)
+		return;
+	rt->handler(req);
+	if (!req->status) {
+		log_error("api: %s %s: handler gave no answer", req->method, req->path);
+		http_fail(req, PV_EINVAL);
+	}
+}

@@ -1,0 +1,97 @@
+/*
+ * db.h - MariaDB access through prepared statements only.
+ *
+ * One struct db is one connection, used by one thread at a time.  It connects
+ * lazily and never relies on the client library's auto-reconnect: when the
+ * server goes away, the statement fails with PV_EDBDOWN, the connection is
+ * dropped, and the next statement outside a transaction (a request or batch
+ * boundary) connects again.  Inside a transaction a lost connection is never
+ * hidden: the caller gets PV_EDBDOWN and the transaction is gone.
+ *
+ * Parameters are passed as an array of struct db_param built with DB_INT(),
+ * DB_STR(), DB_NULL() and DB_ARGS(), so no caller writes MYSQL_BIND code:
+ *
+ *     rc = db_exec(db, "UPDATE teams SET name = ? WHERE organization_id = ? AND id = ?",
+ *                  DB_ARGS(DB_STR(name), DB_INT(org), DB_INT(id)), &changed);
+ *
+ * Results are read as text (NULL for SQL NULL) or as integers, one row at a
+ * time.  Errors: PV_EDBDOWN (unreachable), PV_ECONFLICT (duplicate key),
+ * PV_EINVAL (foreign key or value refused), PV_EDEADLOCK (deadlock or lock
+ * wait timeout: retry the whole transaction, see db_tx_run), PV_EDB (other).
+ */
+#ifndef PV_DB_H
+#define PV_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct db;
+struct db_rows;
+
+enum db_param_type { DB_P_NULL, DB_P_INT, DB_P_STR };
+
+struct db_param {
+	enum db_param_type type;
+	long long i;
+	const char *s;  /* borrowed; NULL string means SQL NULL */
+};
+
+#define DB_INT(x) ((struct db_param){ .type = DB_P_INT, .i = (long long)(x) })
+#define DB_STR(x) ((struct db_param){ .type = DB_P_STR, .s = (x) })
+#define DB_NULL() ((struct db_param){ .type = DB_P_NULL })
+#define DB_ARGS(...) (const struct db_param[]){ __VA_ARGS__ }, \
+	(sizeof((const struct db_param[]){ __VA_ARGS__ }) / sizeof(struct db_param))
+#define DB_NOARGS NULL, 0
+
+/* Creates a handle from db.* configuration (copied).  Does not connect. */
+int db_new(struct db **out, const struct config *cfg);
+void db_free(struct db *db);
+/* Connects if not connected; PV_EDBDOWN when the server is unreachable. */
+int db_ensure(struct db *db);
+/* Whether the last failure lost the connection (for 503 decisions). */
+int db_is_down(const struct db *db);
+/* The server's message for the last failure on this handle (borrowed). */
+const char *db_last_error(const struct db *db);
+
+/* Runs one statement.  *affected (optional) gets the changed row count. */
+int db_exec(struct db *db, const char *sql, const struct db_param *p, size_t np,
+	    uint64_t *affected);
+/* The AUTO_INCREMENT id of the last successful INSERT on this handle. */
+uint64_t db_insert_id(const struct db *db);
+
+/* Runs a query; *out is a cursor the caller frees with db_rows_free.
+ * db_query buffers the result on the client so other statements may run
+ * while it is read; db_query_stream reads rows from the server as they are
+ * fetched (constant memory, but no other statement until freed). */
+int db_query(struct db *db, struct db_rows **out, const char *sql,
+	     const struct db_param *p, size_t np);
+int db_query_stream(struct db *db, struct db_rows **out, const char *sql,
+		    const struct db_param *p, size_t np);
+/* 1 when a row is ready, 0 at the end, negative on failure. */
+int db_rows_next(struct db_rows *r);
+/* Column text of the current row, NULL for SQL NULL; valid until the next
+ * db_rows_next or db_rows_free. */
+const char *db_rows_str(const struct db_rows *r, int col);
+size_t db_rows_len(const struct db_rows *r, int col);
+long long db_rows_int(const struct db_rows *r, int col);
+int db_rows_is_null(const struct db_rows *r, int col);
+void db_rows_free(struct db_rows *r);
+
+/* Single-value helper: first column of the first row as an integer.
+ * PV_ENOTFOUND when there is no row. */
+int db_query_int(struct db *db, long long *out, const char *sql,
+		 const struct db_param *p, size_t np);
+
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+/* Safe to call after any failure, even with no transaction open. */
+void db_rollback(struct db *db);
+/* Runs fn(db, arg) inside a transaction, committing when it returns 0 and
+ * rolling back otherwise; a deadlock restarts it (up to 3 attempts). */
+int db_tx_run(struct db *db, int (*fn)(struct db *db, void *arg), void *arg);
+
+/* Runs trusted SQL text with several statements (migrations only). */
+int db_exec_script(struct db *db, const char *sql);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * pjson.h - the project's thin layer over json-c.
+ *
+ * Ownership, one rule for all: parsing returns one reference the caller puts
+ * (json_object_put); pjson_add_* take over the value they are given (even on
+ * failure); pjson_get_* only borrow, the result lives as long as its parent.
+ *
+ * Untrusted text is parsed strictly (RFC 8259, no comments or single quotes),
+ * with a depth limit, and must hold exactly one value: anything but white
+ * space after it is an error.
+ */
+#ifndef PV_PJSON_H
+#define PV_PJSON_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PJSON_MAX_DEPTH 16
+
+/* PV_EINVAL with a plain-words reason in *why (static string) on bad
+ * JSON, PV_ETOOBIG with *why set when nesting passes max_depth. */
+int pjson_parse(const char *text, size_t len, int max_depth, json_object **out,
+		const char **why);
+
+/* Getters: 0 and the value; PV_ENOTFOUND when the key is absent (or null
+ * for the _opt variants' callers to decide); PV_EINVAL for a wrong type. */
+int pjson_get_str(json_object *obj, const char *key, const char **out);
+int pjson_get_bool(json_object *obj, const char *key, int *out);
+int pjson_get_int(json_object *obj, const char *key, int64_t *out);
+int pjson_get_obj(json_object *obj, const char *key, json_object **out);
+int pjson_get_array(json_object *obj, const char *key, json_object **out);
+
+/* Builders; a NULL string becomes JSON null.  0 or PV_ENOMEM. */
+int pjson_add_str(json_object *obj, const char *key, const char *s);
+int pjson_add_int(json_object *obj, const char *key, int64_t v);
+int pjson_add_bool(json_object *obj, const char *key, int v);
+int pjson_add(json_object *obj, const char *key, json_object *val);
+int pjson_push(json_object *arr, json_object *val);
+
+/* Serializes compactly; the string belongs to obj. */
+const char *pjson_text(json_object *obj, size_t *len);
+
+#endif

@@ -1,0 +1,74 @@
+#!/bin/sh
+# make test, after the build: runs the unit tests (built with the
+# sanitizers), then brings up the whole stack in a temporary folder on free
+# loopback ports, runs the integration tests through nginx, and tears the
+# stack down whatever happens.  Ends with "N passed, N failed".
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT="$ROOT/test-output"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+# The developer's own overrides must not point the tests elsewhere.
+for v in $(env | sed -n 's/^\(\(DB\|APP\|SLACK\|CRYPTO\|SMTP\|LOG\|SESSION\)_[A-Z_]*\)=.*/\1/p'); do
+	unset "$v"
+done
+unset PROVISIONING_CONFIG PORT EMULATOR_PORT
+
+passed=0
+failed=0
+
+echo "== unit tests (address and undefined behaviour sanitizers)"
+for t in "$ROOT"/build/san/tests/test_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	CMOCKA_MESSAGE_OUTPUT=TAP ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		"$t" > "$OUT/$name.tap" 2>&1
+	rc=$?
+	p=$(grep -c '^ok ' "$OUT/$name.tap")
+	f=$(grep -c '^not ok ' "$OUT/$name.tap")
+	# A crash or a sanitizer report fails the binary even if its cases passed.
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	if grep -q 'runtime error:\|ERROR: AddressSanitizer\|ERROR: LeakSanitizer' "$OUT/$name.tap"; then
+		f=$((f + 1))
+	fi
+	echo "$name: $p passed, $f failed"
+	[ "$f" -eq 0 ] || sed -n '/^not ok\|runtime error\|Sanitizer/,+15p' "$OUT/$name.tap" | head -40
+	passed=$((passed + p))
+	failed=$((failed + f))
+done
+
+echo "== integration tests (MariaDB, nginx, FastCGI, Slack emulator)"
+DIR=$(mktemp -d /tmp/provisioning-test.XXXXXX)
+cleanup() {
+	"$ROOT/scripts/stack.sh" stop "$DIR" >/dev/null 2>&1
+	# Logs of the run are kept for whoever reads a failure.
+	cp "$DIR"/*.log "$OUT"/ 2>/dev/null
+	rm -rf "$DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ports=$(python3 -c 'import socket
+s=[socket.socket() for _ in range(2)]
+[x.bind(("127.0.0.1",0)) for x in s]
+print(" ".join(str(x.getsockname()[1]) for x in s))')
+PORT=${ports% *}
+EPORT=${ports#* }
+if SYNC_INTERVAL=0 "$ROOT/scripts/stack.sh" start "$DIR" "$PORT" "$EPORT" > "$OUT/stack.log" 2>&1; then
+	python3 "$ROOT/tests/integration/run.py" --root "$ROOT" --dir "$DIR" --port "$PORT" \
+		--emulator-port "$EPORT" --counts "$OUT/integration.counts" ${TESTS:+--only "$TESTS"}
+	if [ -f "$OUT/integration.counts" ]; then
+		read -r p f < "$OUT/integration.counts"
+	else
+		p=0 f=1
+	fi
+else
+	echo "the stack did not start; see test-output/stack.log"
+	cat "$OUT/stack.log"
+	p=0 f=1
+fi
+passed=$((passed + p))
+failed=$((failed + f))
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,24 @@
+"""The API without its database: 503 with the envelope, then recovery."""
+import time
+
+
+def test_api_answers_503_while_mariadb_is_stopped_and_recovers(ctx):
+    org = ctx.new_org()
+    a = org.admin
+    assert a.get("/api/v1/teams").status == 200
+    ctx.stack("db-stop")
+    try:
+        # Every API process must notice, not only the first one asked.
+        for _ in range(6):
+            r = a.get("/api/v1/teams")
+            assert r.status == 503, r
+            assert r.json["error"]["code"] == "database_unavailable", r
+            assert r.header("Retry-After")
+        r = ctx.client().post("/api/v1/session", {"email": org.admin_email, "password": org.password})
+        assert r.status == 503, r
+    finally:
+        ctx.stack("db-start")
+    # No restart of the API: it reconnects by itself on the next requests.
+    ctx.wait("the API to recover", lambda: a.get("/api/v1/teams").status == 200, seconds=30)
+    for _ in range(6):
+        assert a.get("/api/v1/teams").status == 200

@@ -1,0 +1,94 @@
+/* Unit tests of lib/buf (bounded string buffer) and lib/pool. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "buf.h"
+#include "err.h"
+#include "pool.h"
+
+static void test_buf_appends_and_stops_at_its_maximum(void **state)
+{
+	struct buf b;
+	char *s;
+
+	(void)state;
+	buf_init(&b, 10);
+	assert_string_equal(buf_cstr(&b), "");
+	assert_int_equal(buf_puts(&b, "hello"), 0);
+	assert_int_equal(buf_printf(&b, "%d", 1234), 0);
+	assert_string_equal(buf_cstr(&b), "hello1234");
+	assert_int_equal(buf_puts(&b, "ab"), PV_ETOOBIG);   /* 11 > 10 */
+	assert_string_equal(buf_cstr(&b), "hello1234");     /* unchanged */
+	assert_int_equal(buf_putc(&b, '!'), 0);              /* exactly 10 */
+	assert_int_equal(b.len, 10);
+	assert_int_equal(buf_printf(&b, "x"), PV_ETOOBIG);
+	buf_reset(&b);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(buf_cstr(&b), "");
+	assert_int_equal(buf_append(&b, "a\0b", 3), 0);      /* binary safe */
+	assert_int_equal(b.len, 3);
+	s = buf_detach(&b);
+	assert_memory_equal(s, "a\0b", 4);
+	assert_null(b.data);
+	free(s);
+	buf_release(&b);
+}
+
+static void test_buf_grows_through_many_appends(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 1 << 20);
+	for (int i = 0; i < 100000; i++)
+		assert_int_equal(buf_putc(&b, (char)('a' + i % 26)), 0);
+	assert_int_equal(b.len, 100000);
+	assert_int_equal(b.data[99999], 'a' + 99999 % 26);
+	assert_int_equal(b.data[100000], '\0');
+	buf_release(&b);
+}
+
+static int cleanups_run;
+static char order[4];
+
+static void note(void *arg)
+{
+	order[cleanups_run++] = *(char *)arg;
+}
+
+static void test_pool_frees_everything_and_runs_cleanups_in_reverse(void **state)
+{
+	static char a = 'a', b = 'b', c = 'c';
+	struct pool *p = pool_new();
+	char *s;
+
+	(void)state;
+	assert_non_null(p);
+	s = pool_strdup(p, "copy");
+	assert_string_equal(s, "copy");
+	assert_null(pool_strdup(p, NULL));
+	assert_string_equal(pool_strndup(p, "abcdef", 3), "abc");
+	assert_non_null(pool_alloc(p, 1000));
+	pool_on_free(p, note, &a);
+	pool_on_free(p, note, &b);
+	pool_on_free(p, note, &c);
+	pool_free(p);    /* ASan reports a leak if a block were kept */
+	assert_int_equal(cleanups_run, 3);
+	assert_memory_equal(order, "cba", 3);
+	pool_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf_appends_and_stops_at_its_maximum),
+		cmocka_unit_test(test_buf_grows_through_many_appends),
+		cmocka_unit_test(test_pool_frees_everything_and_runs_cleanups_in_reverse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
