@@ -24,4 +24,13 @@ void handle_team_members_remove(struct req *req);
 void handle_settings_get(struct req *req);
 void handle_settings_patch(struct req *req);
 
+/* handlers_slack.c (SPEC §4.2, connection and groups) */
+void handle_provisioning_overview(struct req *req);
+void handle_slack_status(struct req *req);
+void handle_slack_connect(struct req *req);
+void handle_slack_replace(struct req *req);
+void handle_slack_callback(struct req *req);
+void handle_slack_disconnect(struct req *req);
+void handle_slack_groups(struct req *req);
+
 #endif

@@ -191,6 +191,15 @@ void http_no_content(struct req *req)
 	http_head(req, 204, NULL);
 }
 
+void http_redirect(struct req *req, const char *location)
+{
+	if (http_header(req, "Location: %s", location) < 0) {
+		http_fail(req, PV_ENOMEM);
+		return;
+	}
+	http_head(req, 302, NULL);
+}
+
 int http_query_limit(struct req *req, int def, int max, int *out)
 {
 	const char *v = http_query(req, "limit");

@@ -19,6 +19,7 @@
 #include "session.h"
 
 struct config;
+struct crypto_key;
 struct db;
 struct pool;
 
@@ -27,6 +28,7 @@ struct pool;
 struct app {
 	struct config *cfg;
 	struct db *db;
+	struct crypto_key *key;   /* seals Slack tokens (crypto.key_file) */
 	int secure_cookies;
 	int session_ttl_hours;
 };
@@ -68,6 +70,8 @@ void http_error(struct req *req, int status, const char *code, const char *messa
 /* Answers for a library failure: 404 not found, 503 database down, 500. */
 void http_fail(struct req *req, int rc);
 void http_no_content(struct req *req);
+/* Answers 302 to location (an absolute URL or a path). */
+void http_redirect(struct req *req, const char *location);
 
 /* Reads ?limit= (default, 1..max) into *out; answers 400 and returns
  * negative when it is not a number in range. */

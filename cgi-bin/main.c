@@ -11,6 +11,7 @@
  *   provisioning-api --routes     print "METHOD PATTERN" per route and exit
  */
 #include "config.h"
+#include "crypto.h"
 #include "db.h"
 #include "err.h"
 #include "http.h"
@@ -80,6 +81,16 @@ int main(int argc, char **argv)
 		log_set_level(level);
 	app.secure_cookies = strncmp(config_get(app.cfg, "app.base_url"), "https://", 8) == 0;
 	app.session_ttl_hours = (int)config_get_long(app.cfg, "session.ttl_hours");
+	rc = config_require(app.cfg, "crypto.key_file", err, sizeof(err));
+	if (rc == 0 && crypto_key_load(config_get(app.cfg, "crypto.key_file"), &app.key) < 0) {
+		snprintf(err, sizeof(err), "config: crypto.key_file: not a readable 32-byte key file");
+		rc = PV_EINVAL;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "provisioning-api: %s\n", err);
+		config_free(app.cfg);
+		return 1;
+	}
 	if (db_new(&app.db, app.cfg) < 0) {
 		fprintf(stderr, "provisioning-api: out of memory\n");
 		return 1;
@@ -98,6 +109,7 @@ int main(int argc, char **argv)
 		FCGX_Finish_r(&fr);
 	}
 	db_free(app.db);
+	crypto_key_free(app.key);
 	config_free(app.cfg);
 	return 0;
 }

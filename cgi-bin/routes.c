@@ -32,6 +32,16 @@ const struct route routes[] = {
 	{ "DELETE", "/api/v1/teams/{id}/members/{id}", handle_team_members_remove, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "GET", "/api/v1/settings", handle_settings_get, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "PATCH", "/api/v1/settings", handle_settings_patch, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
+
+	{ "GET", "/api/v1/provisioning", handle_provisioning_overview, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "GET", "/api/v1/provisioning/slack", handle_slack_status, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "DELETE", "/api/v1/provisioning/slack", handle_slack_disconnect, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "POST", "/api/v1/provisioning/slack/connect", handle_slack_connect, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "POST", "/api/v1/provisioning/slack/replace", handle_slack_replace, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "GET", "/api/v1/provisioning/slack/groups", handle_slack_groups, ACCESS_ADMIN, BODY_NONE, 0 },
+	/* Slack sends the browser here; the state, not a route rule, says who
+	 * may complete the flow, and the handler checks the session itself. */
+	{ "GET", "/oauth/slack/callback", handle_slack_callback, ACCESS_PUBLIC, BODY_NONE, 0 },
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);

@@ -7,12 +7,15 @@
  * other users of the machine in the process list: prefer stdin).
  */
 #include "config.h"
+#include "connection.h"
+#include "crypto.h"
 #include "db.h"
 #include "directory.h"
 #include "err.h"
 #include "log.h"
 #include "migrate.h"
 #include "password.h"
+#include "slack.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +33,8 @@ static const char usage[] =
 	"                                  create an administrator who can sign in\n"
 	"  create-user ORG_ID EMAIL [OPTIONS]\n"
 	"                                  create a member (add --admin for an administrator)\n"
+	"  slack-check ORG_ID              open the organization's stored Slack token and ask\n"
+	"                                  Slack who it is (auth.test): prints team id and name\n"
 	"  seed-demo EMAIL                 create (once) the demo organization with EMAIL as\n"
 	"                                  its administrator, teams and users; the password\n"
 	"                                  (--password-stdin) is set on every run\n"
@@ -218,6 +223,43 @@ static const struct {
 	{ "hana.sato@demo.example", "花", "佐藤", "People Partner", "People" },
 };
 
+/* Proves the stored token opens with the key file and that Slack accepts
+ * it; prints "TEAM_ID TEAM_NAME", never the token. */
+static int cmd_slack_check(struct config *cfg, struct db *db, const char *org_arg)
+{
+	struct slack_auth auth = { 0 };
+	struct crypto_key *key = NULL;
+	struct slack *s = NULL;
+	int64_t org;
+	int rc = parse_id(org_arg, &org);
+
+	if (rc < 0) {
+		fprintf(stderr, "provisioning-admin: slack-check ORG_ID\n");
+		return rc;
+	}
+	rc = crypto_key_load(config_get(cfg, "crypto.key_file"), &key);
+	if (rc == 0)
+		rc = conn_client(db, cfg, key, org, &s);
+	if (rc == PV_ENOTFOUND)
+		fprintf(stderr, "provisioning-admin: organization %lld has no Slack connection\n",
+			(long long)org);
+	else if (rc < 0)
+		fprintf(stderr, "provisioning-admin: the stored token cannot be opened: %s\n",
+			pv_strerror(rc));
+	if (rc == 0) {
+		rc = slack_auth_test(s, &auth);
+		if (rc < 0)
+			fprintf(stderr, "provisioning-admin: Slack refused the token: %s\n",
+				slack_last_error(s)->code);
+		else
+			printf("%s %s\n", auth.team_id ? auth.team_id : "?", auth.team ? auth.team : "?");
+	}
+	slack_auth_release(&auth);
+	slack_free(s);
+	crypto_key_free(key);
+	return rc;
+}
+
 /* Creates the demo organization once; later runs only reset the password. */
 static int cmd_seed_demo(struct db *db, int argc, char **argv)
 {
@@ -318,6 +360,8 @@ int main(int argc, char **argv)
 		rc = cmd_create_user(db, argc, argv, 1);
 	else if (strcmp(argv[1], "create-user") == 0)
 		rc = cmd_create_user(db, argc, argv, 0);
+	else if (strcmp(argv[1], "slack-check") == 0 && argc == 3)
+		rc = cmd_slack_check(cfg, db, argv[2]);
 	else if (strcmp(argv[1], "seed-demo") == 0)
 		rc = cmd_seed_demo(db, argc, argv);
 	else {
