@@ -26,8 +26,9 @@ static void test_seal_open_round_trip_with_fresh_nonces(void **state)
 		assert_int_equal(crypto_seal(k, 7, secrets[i], &b), 0);
 		assert_memory_equal(a, "v1:", 3);
 		assert_string_not_equal(a, b);                 /* fresh nonce each time */
-		if (*secrets[i])
-			assert_null(strstr(a, secrets[i]));   /* not in clear */
+		/* Not in clear (a 1-letter secret may occur in base64 by chance). */
+		if (strlen(secrets[i]) > 4)
+			assert_null(strstr(a, secrets[i]));
 		assert_int_equal(crypto_open(k, 7, a, &plain), 0);
 		assert_string_equal(plain, secrets[i]);
 		crypto_secret_free(plain);
