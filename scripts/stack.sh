@@ -8,6 +8,7 @@
 #   stack.sh start DIR PORT EPORT     start what is not running yet
 #   stack.sh stop DIR                 stop everything started in DIR
 #   stack.sh db-stop DIR | db-start DIR   (tests: the database going away)
+#   stack.sh api-restart DIR          restart the API processes with this environment
 #
 # Environment: configuration overrides (SLACK_API_BASE, ...) reach every
 # program started; API_PROCESSES (3), SYNC_INTERVAL (60, 0 = no loop),
@@ -233,6 +234,13 @@ db-stop)
 db-start)
 	DIR=$2
 	db_start
+	;;
+api-restart)
+	DIR=$2
+	PROVISIONING_CONFIG="$DIR/provisioning.conf"
+	export PROVISIONING_CONFIG
+	stop_pidfile "$DIR/api.pid"
+	api_start
 	;;
 *)
 	sed -n '2,15p' "$0" >&2

@@ -151,9 +151,9 @@ class Context:
             raise RuntimeError("sql failed: %s: %s" % (q, r.stderr))
         return [line.split("\t") for line in r.stdout.splitlines()]
 
-    def stack(self, *args):
+    def stack(self, *args, env=None):
         r = subprocess.run([os.path.join(self.root, "scripts", "stack.sh")] + list(args) + [self.dir],
-                           capture_output=True, text=True, timeout=180)
+                           capture_output=True, text=True, timeout=180, env=dict(os.environ, **(env or {})))
         if r.returncode != 0:
             raise RuntimeError("stack.sh %s failed: %s" % (args, r.stderr))
 

@@ -320,3 +320,34 @@ def test_groups_on_a_free_workspace_are_an_empty_list_with_a_notice(ctx):
     assert connect(ctx, org, team="T0FREE0001") == {"connected": "1"}
     r = org.admin.get("/api/v1/provisioning/slack/groups")
     assert r.status == 200 and r.json["groups"] == [] and "plan" in r.json["notice"], r
+
+
+ROTATING_APP = {"SLACK_CLIENT_ID": "3333333333.4444444444",
+                "SLACK_CLIENT_SECRET": "rotate-client-secret-0123456789abcdef"}
+
+
+def test_rotating_token_is_refreshed_before_expiry(ctx):
+    emu = emu_reset(ctx)
+    # Tokens that expire in an hour: inside the two-hour refresh margin.
+    assert emu.post("/_emulator/config", {"expires_in": 3600}).status == 200
+    ctx.stack("api-restart", env=ROTATING_APP)
+    try:
+        org = ctx.new_org()
+        assert connect(ctx, org) == {"connected": "1"}
+        q = ("SELECT access_token_sealed, refresh_token_sealed, token_expires_at IS NOT NULL"
+             " FROM provisioning_integrations WHERE organization_id = ?")
+        first = ctx.sql(q, org.id)
+        assert first[0][1] != "NULL" and first[0][2] == "1", first
+        emu.post("/_emulator/record/reset", {})
+        r = org.admin.get("/api/v1/provisioning/slack/groups", query={"q": "eng"})
+        assert r.status == 200, r
+        second = ctx.sql(q, org.id)
+        assert second[0][0] != first[0][0] and second[0][1] != first[0][1], "tokens not refreshed"
+        rec = emu.get("/_emulator/record").json
+        assert rec["counts"].get("oauth.v2.access") == 1, rec["counts"]
+        # The used refresh token is dead at Slack; the new pair works.
+        r = ctx.run([ctx.root + "/cron/provisioning-admin", "slack-check", str(org.id)], env=ROTATING_APP)
+        assert r.returncode == 0 and r.stdout.split()[0] == DEMO, r.stderr
+    finally:
+        emu.post("/_emulator/reset", {})
+        ctx.stack("api-restart")
