@@ -68,6 +68,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libprovision.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
 
+# The Slack client's driver for tests/integration/test_slack_client.py.
+PROBE = build/rel/slack-client-probe
+$(BUILD)/slack-client-probe: tests/slack-client-probe.c $(BUILD)/libprovision.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # Unit tests are built and run with the sanitizers.
 .PHONY: unit-bins
 unit-bins: $(UNIT_BIN)
@@ -89,7 +95,7 @@ sync: all
 	@PROVISIONING_CONFIG="$(CURDIR)/run/provisioning.conf" cron/provisioning-sync
 
 test: deps
-	@$(MAKE) --no-print-directory lint all
+	@$(MAKE) --no-print-directory lint all $(PROBE)
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-bins
 	@scripts/test.sh
 
