@@ -33,4 +33,17 @@ void handle_slack_callback(struct req *req);
 void handle_slack_disconnect(struct req *req);
 void handle_slack_groups(struct req *req);
 
+/* handlers_reports.c (SPEC §4.2, sync history, report and export) */
+void handle_syncs_list(struct req *req);
+void handle_sync_get(struct req *req);
+void handle_sync_actions(struct req *req);
+void handle_sync_export(struct req *req);
+
+/* handlers_sync.c (SPEC §4.2, configuration and syncs) */
+void handle_slack_config_get(struct req *req);
+void handle_slack_config_put(struct req *req);
+void handle_slack_syncs_create(struct req *req);
+void handle_slack_sync_approve(struct req *req);
+void handle_slack_sync_discard(struct req *req);
+
 #endif

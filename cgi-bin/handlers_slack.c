@@ -9,8 +9,10 @@
 #include "group_search.h"
 #include "log.h"
 #include "pjson.h"
+#include "report.h"
 #include "session.h"
 #include "slack.h"
+#include "sync_queue.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -62,6 +64,32 @@ static json_object *named(int64_t id, const char *name)
 	return o;
 }
 
+/* sync: {pending, running, next_scheduled_at, last} */
+static int sync_state_json(struct req *req, json_object **out)
+{
+	json_object *o = json_object_new_object(), *last = NULL;
+	char next_at[32];
+	int pending, running, rc;
+	int64_t last_id;
+
+	*out = NULL;
+	if (!o)
+		return PV_ENOMEM;
+	rc = syncq_state(req->app->db, req->who.org_id, &pending, &running, &last_id, next_at);
+	if (rc == 0 && last_id)
+		rc = report_sync_json(req->app->db, req->who.org_id, last_id, &last);
+	if (rc == 0 && (pjson_add_bool(o, "pending", pending) || pjson_add_bool(o, "running", running) ||
+			pjson_add_str(o, "next_scheduled_at", next_at[0] ? next_at : NULL) ||
+			pjson_add(o, "last", last)))
+		rc = PV_ENOMEM;
+	if (rc < 0) {
+		json_object_put(o);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
+
 void handle_slack_status(struct req *req)
 {
 	json_object *out = NULL, *ws = NULL, *sync = NULL, *cfg = NULL;
@@ -74,12 +102,14 @@ void handle_slack_status(struct req *req)
 		return;
 	}
 	rc = conn_config_json(req->app->db, req->who.org_id, &cfg);
+	if (rc == 0)
+		rc = sync_state_json(req, &sync);
 	if (rc < 0) {
+		json_object_put(cfg);
 		http_fail(req, rc);
 		return;
 	}
 	out = json_object_new_object();
-	sync = json_object_new_object();
 	if (on) {
 		ws = json_object_new_object();
 		if (!ws || pjson_add_str(ws, "id", info.workspace_id) ||
@@ -87,14 +117,7 @@ void handle_slack_status(struct req *req)
 		    pjson_add_str(ws, "domain", info.workspace_domain))
 			rc = PV_ENOMEM;
 	}
-	/* The sync itself comes with the sync change: nothing is pending or
-	 * running yet, and no sync has happened. */
-	if (rc == 0 && (!out || !sync || pjson_add_bool(sync, "pending", 0) ||
-			pjson_add_bool(sync, "running", 0) ||
-			pjson_add_str(sync, "next_scheduled_at", NULL) ||
-			pjson_add_str(sync, "last", NULL)))
-		rc = PV_ENOMEM;
-	if (rc == 0 && (pjson_add_str(out, "status", on ? info.status : "disconnected") ||
+	if (rc == 0 && (!out || pjson_add_str(out, "status", on ? info.status : "disconnected") ||
 			pjson_add_str(out, "status_reason",
 				      on && info.status_reason[0] ? info.status_reason : NULL) ||
 			pjson_add(out, "workspace", ws) ||

@@ -200,6 +200,11 @@ void http_redirect(struct req *req, const char *location)
 	http_head(req, 302, NULL);
 }
 
+void http_stream_begin(struct req *req, int status, const char *type)
+{
+	http_head(req, status, type);
+}
+
 int http_query_limit(struct req *req, int def, int max, int *out)
 {
 	const char *v = http_query(req, "limit");

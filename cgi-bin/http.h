@@ -72,6 +72,11 @@ void http_fail(struct req *req, int rc);
 void http_no_content(struct req *req);
 /* Answers 302 to location (an absolute URL or a path). */
 void http_redirect(struct req *req, const char *location);
+/* Starts an answer whose body the handler then writes itself, piece by
+ * piece, with FCGX_PutStr on req->fcgi->out (a streamed download): sends
+ * the status line, Content-Type, Cache-Control and the headers added with
+ * http_header.  After it the status cannot change any more. */
+void http_stream_begin(struct req *req, int status, const char *type);
 
 /* Reads ?limit= (default, 1..max) into *out; answers 400 and returns
  * negative when it is not a number in range. */

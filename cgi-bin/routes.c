@@ -39,6 +39,15 @@ const struct route routes[] = {
 	{ "POST", "/api/v1/provisioning/slack/connect", handle_slack_connect, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "POST", "/api/v1/provisioning/slack/replace", handle_slack_replace, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "GET", "/api/v1/provisioning/slack/groups", handle_slack_groups, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "GET", "/api/v1/provisioning/slack/syncs", handle_syncs_list, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "GET", "/api/v1/provisioning/slack/syncs/{id}", handle_sync_get, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "GET", "/api/v1/provisioning/slack/syncs/{id}/actions", handle_sync_actions, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "GET", "/api/v1/provisioning/slack/syncs/{id}/export.csv", handle_sync_export, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "GET", "/api/v1/provisioning/slack/config", handle_slack_config_get, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "PUT", "/api/v1/provisioning/slack/config", handle_slack_config_put, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
+	{ "POST", "/api/v1/provisioning/slack/syncs", handle_slack_syncs_create, ACCESS_ADMIN, BODY_OPTIONAL, KB64 },
+	{ "POST", "/api/v1/provisioning/slack/syncs/{id}/approve", handle_slack_sync_approve, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "POST", "/api/v1/provisioning/slack/syncs/{id}/discard", handle_slack_sync_discard, ACCESS_ADMIN, BODY_NONE, 0 },
 	/* Slack sends the browser here; the state, not a route rule, says who
 	 * may complete the flow, and the handler checks the session itself. */
 	{ "GET", "/oauth/slack/callback", handle_slack_callback, ACCESS_PUBLIC, BODY_NONE, 0 },

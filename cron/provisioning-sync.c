@@ -1,58 +1,122 @@
 /*
  * provisioning-sync - the cron-invoked sync pass (SPEC §2.9).
  *
- * This build has no provisioning integration yet (Slack connection and the
- * sync planner come with their own changes): a pass checks that the
- * configuration loads and the database answers, says that there is nothing
- * to sync, and exits 0, so that the crontab line and `make run`'s loop can
- * already be installed.  Exit codes: 0 pass done, 1 configuration or
- * database failure, 2 usage.
+ * One pass: forget syncs older than each organization's retention, queue the
+ * scheduled syncs that are due, then claim and run queued syncs one after
+ * the other until none is left, and exit.  Claims use row locks with SKIP
+ * LOCKED and a lease renewed between batches, so several passes on several
+ * hosts may run at once: each sync runs once, and a sync whose worker died
+ * is taken over when its lease expires.
+ *
+ *   provisioning-sync              one pass over every organization
+ *   provisioning-sync --org ID     run the organization's queued sync now
+ *
+ * Exit codes: 0 pass done (a failed sync is an outcome, not an exit code),
+ * 1 configuration or database failure, 2 usage.
  */
 #include "config.h"
+#include "crypto.h"
 #include "db.h"
 #include "err.h"
 #include "log.h"
+#include "slack.h"
+#include "sync_queue.h"
+#include "sync_run.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define MAX_SYNCS_PER_PASS 1000
 
 static const char usage[] =
-	"usage: provisioning-sync [--help]\n"
+	"usage: provisioning-sync [--org ID] [--help]\n"
 	"\n"
-	"Runs one pass: claims the syncs that are due across all organizations,\n"
-	"runs them and exits.  Meant to be run every minute from cron.\n"
-	"This build knows no provisioning integration yet, so a pass only checks\n"
-	"the configuration and the database.\n";
+	"Runs one pass: queues the daily syncs that are due, then claims and runs\n"
+	"queued syncs (scheduled, manual, approved) across all organizations, and\n"
+	"exits.  Meant to run every minute from cron (see cron/crontab); several\n"
+	"hosts may run it at once.  --org ID runs only that organization's queued\n"
+	"sync.  Configuration: PROVISIONING_CONFIG and environment overrides (README).\n";
 
 int main(int argc, char **argv)
 {
+	struct sync_run_opts opts = { 0 };
+	struct crypto_key *key = NULL;
 	struct config *cfg = NULL;
 	struct db *db = NULL;
-	long long orgs = 0;
-	char err[256];
-	int rc;
+	enum log_level level;
+	char err[256], host[128], owner[200];
+	long long org = 0;
+	int rc, ran = 0;
 
 	log_init("provisioning-sync");
-	if (argc > 1) {
-		int help = strcmp(argv[1], "--help") == 0;
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "--org") == 0) {
+		char *end;
 
-		fputs(usage, help ? stdout : stderr);
-		return help ? 0 : 2;
+		errno = 0;
+		org = strtoll(argv[2], &end, 10);
+		if (errno || *end || org < 1) {
+			fputs(usage, stderr);
+			return 2;
+		}
+	} else if (argc != 1) {
+		fputs(usage, stderr);
+		return 2;
 	}
 	rc = config_load(&cfg, NULL, err, sizeof(err));
+	if (rc == 0)
+		rc = config_require(cfg, "crypto.key_file", err, sizeof(err));
+	if (rc == 0 && crypto_key_load(config_get(cfg, "crypto.key_file"), &key) < 0) {
+		snprintf(err, sizeof(err), "config: crypto.key_file: not a readable 32-byte key file");
+		rc = PV_EINVAL;
+	}
 	if (rc < 0) {
 		fprintf(stderr, "provisioning-sync: %s\n", err);
+		config_free(cfg);
 		return 1;
 	}
+	if (log_parse_level(config_get(cfg, "log.level"), &level) == 0)
+		log_set_level(level);
+	slack_global_init();
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(owner, sizeof(owner), "%s:%ld", host, (long)getpid());
+	opts.cfg = cfg;
+	opts.key = key;
+	opts.owner = owner;
+	opts.lease_seconds = (int)config_get_long(cfg, "sync.lease_seconds");
+	opts.batch = (size_t)config_get_long(cfg, "sync.batch_size");
 	rc = db_new(&db, cfg);
 	if (rc == 0)
-		rc = db_query_int(db, &orgs, "SELECT COUNT(*) FROM organizations", DB_NOARGS);
+		rc = db_ensure(db);
+	if (rc == 0)
+		rc = syncq_apply_retention(db);
+	if (rc == 0 && !org)
+		rc = syncq_schedule_due(db);
+	while (rc >= 0 && ran < MAX_SYNCS_PER_PASS) {
+		struct syncq_job job;
+
+		rc = syncq_claim(db, owner, opts.lease_seconds, org, &job);
+		if (rc <= 0)
+			break;
+		log_info("sync %lld: claimed (organization %lld, attempt %d)", (long long)job.id,
+			 (long long)job.org, job.attempts);
+		rc = sync_run(db, &opts, &job);
+		syncq_job_release(&job);
+		ran++;
+	}
 	if (rc < 0)
-		log_error("sync: database: %s", db ? db_last_error(db) : pv_strerror(rc));
-	else
-		log_info("sync: %lld organizations, no provisioning integration in this build",
-			 orgs);
+		log_error("sync: pass stopped: %s%s%s", pv_strerror(rc), db ? ": " : "",
+			  db ? db_last_error(db) : "");
 	db_free(db);
+	crypto_key_free(key);
 	config_free(cfg);
 	return rc < 0 ? 1 : 0;
 }

@@ -34,6 +34,8 @@ static const struct config_key config_keys[] = {
 	{ "slack.client_secret", CK_STRING, NULL, 0, 0 },
 	{ "crypto.key_file", CK_STRING, NULL, 0, 0 },
 	{ "smtp.url", CK_URL, NULL, 0, 0 },
+	{ "sync.lease_seconds", CK_INT, "60", 2, 3600 },
+	{ "sync.batch_size", CK_INT, "500", 1, 10000 },
 	{ "smtp.from", CK_STRING, NULL, 0, 0 },
 };
 

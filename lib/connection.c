@@ -199,7 +199,8 @@ int conn_store(struct db *db, const struct crypto_key *key, int64_t org, int64_t
 			     " workspace_domain = ?, installer_slack_user_id = ?, bot_user_id = ?,"
 			     " scopes = ?, access_token_sealed = ?, refresh_token_sealed = ?,"
 			     " token_expires_at = IF(? > 0, NOW() + INTERVAL ? SECOND, NULL),"
-			     " connected_by_user_id = ?, connected_at = NOW()"
+			     " connected_by_user_id = ?, connected_at = NOW(),"
+			     " next_sync_at = IFNULL(next_sync_at, NOW() + INTERVAL 1 DAY)"
 			     " WHERE id = ? AND organization_id = ?",
 			     DB_ARGS(DB_STR(g->workspace_id), DB_STR(g->workspace_name),
 				     DB_STR(g->workspace_domain), DB_STR(g->installer_slack_user_id),
@@ -210,9 +211,10 @@ int conn_store(struct db *db, const struct crypto_key *key, int64_t org, int64_t
 		rc = db_exec(db, "INSERT INTO provisioning_integrations (organization_id, provider,"
 			     " status, workspace_id, workspace_name, workspace_domain,"
 			     " installer_slack_user_id, bot_user_id, scopes, access_token_sealed,"
-			     " refresh_token_sealed, token_expires_at, connected_by_user_id, connected_at)"
+			     " refresh_token_sealed, token_expires_at, connected_by_user_id, connected_at,"
+			     " next_sync_at)"
 			     " VALUES (?, 'slack', 'connected', ?, ?, ?, ?, ?, ?, ?, ?,"
-			     " IF(? > 0, NOW() + INTERVAL ? SECOND, NULL), ?, NOW())",
+			     " IF(? > 0, NOW() + INTERVAL ? SECOND, NULL), ?, NOW(), NOW() + INTERVAL 1 DAY)",
 			     DB_ARGS(DB_INT(org), DB_STR(g->workspace_id), DB_STR(g->workspace_name),
 				     DB_STR(g->workspace_domain), DB_STR(g->installer_slack_user_id),
 				     DB_STR(g->bot_user_id), DB_STR(g->scopes), DB_STR(access),

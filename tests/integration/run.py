@@ -151,6 +151,12 @@ class Context:
             raise RuntimeError("sql failed: %s: %s" % (q, r.stderr))
         return [line.split("\t") for line in r.stdout.splitlines()]
 
+    def sync_pass(self, *args, env=None):
+        """One run of cron/provisioning-sync against the test stack."""
+        r = self.run([os.path.join(self.root, "cron", "provisioning-sync")] + list(args), env=env)
+        assert r.returncode == 0, "provisioning-sync failed: %s" % r.stderr
+        return r
+
     def stack(self, *args, env=None):
         r = subprocess.run([os.path.join(self.root, "scripts", "stack.sh")] + list(args) + [self.dir],
                            capture_output=True, text=True, timeout=180, env=dict(os.environ, **(env or {})))
@@ -209,6 +215,7 @@ def main():
     args = ap.parse_args()
     ctx = Context(args.root, args.dir, args.port, args.emulator_port)
     here = os.path.join(args.root, "tests", "integration")
+    sys.path.insert(0, here)  # tests share helpers by importing each other
     passed = failed = 0
     for fname in sorted(os.listdir(here)):
         if not (fname.startswith("test_") and fname.endswith(".py")):
