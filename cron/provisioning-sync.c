@@ -3,7 +3,8 @@
  *
  * One pass: forget syncs older than each organization's retention, queue the
  * scheduled syncs that are due, then claim and run queued syncs one after
- * the other until none is left, and exit.  Claims use row locks with SKIP
+ * the other until none is left, send the invitation e-mails that are due,
+ * and exit.  Claims use row locks with SKIP
  * LOCKED and a lease renewed between batches, so several passes on several
  * hosts may run at once: each sync runs once, and a sync whose worker died
  * is taken over when its lease expires.
@@ -19,6 +20,7 @@
 #include "db.h"
 #include "err.h"
 #include "log.h"
+#include "mail.h"
 #include "slack.h"
 #include "sync_queue.h"
 #include "sync_run.h"
@@ -112,6 +114,9 @@ int main(int argc, char **argv)
 		syncq_job_release(&job);
 		ran++;
 	}
+	/* Invitations of the users just created (and of earlier failures). */
+	if (rc >= 0)
+		rc = mail_deliver_invitations(db, cfg, 10000);
 	if (rc < 0)
 		log_error("sync: pass stopped: %s%s%s", pv_strerror(rc), db ? ": " : "",
 			  db ? db_last_error(db) : "");

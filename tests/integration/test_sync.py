@@ -459,3 +459,62 @@ def test_another_organization_cannot_touch_syncs(ctx):
     for path in ("/api/v1/provisioning/slack/syncs/%d", "/api/v1/provisioning/slack/syncs/%d/actions"):
         assert other.admin.get(path % s["id"]).status == 404
     assert other.admin.post("/api/v1/provisioning/slack/syncs/%d/discard" % s["id"]).status == 404
+
+
+def test_invitations_are_sent_once_per_created_user_and_only_when_on(ctx):
+    from smtp_sink import SmtpSink
+    sink = SmtpSink()
+    env = {"SMTP_URL": sink.url, "SMTP_FROM": "provisioning@example.test"}
+    try:
+        emu_reset(ctx)
+        on = ctx.new_org()
+        assert on.admin.patch("/api/v1/settings", {"automatic_invites": True}).status == 200
+        assert connect(ctx, on) == {"connected": "1"}
+        assert on.admin.put("/api/v1/provisioning/slack/config", EVERYONE).status == 200
+        s = sync(ctx, on, env=env)
+        created = [a["user"]["email"] for a in actions(on, s["id"], outcome="succeeded") if a["action"] == "create"]
+        assert created
+        got = sorted(m["to"][0] for m in sink.messages)
+        assert got == sorted(created), (got, created)
+        assert all("Message-ID: <invitation-" in m["data"] for m in sink.messages)
+        # Another pass, a no-change sync and an update send nothing more.
+        ctx.sync_pass(env=env)
+        u = emu_user(ctx, "U01MEMB001")
+        u["profile"]["title"] = "Changed for the invitation test"
+        emu_put_user(ctx, u)
+        s = sync(ctx, on, env=env)
+        assert s["counts"]["updated"] == 1
+        assert len(sink.messages) == len(created)
+        assert ctx.sql("SELECT COUNT(*) FROM invitation_outbox WHERE organization_id = ? AND sent_at IS NULL",
+                       on.id) == [["0"]]
+        # Off (the default): nobody is written to.
+        off = setup(ctx)
+        s = sync(ctx, off, env=env)
+        assert s["counts"]["created"] > 0
+        assert len(sink.messages) == len(created)
+        assert ctx.sql("SELECT COUNT(*) FROM invitation_outbox WHERE organization_id = ?", off.id) == [["0"]]
+    finally:
+        sink.close()
+
+
+def test_invitation_delivery_is_retried_when_smtp_is_down(ctx):
+    from smtp_sink import SmtpSink
+    emu_reset(ctx)
+    org = ctx.new_org()
+    assert org.admin.patch("/api/v1/settings", {"automatic_invites": True}).status == 200
+    assert connect(ctx, org) == {"connected": "1"}
+    assert org.admin.put("/api/v1/provisioning/slack/config", EVERYONE).status == 200
+    # Nothing listens on this port: every send fails and is kept for later.
+    dead = {"SMTP_URL": "smtp://127.0.0.1:9", "SMTP_FROM": "provisioning@example.test"}
+    s = sync(ctx, org, env=dead)
+    n = s["counts"]["created"]
+    rows = ctx.sql("SELECT COUNT(*), SUM(attempts) FROM invitation_outbox WHERE organization_id = ?"
+                   " AND sent_at IS NULL AND last_error IS NOT NULL", org.id)
+    assert rows == [[str(n), str(n)]], rows
+    ctx.sql("UPDATE invitation_outbox SET next_attempt_at = NOW() WHERE organization_id = ?", org.id)
+    sink = SmtpSink()
+    try:
+        ctx.sync_pass(env={"SMTP_URL": sink.url, "SMTP_FROM": "provisioning@example.test"})
+        assert len(sink.messages) == n
+    finally:
+        sink.close()

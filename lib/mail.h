@@ -1,0 +1,27 @@
+/*
+ * mail.h - invitation e-mails (SPEC §1.12) over SMTP with libcurl.
+ *
+ * Users created by a sync get one invitation when their organization's
+ * automatic_invites setting is on: the applier writes an invitation_outbox
+ * row in the user's own transaction, and each sync pass delivers the rows
+ * that are due.  A row is claimed (attempts + 1, next attempt pushed back)
+ * in a committed transaction before sending, so two passes never send the
+ * same one; sent_at is set after the server accepted the message.  A
+ * failure is retried with growing delays, up to MAIL_MAX_ATTEMPTS.  The
+ * Message-ID is fixed per invitation, so a receiving server can drop the
+ * duplicate of the one unlucky case (a pass killed between the send and its
+ * record).  Nothing else in the product sends e-mail.
+ */
+#ifndef PV_MAIL_H
+#define PV_MAIL_H
+
+struct config;
+struct db;
+
+#define MAIL_MAX_ATTEMPTS 8
+
+/* Delivers up to max due invitations; returns how many were sent, or a
+ * negative code when the database failed.  Without smtp.url, nothing. */
+int mail_deliver_invitations(struct db *db, const struct config *cfg, int max);
+
+#endif
