@@ -231,12 +231,22 @@ static int actions_sql(struct buf *sql, struct db_param *p, size_t *np, int64_t 
 	int rc, first;
 
 	*np = 0;
-	/* provisioning_sync_actions_report (sync_id, id, outcome, changed), 004:
-	 * one range of the sync in id order, no sort, and both filters checked
-	 * on the index entry before the row is read. */
-	rc = buf_puts(sql, "SELECT " ACTION_COLUMNS " FROM provisioning_sync_actions a"
-		      " FORCE INDEX (provisioning_sync_actions_report)"
-		      " WHERE a.sync_id = ? AND a.organization_id = ? AND a.id > ?");
+	/* Both indexes read one range of this sync in id order (no sort, so
+	 * the export streams from its first row).  One outcome alone seeks
+	 * straight to its rows with provisioning_sync_actions_outcome
+	 * (sync_id, outcome, id), 003.  Anything else uses
+	 * provisioning_sync_actions_report (sync_id, id, outcome, changed), 004,
+	 * where both filters are checked on the index entry (index condition
+	 * pushdown) before a row is read: at worst one pass over the sync's
+	 * index entries.  The optimizer left alone picks the (sync_id, id) index
+	 * for several outcomes and reads every row, hence the hint. */
+	rc = buf_puts(sql, "SELECT " ACTION_COLUMNS " FROM provisioning_sync_actions a");
+	if (rc == 0)
+		rc = buf_puts(sql, !f->changed && f->outcomes && !(f->outcomes & (f->outcomes - 1))
+			      ? " FORCE INDEX (provisioning_sync_actions_outcome)"
+			      : " FORCE INDEX (provisioning_sync_actions_report)");
+	if (rc == 0)
+		rc = buf_puts(sql, " WHERE a.sync_id = ? AND a.organization_id = ? AND a.id > ?");
 	p[(*np)++] = DB_INT(sync);
 	p[(*np)++] = DB_INT(org);
 	p[(*np)++] = DB_INT(after);
