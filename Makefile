@@ -18,7 +18,8 @@ BUILD = build/$(if $(SANITIZE),san,rel)
 
 DEB_PACKAGES = gcc make pkg-config libfcgi-dev spawn-fcgi libjson-c-dev \
   libcurl4-openssl-dev libmariadb-dev mariadb-server mariadb-client nginx:/usr/sbin/nginx \
-  libssl-dev libcmocka-dev libcrypt-dev curl python3:/usr/bin/python3 openssl
+  libssl-dev libcmocka-dev libcrypt-dev curl python3:/usr/bin/python3 openssl \
+  chromium:/usr/bin/chromium nodejs:/usr/bin/node npm:/usr/bin/npm
 
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -94,13 +95,19 @@ stop:
 sync: all
 	@PROVISIONING_CONFIG="$(CURDIR)/run/provisioning.conf" cron/provisioning-sync
 
-test: deps
+# playwright-core for the browser tests, from the lockfile (it downloads no
+# browser: the tests drive Debian's chromium).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+test: deps node_modules/.package-lock.json
 	@$(MAKE) --no-print-directory lint all $(PROBE)
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-bins
 	@scripts/test.sh
 
-bench: deps all
-	@echo "bench: no benchmark yet (they come with the sync issue)"
+bench: deps
+	@$(MAKE) --no-print-directory all $(PROBE)
+	@bench/run.sh
 
 clean:
 	rm -rf build lib/libprovision.a $(BINS) $(EMULATOR_BIN)

@@ -10,7 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Prepared statements of db_exec are kept per connection and reused: a
+ * sync runs the same few INSERTs and UPDATEs hundreds of thousands of
+ * times, and a prepare is a round trip to the server. */
+#define DB_STMT_CACHE 32
+
+struct db_cached {
+	char *sql;
+	MYSQL_STMT *stmt;
+	unsigned long used;  /* tick of the last use, for eviction */
+};
+
 struct db {
+	struct db_cached cache[DB_STMT_CACHE];
+	unsigned long tick;
 	MYSQL *conn;
 	char *host, *user, *password, *name, *socket;
 	unsigned int port;
@@ -56,8 +69,20 @@ int db_new(struct db **out, const struct config *cfg)
 	return 0;
 }
 
+static void db_cache_clear(struct db *db)
+{
+	for (int i = 0; i < DB_STMT_CACHE; i++) {
+		if (db->cache[i].stmt)
+			mysql_stmt_close(db->cache[i].stmt);
+		free(db->cache[i].sql);
+		db->cache[i].stmt = NULL;
+		db->cache[i].sql = NULL;
+	}
+}
+
 static void db_disconnect(struct db *db)
 {
+	db_cache_clear(db);
 	if (db->conn) {
 		mysql_close(db->conn);
 		db->conn = NULL;
@@ -181,9 +206,50 @@ uint64_t db_insert_id(const struct db *db)
 	return db->insert_id;
 }
 
-/* Prepares and executes sql with its parameters; *out gets the statement. */
+/* The cached statement of sql, prepared now if needed; NULL on failure
+ * with *rc set.  The cache owns the statement. */
+static MYSQL_STMT *db_cached_stmt(struct db *db, const char *sql, int *rc)
+{
+	struct db_cached *slot = &db->cache[0];
+	MYSQL_STMT *stmt;
+
+	db->tick++;
+	for (int i = 0; i < DB_STMT_CACHE; i++) {
+		if (db->cache[i].sql && strcmp(db->cache[i].sql, sql) == 0) {
+			db->cache[i].used = db->tick;
+			return db->cache[i].stmt;
+		}
+		if (db->cache[i].used < slot->used)
+			slot = &db->cache[i];
+	}
+	stmt = mysql_stmt_init(db->conn);
+	if (!stmt) {
+		*rc = PV_ENOMEM;
+		return NULL;
+	}
+	if (mysql_stmt_prepare(stmt, sql, strlen(sql))) {
+		*rc = db_fail(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt), "prepare");
+		mysql_stmt_close(stmt);
+		return NULL;
+	}
+	if (slot->stmt)
+		mysql_stmt_close(slot->stmt);
+	free(slot->sql);
+	slot->sql = strdup(sql);
+	slot->stmt = slot->sql ? stmt : NULL;
+	slot->used = db->tick;
+	if (!slot->sql) {
+		mysql_stmt_close(stmt);
+		*rc = PV_ENOMEM;
+		return NULL;
+	}
+	return stmt;
+}
+
+/* Prepares (or, cached, reuses) and executes sql with its parameters;
+ * *out gets the statement, which the caller closes unless cached. */
 static int db_run(struct db *db, MYSQL_STMT **out, const char *sql,
-		  const struct db_param *p, size_t np)
+		  const struct db_param *p, size_t np, int cached)
 {
 	MYSQL_BIND *bind = NULL;
 	unsigned long *lens = NULL;
@@ -194,12 +260,18 @@ static int db_run(struct db *db, MYSQL_STMT **out, const char *sql,
 	rc = db_ensure(db);
 	if (rc < 0)
 		return rc;
-	stmt = mysql_stmt_init(db->conn);
-	if (!stmt)
-		return PV_ENOMEM;
-	if (mysql_stmt_prepare(stmt, sql, strlen(sql))) {
-		rc = db_fail(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt), "prepare");
-		goto out;
+	if (cached) {
+		stmt = db_cached_stmt(db, sql, &rc);
+		if (!stmt)
+			return rc;
+	} else {
+		stmt = mysql_stmt_init(db->conn);
+		if (!stmt)
+			return PV_ENOMEM;
+		if (mysql_stmt_prepare(stmt, sql, strlen(sql))) {
+			rc = db_fail(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt), "prepare");
+			goto out;
+		}
 	}
 	if (mysql_stmt_param_count(stmt) != np) {
 		log_error("db: statement expects %lu parameters, got %zu: %.80s",
@@ -242,7 +314,9 @@ static int db_run(struct db *db, MYSQL_STMT **out, const char *sql,
 	stmt = NULL;
 	rc = 0;
 out:
-	if (stmt)
+	/* A cached statement stays with the cache (which a lost connection
+	 * has already emptied). */
+	if (stmt && !cached)
 		mysql_stmt_close(stmt);
 	free(bind);
 	free(lens);
@@ -253,13 +327,12 @@ int db_exec(struct db *db, const char *sql, const struct db_param *p, size_t np,
 	    uint64_t *affected)
 {
 	MYSQL_STMT *stmt;
-	int rc = db_run(db, &stmt, sql, p, np);
+	int rc = db_run(db, &stmt, sql, p, np, 1);
 
 	if (rc < 0)
 		return rc;
 	if (affected)
 		*affected = mysql_stmt_affected_rows(stmt);
-	mysql_stmt_close(stmt);
 	return 0;
 }
 
@@ -291,7 +364,7 @@ static int db_query_mode(struct db *db, struct db_rows **out, const char *sql,
 	int rc;
 
 	*out = NULL;
-	rc = db_run(db, &stmt, sql, p, np);
+	rc = db_run(db, &stmt, sql, p, np, 0);
 	if (rc < 0)
 		return rc;
 	r = calloc(1, sizeof(*r));

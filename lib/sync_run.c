@@ -185,7 +185,9 @@ static int read_directory(struct run *r)
 	if (!r->dir)
 		return PV_ENOMEM;
 	/* A link to another workspace (before a replace) is no link here. */
-	rc = db_query(r->db, &rows, "SELECT id, email, first_name, last_name, display_name, job_title,"
+	/* Streamed: the rows are copied into the pool as they come, so they are
+	 * not also held in the client library's buffer. */
+	rc = db_query_stream(r->db, &rows, "SELECT id, email, first_name, last_name, display_name, job_title,"
 		      " picture_url, avatar_hash, IF(slack_workspace_id = ?, slack_user_id, NULL),"
 		      " status = 'active', source = 'slack', is_guest, role = 'administrator',"
 		      " provisioned AND slack_workspace_id = ?, deactivated_by <=> 'person'"
@@ -243,7 +245,7 @@ static int read_directory(struct run *r)
 	if (rc == 0 && !r->ms)
 		rc = PV_ENOMEM;
 	if (rc == 0)
-		rc = db_query(r->db, &rows, "SELECT team_id, user_id, source = 'provisioning'"
+		rc = db_query_stream(r->db, &rows, "SELECT team_id, user_id, source = 'provisioning'"
 			      " FROM team_memberships WHERE organization_id = ?", DB_ARGS(DB_INT(r->job->org)));
 	for (i = 0; rc == 0 && i < (size_t)n && (rc = db_rows_next(rows)) == 1; i++) {
 		r->ms[i].team_id = db_rows_int(rows, 0);

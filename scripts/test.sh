@@ -70,5 +70,29 @@ fi
 passed=$((passed + p))
 failed=$((failed + f))
 
+# The browser tests need their own organization: they connect, reconfigure
+# and disconnect Slack.  They run after the integration tests, on the same
+# stack, unless a TESTS filter asked for integration tests only.
+if [ -z "${TESTS:-}" ] || [ -n "${BROWSER_TESTS:-}" ]; then
+	echo "== browser tests (Debian's chromium driven by playwright-core)"
+	PROVISIONING_CONFIG="$DIR/provisioning.conf"
+	export PROVISIONING_CONFIG
+	oid=$("$ROOT/cron/provisioning-admin" create-org "Browser tests" 2>>"$OUT/stack.log")
+	pw=$(openssl rand -hex 12)
+	printf '%s\n' "$pw" | "$ROOT/cron/provisioning-admin" create-admin "$oid" browser@example.test \
+		--first Browser --last Tester --password-stdin >/dev/null 2>>"$OUT/stack.log"
+	node "$ROOT/tests/browser/run.mjs" --base "http://127.0.0.1:$PORT" \
+		--emulator "http://127.0.0.1:$EPORT" --email browser@example.test --password "$pw" \
+		--out "$OUT/browser" --counts "$OUT/browser.counts" ${BROWSER_TESTS:+--only "$BROWSER_TESTS"} \
+		--sync-command "PROVISIONING_CONFIG=$DIR/provisioning.conf $ROOT/cron/provisioning-sync"
+	if [ -f "$OUT/browser.counts" ]; then
+		read -r p f < "$OUT/browser.counts"
+	else
+		p=0 f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

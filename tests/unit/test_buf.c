@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -82,12 +83,31 @@ static void test_pool_frees_everything_and_runs_cleanups_in_reverse(void **state
 	pool_free(NULL);
 }
 
+static void test_pool_small_and_large_blocks_are_zeroed_and_aligned(void **state)
+{
+	struct pool *p = pool_new();
+
+	(void)state;
+	for (int i = 0; i < 20000; i++) {
+		size_t n = (size_t)(i % 97) + (i % 50 == 0 ? 5000 : 0);
+		unsigned char *m = pool_alloc(p, n);
+
+		assert_non_null(m);
+		assert_int_equal((uintptr_t)m % _Alignof(max_align_t), 0);
+		for (size_t k = 0; k < n; k++)
+			assert_int_equal(m[k], 0);
+		memset(m, 0xAB, n);  /* ASan: each block is really n bytes long */
+	}
+	pool_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_appends_and_stops_at_its_maximum),
 		cmocka_unit_test(test_buf_grows_through_many_appends),
 		cmocka_unit_test(test_pool_frees_everything_and_runs_cleanups_in_reverse),
+		cmocka_unit_test(test_pool_small_and_large_blocks_are_zeroed_and_aligned),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,17 @@
+#!/bin/sh
+# make bench: starts the stack in a temporary folder (as make test does),
+# runs the benchmarks, tears the stack down.  BENCH_USERS sets the size.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DIR=$(mktemp -d /tmp/provisioning-bench.XXXXXX)
+trap '"$ROOT/scripts/stack.sh" stop "$DIR" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
+trap 'exit 130' INT TERM
+ports=$(python3 -c 'import socket
+s=[socket.socket() for _ in range(2)]
+[x.bind(("127.0.0.1",0)) for x in s]
+print(" ".join(str(x.getsockname()[1]) for x in s))')
+PORT=${ports% *}
+EPORT=${ports#* }
+SYNC_INTERVAL=0 "$ROOT/scripts/stack.sh" start "$DIR" "$PORT" "$EPORT" > /dev/null 2>&1 \
+	|| { echo "bench: the stack did not start"; exit 1; }
+python3 "$ROOT/bench/sync_bench.py" --dir "$DIR" --port "$PORT" --emulator-port "$EPORT"
