@@ -172,8 +172,11 @@ int db_ensure(struct db *db)
 		      "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"
 		      "NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
 		      "NO_ENGINE_SUBSTITUTION'");
+	/* CLIENT_FOUND_ROWS: an UPDATE reports the rows it matched, not only
+	 * those whose values changed, so "0 rows" always means "no such row"
+	 * (a lease renewed twice in one millisecond is still ours). */
 	if (!mysql_real_connect(db->conn, db->host, db->user, db->password, db->name,
-				db->port, db->socket, 0)) {
+				db->port, db->socket, CLIENT_FOUND_ROWS)) {
 		unsigned int no = mysql_errno(db->conn);
 		int rc;
 

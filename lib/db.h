@@ -54,7 +54,8 @@ int db_is_down(const struct db *db);
 /* The server's message for the last failure on this handle (borrowed). */
 const char *db_last_error(const struct db *db);
 
-/* Runs one statement.  *affected (optional) gets the changed row count. */
+/* Runs one statement.  *affected (optional) gets the row count: for an
+ * UPDATE the rows matched, changed or not (CLIENT_FOUND_ROWS). */
 int db_exec(struct db *db, const char *sql, const struct db_param *p, size_t np,
 	    uint64_t *affected);
 /* The AUTO_INCREMENT id of the last successful INSERT on this handle. */

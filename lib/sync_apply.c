@@ -253,56 +253,142 @@ int sync_act_from_payload(json_object *p, int64_t row_id, struct sync_act *out,
 	return 0;
 }
 
-/* Writes (or, for a held sync's row, updates) the report row of a. */
-static int row_write(struct sync_apply_ctx *ctx, const struct sync_act *a, const char *outcome,
-		     int64_t user_id, int planned, const char *failure)
-{
-	struct sync_details_ctx dctx = { 0 };
+/* A report row, ready to write: text computed, values borrowed from the
+ * act or owned here. */
+struct row {
+	const struct sync_act *a;
+	const char *outcome;
+	int64_t user_id;
 	struct row_text t;
 	struct buf details;
-	json_object *payload = NULL;
+	json_object *payload;   /* planned rows only */
+};
+
+#define ROW_PARAMS 15
+
+static void row_release(struct row *r)
+{
+	row_text_release(&r->t);
+	buf_release(&r->details);
+	json_object_put(r->payload);
+	r->payload = NULL;
+}
+
+static int row_fill(struct sync_apply_ctx *ctx, struct row *r, const struct sync_act *a,
+		    const char *outcome, int64_t user_id, int planned, const char *failure)
+{
+	struct sync_details_ctx dctx = { 0 };
 	int rc;
 
-	buf_init(&details, 1000);
-	rc = row_text_build(a, &t);
+	memset(r, 0, sizeof(*r));
+	r->a = a;
+	r->outcome = outcome;
+	r->user_id = user_id;
+	buf_init(&r->details, 1000);
+	rc = row_text_build(a, &r->t);
 	dctx.team_name = a->team_name;
 	dctx.rival = a->rival;
-	dctx.fields = buf_cstr(&t.fields);
+	dctx.fields = buf_cstr(&r->t.fields);
 	dctx.invited = ctx->invites && !planned;
 	dctx.planned = planned;
 	dctx.failure = failure;
 	if (rc == 0)
-		rc = sync_details(a->kind, a->reason, &dctx, &details);
+		rc = sync_details(a->kind, a->reason, &dctx, &r->details);
 	if (rc == PV_ETOOBIG)
 		rc = 0;  /* a long sentence is cut, not fatal */
 	if (rc == 0 && planned) {
-		payload = payload_of(a);
-		if (!payload)
+		r->payload = payload_of(a);
+		if (!r->payload)
 			rc = PV_ENOMEM;
 	}
-	if (rc == 0 && a->row_id)
+	return rc;
+}
+
+static void row_params(struct sync_apply_ctx *ctx, const struct row *r, struct db_param *p)
+{
+	const struct sync_act *a = r->a;
+	size_t i = 0;
+
+	p[i++] = DB_INT(ctx->sync_id);
+	p[i++] = DB_INT(ctx->org);
+	p[i++] = DB_STR(sync_plan_kind_name(a->kind));
+	p[i++] = DB_STR(sync_plan_reason_name(a->reason));
+	p[i++] = DB_STR(r->outcome);
+	p[i++] = DB_STR(buf_cstr(&r->t.changed));
+	p[i++] = r->user_id ? DB_INT(r->user_id) : DB_NULL();
+	p[i++] = DB_STR(a->user_email);
+	p[i++] = DB_STR(a->user_name);
+	p[i++] = DB_STR(a->slack_user_id);
+	p[i++] = a->team_id ? DB_INT(a->team_id) : DB_NULL();
+	p[i++] = DB_STR(a->team_name);
+	p[i++] = DB_STR(pjson_text(r->t.changes, NULL));
+	p[i++] = DB_STR(r->payload ? pjson_text(r->payload, NULL) : NULL);
+	p[i++] = DB_STR(buf_cstr(&r->details));
+}
+
+/* "INSERT INTO table (cols) VALUES (row)" with n copies of row; the text
+ * depends on n only, so the statement cache serves every full batch. */
+static int multi_insert_sql(struct buf *sql, const char *head, const char *row, size_t n)
+{
+	int rc = buf_puts(sql, head);
+
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = buf_printf(sql, "%s%s", i ? ", " : "", row);
+	return rc;
+}
+
+/* Writes rows in one multi-row INSERT (rows of an approved held sync are
+ * updated one by one instead: they exist already). */
+static int rows_write(struct sync_apply_ctx *ctx, struct row *rows, size_t n)
+{
+	struct db_param *p = NULL;
+	struct buf sql;
+	size_t ins = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (!rows[i].a->row_id)
+			continue;
 		rc = db_exec(ctx->db, "UPDATE provisioning_sync_actions SET outcome = ?, user_id = ?,"
 			     " details = ? WHERE id = ? AND sync_id = ?",
-			     DB_ARGS(DB_STR(outcome), user_id ? DB_INT(user_id) : DB_NULL(),
-				     DB_STR(buf_cstr(&details)), DB_INT(a->row_id), DB_INT(ctx->sync_id)), NULL);
-	else if (rc == 0)
-		rc = db_exec(ctx->db, "INSERT INTO provisioning_sync_actions (sync_id, organization_id,"
-			     " action, reason, outcome, changed, user_id, user_email, user_name, slack_user_id,"
-			     " team_id, team_name, changes_json, payload_json, details)"
-			     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			     DB_ARGS(DB_INT(ctx->sync_id), DB_INT(ctx->org),
-				     DB_STR(sync_plan_kind_name(a->kind)),
-				     DB_STR(sync_plan_reason_name(a->reason)), DB_STR(outcome),
-				     DB_STR(buf_cstr(&t.changed)),
-				     user_id ? DB_INT(user_id) : DB_NULL(), DB_STR(a->user_email),
-				     DB_STR(a->user_name), DB_STR(a->slack_user_id),
-				     a->team_id ? DB_INT(a->team_id) : DB_NULL(), DB_STR(a->team_name),
-				     DB_STR(pjson_text(t.changes, NULL)),
-				     DB_STR(payload ? pjson_text(payload, NULL) : NULL),
-				     DB_STR(buf_cstr(&details))), NULL);
-	json_object_put(payload);
-	row_text_release(&t);
-	buf_release(&details);
+			     DB_ARGS(DB_STR(rows[i].outcome),
+				     rows[i].user_id ? DB_INT(rows[i].user_id) : DB_NULL(),
+				     DB_STR(buf_cstr(&rows[i].details)), DB_INT(rows[i].a->row_id),
+				     DB_INT(ctx->sync_id)), NULL);
+	}
+	for (size_t i = 0; i < n; i++)
+		ins += !rows[i].a->row_id;
+	if (rc < 0 || ins == 0)
+		return rc;
+	buf_init(&sql, 1 << 20);
+	p = calloc(ins * ROW_PARAMS, sizeof(*p));
+	if (!p)
+		rc = PV_ENOMEM;
+	if (rc == 0)
+		rc = multi_insert_sql(&sql, "INSERT INTO provisioning_sync_actions (sync_id, organization_id,"
+				      " action, reason, outcome, changed, user_id, user_email, user_name,"
+				      " slack_user_id, team_id, team_name, changes_json, payload_json, details)"
+				      " VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ins);
+	for (size_t i = 0, k = 0; rc == 0 && i < n; i++)
+		if (!rows[i].a->row_id)
+			row_params(ctx, &rows[i], p + ROW_PARAMS * k++);
+	if (rc == 0)
+		rc = db_exec(ctx->db, buf_cstr(&sql), p, ins * ROW_PARAMS, NULL);
+	free(p);
+	buf_release(&sql);
+	return rc;
+}
+
+/* Writes (or, for a held sync's row, updates) the report row of a. */
+static int row_write(struct sync_apply_ctx *ctx, const struct sync_act *a, const char *outcome,
+		     int64_t user_id, int planned, const char *failure)
+{
+	struct row r;
+	int rc = row_fill(ctx, &r, a, outcome, user_id, planned, failure);
+
+	if (rc == 0)
+		rc = rows_write(ctx, &r, 1);
+	row_release(&r);
 	return rc;
 }
 
@@ -454,24 +540,157 @@ static int fatal(int rc)
 	return rc == PV_EDBDOWN || rc == PV_ENOMEM;
 }
 
+#define USER_PARAMS 11
+
+/* Finds, among the creates of acts[from..to), the one for slack_id; start
+ * is where it is expected (ids come back in the order of the INSERT). */
+static size_t find_create(const struct sync_act *acts, size_t from, size_t to, size_t start,
+			  const char *slack_id)
+{
+	for (size_t k = 0; k < to - from; k++) {
+		size_t i = from + (start - from + k) % (to - from);
+
+		if (acts[i].kind == PLAN_CREATE && acts[i].slack_user_id &&
+		    strcmp(acts[i].slack_user_id, slack_id) == 0)
+			return i;
+	}
+	return to;
+}
+
+/* The creates of a batch as one multi-row INSERT (and their invitations as
+ * another); ids[i - from] gets each new user's id. */
+static int insert_creates(struct sync_apply_ctx *ctx, const struct sync_act *acts, size_t from,
+			  size_t to, int64_t *ids)
+{
+	struct db_rows *r = NULL;
+	struct db_param *p = NULL;
+	struct buf sql;
+	size_t n = 0, k = 0, found = 0, next;
+	int64_t first;
+	int rc = 0;
+
+	for (size_t i = from; i < to; i++)
+		n += acts[i].kind == PLAN_CREATE;
+	if (n == 0)
+		return 0;
+	buf_init(&sql, 1 << 20);
+	p = calloc(n * USER_PARAMS, sizeof(*p));
+	if (!p) {
+		rc = PV_ENOMEM;
+		goto out;
+	}
+	for (size_t i = from; i < to; i++) {
+		const struct plan_profile *pr = &acts[i].profile;
+		struct db_param *q = p + USER_PARAMS * k;
+
+		if (acts[i].kind != PLAN_CREATE)
+			continue;
+		q[0] = DB_INT(ctx->org);
+		q[1] = DB_STR(pr->email);
+		q[2] = DB_STR(pr->first_name);
+		q[3] = DB_STR(pr->last_name);
+		q[4] = DB_STR(pr->display_name);
+		q[5] = DB_STR(pr->job_title);
+		q[6] = DB_STR(pr->picture_url);
+		q[7] = DB_STR(pr->avatar_hash);
+		q[8] = DB_INT(pr->is_guest ? 1 : 0);
+		q[9] = DB_STR(ctx->workspace_id);
+		q[10] = DB_STR(acts[i].slack_user_id);
+		k++;
+	}
+	rc = multi_insert_sql(&sql, "INSERT INTO users (organization_id, email, first_name, last_name,"
+			      " display_name, job_title, picture_url, avatar_hash, is_guest, source,"
+			      " provisioned, slack_workspace_id, slack_user_id) VALUES ",
+			      "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'slack', 1, ?, ?)", n);
+	if (rc == 0)
+		rc = db_exec(ctx->db, buf_cstr(&sql), p, n * USER_PARAMS, NULL);
+	if (rc < 0)
+		goto out;
+	/* The ids are read back rather than assumed consecutive, which
+	 * depends on innodb_autoinc_lock_mode.  Rows of this workspace with
+	 * an id from the first one on can only be ours: this worker holds the
+	 * organization's one sync lease. */
+	first = (int64_t)db_insert_id(ctx->db);
+	rc = db_query(ctx->db, &r, "SELECT id, slack_user_id FROM users WHERE organization_id = ?"
+		      " AND slack_workspace_id = ? AND id >= ? ORDER BY id",
+		      DB_ARGS(DB_INT(ctx->org), DB_STR(ctx->workspace_id), DB_INT(first)));
+	next = from;
+	while (rc == 0 && (rc = db_rows_next(r)) == 1) {
+		size_t i = find_create(acts, from, to, next, db_rows_str(r, 1));
+
+		rc = 0;
+		if (i == to || ids[i - from])
+			continue;
+		ids[i - from] = db_rows_int(r, 0);
+		found++;
+		next = i + 1 < to ? i + 1 : from;
+	}
+	if (rc == 0 && found != n) {
+		log_error("sync %lld: %zu users inserted but %zu found again", (long long)ctx->sync_id,
+			  n, found);
+		rc = PV_EDB;
+	}
+	if (rc < 0 || !ctx->invites)
+		goto out;
+	buf_reset(&sql);
+	k = 0;
+	for (size_t i = from; i < to; i++) {
+		if (acts[i].kind != PLAN_CREATE)
+			continue;
+		p[3 * k] = DB_INT(ctx->org);
+		p[3 * k + 1] = DB_INT(ids[i - from]);
+		p[3 * k + 2] = DB_STR(acts[i].profile.email);
+		k++;
+	}
+	rc = multi_insert_sql(&sql, "INSERT INTO invitation_outbox (organization_id, user_id, email)"
+			      " VALUES ", "(?, ?, ?)", n);
+	if (rc == 0)
+		rc = db_exec(ctx->db, buf_cstr(&sql), p, 3 * n, NULL);
+out:
+	db_rows_free(r);
+	free(p);
+	buf_release(&sql);
+	return rc;
+}
+
+/* A batch in one transaction: the creates in one INSERT, the other actions
+ * one by one in plan order, then every report row in one INSERT. */
 static int apply_range(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t from, size_t to)
 {
-	const char *outcome, *failure;
-	int64_t user_id;
+	const char *failure;
+	struct row *rows = calloc(to - from, sizeof(*rows));
+	int64_t *ids = calloc(to - from, sizeof(*ids));
+	size_t filled = 0;
 	int rc;
 
-	rc = db_begin(ctx->db);
-	if (rc < 0)
-		return rc;
-	for (size_t i = from; i < to && rc == 0; i++) {
-		rc = apply_one(ctx, &acts[i], &outcome, &user_id, &failure);
-		if (rc == 0)
-			rc = row_write(ctx, &acts[i], outcome, user_id, 0, NULL);
+	if (!rows || !ids) {
+		rc = PV_ENOMEM;
+		goto out;
 	}
+	rc = db_begin(ctx->db);
+	if (rc == 0)
+		rc = insert_creates(ctx, acts, from, to, ids);
+	for (size_t i = from; i < to && rc == 0; i++) {
+		const char *outcome = "succeeded";
+		int64_t user_id = ids[i - from];
+
+		if (acts[i].kind != PLAN_CREATE)
+			rc = apply_one(ctx, &acts[i], &outcome, &user_id, &failure);
+		if (rc == 0)
+			rc = row_fill(ctx, &rows[i - from], &acts[i], outcome, user_id, 0, NULL);
+		filled = i - from + 1;
+	}
+	if (rc == 0)
+		rc = rows_write(ctx, rows, to - from);
 	if (rc == 0)
 		rc = db_commit(ctx->db);
 	if (rc < 0)
 		db_rollback(ctx->db);
+out:
+	for (size_t i = 0; i < filled; i++)
+		row_release(&rows[i]);
+	free(rows);
+	free(ids);
 	return rc;
 }
 
@@ -532,21 +751,29 @@ int sync_apply(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n)
 int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct sync_act *acts, size_t n)
 {
 	size_t batch = ctx->batch ? ctx->batch : 200;
-	int rc = 0;
+	struct row *rows = calloc(batch, sizeof(*rows));
+	int rc = rows ? 0 : PV_ENOMEM;
 
 	for (size_t from = 0; from < n && rc == 0; from += batch) {
-		size_t to = from + batch < n ? from + batch : n;
+		size_t to = from + batch < n ? from + batch : n, filled = 0;
 
-		rc = db_begin(ctx->db);
-		for (size_t i = from; i < to && rc == 0; i++)
-			rc = row_write(ctx, &acts[i], acts[i].kind == PLAN_SKIP ? "skipped" : "planned",
-				       acts[i].user_id, acts[i].kind != PLAN_SKIP, NULL);
+		for (size_t i = from; i < to && rc == 0; i++, filled++)
+			rc = row_fill(ctx, &rows[i - from], &acts[i],
+				      acts[i].kind == PLAN_SKIP ? "skipped" : "planned", acts[i].user_id,
+				      acts[i].kind != PLAN_SKIP, NULL);
+		if (rc == 0)
+			rc = db_begin(ctx->db);
+		if (rc == 0)
+			rc = rows_write(ctx, rows, to - from);
 		if (rc == 0)
 			rc = db_commit(ctx->db);
 		if (rc < 0)
 			db_rollback(ctx->db);
+		for (size_t i = 0; i < filled; i++)
+			row_release(&rows[i]);
 		if (rc == 0 && ctx->between)
 			rc = ctx->between(ctx->arg);
 	}
+	free(rows);
 	return rc;
 }

@@ -26,7 +26,7 @@ struct run {
 	size_t n_users, cap_users;
 	struct slack_group *groups;
 	size_t n_groups;
-	struct pool *pool;             /* directory strings */
+	struct pool *pool;             /* Slack and directory strings */
 	struct plan_dir_user *dir;
 	size_t n_dir;
 	struct plan_team *teams;
@@ -76,6 +76,30 @@ static void slack_failure(struct run *r, const char *what)
 	}
 }
 
+/* Moves a Slack user's strings into the run's pool.  The decoder's copies
+ * sit between the freed JSON of their page; kept there, 100,000 members
+ * would pin that fragmented memory.  In 64 KiB chunks they do not. */
+static int pool_user(struct run *r, struct slack_user *u)
+{
+	char **fields[] = { &u->id, &u->team_id, &u->name, &u->real_name, &u->display_name,
+			    &u->first_name, &u->last_name, &u->email, &u->title, &u->avatar_hash,
+			    &u->image_url };
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		char *copy = NULL;
+
+		if (*fields[i] && rc == 0) {
+			copy = pool_strdup(r->pool, *fields[i]);
+			if (!copy)
+				rc = PV_ENOMEM;
+		}
+		free(*fields[i]);
+		*fields[i] = copy;
+	}
+	return rc;
+}
+
 static int read_users(struct run *r)
 {
 	struct slack_users_iter *it = NULL;
@@ -86,9 +110,8 @@ static int read_users(struct run *r)
 	rc = slack_users_begin(r->slack, SLACK_USERS_LIMIT, &it);
 	while (rc == 0 && (rc = slack_users_next(it, &page, &n)) == 1) {
 		if (slack_users_restarts(it) && r->n_users) {
-			/* The listing restarted (invalid_cursor): start over. */
-			for (size_t i = 0; i < r->n_users; i++)
-				slack_user_release(&r->users[i]);
+			/* The listing restarted (invalid_cursor): start over (the
+			 * strings of the first attempt stay in the pool). */
 			r->n_users = 0;
 		}
 		if (r->n_users + n > r->cap_users) {
@@ -108,8 +131,16 @@ static int read_users(struct run *r)
 		/* Steal the page's users: zeroed, the iterator frees nothing. */
 		memcpy(r->users + r->n_users, page, n * sizeof(*page));
 		memset(page, 0, n * sizeof(*page));
-		r->n_users += n;
 		rc = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (rc == 0)
+				rc = pool_user(r, &r->users[r->n_users + i]);
+			else
+				slack_user_release(&r->users[r->n_users + i]);
+		}
+		r->n_users += n;
+		if (rc < 0)
+			break;
 	}
 	slack_users_end(it);
 	if (rc < 0) {
@@ -174,9 +205,6 @@ static int read_directory(struct run *r)
 	size_t i;
 	int rc;
 
-	r->pool = pool_new();
-	if (!r->pool)
-		return PV_ENOMEM;
 	rc = db_query_int(r->db, &n, "SELECT COUNT(*) FROM users WHERE organization_id = ?",
 			  DB_ARGS(DB_INT(r->job->org)));
 	if (rc < 0)
@@ -376,6 +404,9 @@ int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_jo
 	int rc;
 
 	sync_plan_config_init(&r.cfg.plan);
+	r.pool = pool_new();
+	if (!r.pool)
+		return PV_ENOMEM;
 	rc = conn_get(db, job->org, &r.conn);
 	if (rc == PV_ENOTFOUND || (rc == 0 && r.conn.id != job->integration_id)) {
 		snprintf(r.error, sizeof(r.error), "Slack is not connected any more; nothing was changed.");
@@ -448,9 +479,7 @@ out:
 	if (rc < 0)
 		log_error("sync %lld: stopped (%s); the lease will expire and the sync resume",
 			  (long long)job->id, pv_strerror(rc));
-	for (size_t i = 0; i < r.n_users; i++)
-		slack_user_release(&r.users[i]);
-	free(r.users);
+	free(r.users);  /* their strings are in the pool */
 	slack_groups_free(r.groups, r.n_groups);
 	slack_free(r.slack);
 	sync_config_release(&r.cfg);
