@@ -257,8 +257,9 @@ void handle_settings_get(struct req *req)
 
 void handle_settings_patch(struct req *req)
 {
-	static const char *const keys[] = { "automatic_invites", NULL };
-	int on = 0, rc;
+	static const char *const keys[] = { "automatic_invites", "sync_retention_days", NULL };
+	int64_t days = 0;
+	int on = 0, rc, rc_days;
 
 	if (http_body_keys(req, keys) < 0)
 		return;
@@ -268,8 +269,18 @@ void handle_settings_patch(struct req *req)
 			   "automatic_invites");
 		return;
 	}
+	rc_days = pjson_get_int(req->body, "sync_retention_days", &days);
+	if (rc_days == PV_EINVAL || (rc_days == 0 && (days < DIR_RETENTION_MIN ||
+						      days > DIR_RETENTION_MAX))) {
+		http_error(req, 422, "validation_failed",
+			   "sync_retention_days must be a whole number of days from 7 to 3650.",
+			   "sync_retention_days");
+		return;
+	}
 	if (rc == 0)
 		rc = dir_settings_set_invites(req->app->db, req->who.org_id, on);
+	if ((rc == 0 || rc == PV_ENOTFOUND) && rc_days == 0)
+		rc = dir_settings_set_retention(req->app->db, req->who.org_id, days);
 	if (rc < 0 && rc != PV_ENOTFOUND) {
 		http_fail(req, rc);
 		return;

@@ -435,16 +435,24 @@ int dir_team_remove_member(struct db *db, int64_t org, int64_t team, int64_t use
 
 int dir_settings_json(struct db *db, int64_t org, json_object **out)
 {
-	long long invites = 0;
+	long long invites = 0, retention = 365;
+	struct db_rows *r = NULL;
 	json_object *o;
-	int rc = db_query_int(db, &invites, "SELECT automatic_invites FROM organization_settings"
-			      " WHERE organization_id = ?", DB_ARGS(DB_INT(org)));
+	int rc;
 
+	rc = db_query(db, &r, "SELECT automatic_invites, sync_retention_days FROM organization_settings"
+		      " WHERE organization_id = ?", DB_ARGS(DB_INT(org)));
 	/* An organization made before settings existed has the defaults. */
-	if (rc < 0 && rc != PV_ENOTFOUND)
+	if (rc == 0 && (rc = db_rows_next(r)) == 1) {
+		invites = db_rows_int(r, 0);
+		retention = db_rows_int(r, 1);
+	}
+	db_rows_free(r);
+	if (rc < 0)
 		return rc;
 	o = json_object_new_object();
-	if (!o || pjson_add_bool(o, "automatic_invites", invites != 0)) {
+	if (!o || pjson_add_bool(o, "automatic_invites", invites != 0) ||
+	    pjson_add_int(o, "sync_retention_days", retention)) {
 		json_object_put(o);
 		return PV_ENOMEM;
 	}
@@ -457,4 +465,13 @@ int dir_settings_set_invites(struct db *db, int64_t org, int on)
 	return db_exec(db, "INSERT INTO organization_settings (organization_id, automatic_invites)"
 		       " VALUES (?, ?) ON DUPLICATE KEY UPDATE automatic_invites = VALUES(automatic_invites)",
 		       DB_ARGS(DB_INT(org), DB_INT(on ? 1 : 0)), NULL);
+}
+
+int dir_settings_set_retention(struct db *db, int64_t org, int64_t days)
+{
+	if (days < DIR_RETENTION_MIN || days > DIR_RETENTION_MAX)
+		return PV_EINVAL;
+	return db_exec(db, "INSERT INTO organization_settings (organization_id, sync_retention_days)"
+		       " VALUES (?, ?) ON DUPLICATE KEY UPDATE sync_retention_days = VALUES(sync_retention_days)",
+		       DB_ARGS(DB_INT(org), DB_INT(days)), NULL);
 }

@@ -65,7 +65,13 @@ int dir_team_add_member(struct db *db, int64_t org, int64_t team, int64_t user,
 			const char *source);
 int dir_team_remove_member(struct db *db, int64_t org, int64_t team, int64_t user);
 
+/* {automatic_invites, sync_retention_days} */
 int dir_settings_json(struct db *db, int64_t org, json_object **out);
 int dir_settings_set_invites(struct db *db, int64_t org, int on);
+#define DIR_RETENTION_MIN 7
+#define DIR_RETENTION_MAX 3650
+/* Days a finished sync and its report are kept (the sync pass deletes
+ * older ones); PV_EINVAL outside DIR_RETENTION_MIN..MAX. */
+int dir_settings_set_retention(struct db *db, int64_t org, int64_t days);
 
 #endif

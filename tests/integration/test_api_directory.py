@@ -152,7 +152,8 @@ def test_user_create_validation_and_duplicate_email(ctx):
 def test_settings_get_and_patch(ctx):
     org = ctx.new_org()
     a = org.admin
-    assert a.get("/api/v1/settings").json == {"settings": {"automatic_invites": False}}
+    assert a.get("/api/v1/settings").json == {"settings": {"automatic_invites": False,
+                                                           "sync_retention_days": 365}}
     r = a.patch("/api/v1/settings", {"automatic_invites": True})
     assert r.status == 200 and r.json["settings"]["automatic_invites"] is True, r
     assert ctx.sql("SELECT automatic_invites FROM organization_settings WHERE organization_id = ?",
@@ -160,3 +161,8 @@ def test_settings_get_and_patch(ctx):
     r = a.patch("/api/v1/settings", {"automatic_invites": "yes"})
     assert r.status == 422 and r.json["error"]["field"] == "automatic_invites", r
     assert a.get("/api/v1/settings").json["settings"]["automatic_invites"] is True
+    r = a.patch("/api/v1/settings", {"sync_retention_days": 30})
+    assert r.status == 200 and r.json["settings"] == {"automatic_invites": True, "sync_retention_days": 30}, r
+    for bad in (6, 3651, "30", 1.5):
+        r = a.patch("/api/v1/settings", {"sync_retention_days": bad})
+        assert r.status == 422 and r.json["error"]["field"] == "sync_retention_days", (bad, r)

@@ -518,3 +518,20 @@ def test_invitation_delivery_is_retried_when_smtp_is_down(ctx):
         assert len(sink.messages) == n
     finally:
         sink.close()
+
+
+def test_retention_removes_syncs_older_than_the_setting(ctx):
+    emu_reset(ctx)
+    org = setup(ctx)
+    old = sync(ctx, org)
+    recent = sync(ctx, org)
+    assert org.admin.patch("/api/v1/settings", {"sync_retention_days": 30}).status == 200
+    ctx.sql("UPDATE provisioning_syncs SET finished_at = NOW() - INTERVAL 31 DAY WHERE id = ?", old["id"])
+    ctx.sql("UPDATE provisioning_syncs SET finished_at = NOW() - INTERVAL 29 DAY WHERE id = ?", recent["id"])
+    ctx.sync_pass()
+    assert org.admin.get("/api/v1/provisioning/slack/syncs/%d" % old["id"]).status == 404
+    assert org.admin.get("/api/v1/provisioning/slack/syncs/%d" % recent["id"]).status == 200
+    assert ctx.sql("SELECT COUNT(*) FROM provisioning_sync_actions WHERE sync_id = ?", old["id"]) == [["0"]]
+    # Users the old sync created stay: only the history goes.
+    assert int(ctx.sql("SELECT COUNT(*) FROM users WHERE organization_id = ? AND source = 'slack'",
+                       org.id)[0][0]) > 0
