@@ -388,7 +388,7 @@ static json_object *action_json(const struct report_action *a)
 		goto fail;
 	}
 	v = NULL;
-	if (a->user_id || a->user_email) {
+	if (a->user_id || a->user_email || a->user_name) {
 		v = json_object_new_object();
 		if (!v || (a->user_id ? pjson_add_int(v, "id", strtoll(a->user_id, NULL, 10))
 				      : pjson_add_str(v, "id", NULL)) ||
@@ -578,7 +578,7 @@ int report_action_csv(struct buf *b, const struct report_action *a)
 	snprintf(id, sizeof(id), "%lld", (long long)a->id);
 	{
 		/* The same rule as the JSON's user: none without an id or e-mail. */
-		int user = a->user_id || a->user_email;
+		int user = a->user_id || a->user_email || a->user_name;
 		const char *cells[CSV_NCOLS] = {
 			id, a->created_at, a->action, a->outcome, user ? a->user_name : NULL,
 			a->user_email,

@@ -16,7 +16,7 @@
  *             user: {id, email, name}|null, slack_user_id, team: {id, name}|null,
  *             changes: [{field, from, to}], details}
  * Times are ISO 8601 UTC ("2026-11-28T14:00:00Z"), null when unset.  user is
- * null when the row has neither a user id nor an e-mail; team is null when
+ * null when the row has no user id, e-mail or name; team is null when
  * it has neither a team id nor a team name.  changes is changes_json as the
  * engine wrote it, each element reduced to {field, from, to}; a row whose
  * changes_json is not a JSON array reports [] (and logs a warning).

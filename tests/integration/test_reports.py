@@ -346,7 +346,7 @@ def test_csv_export_equals_the_json_report_row_for_row(ctx):
                      {"field": "job_title", "from": None, "to": "=1+1"}][: i % 4],
             details="Details of %s: commas, \"quotes\",\nnewlines and 😀." % name if i % 2
             else name))
-    # Someone Slack gave no e-mail: no user, the name only in the details.
+    # Someone Slack gave no e-mail: no account, but the name is shown.
     rows.append(dict(action="skip", outcome="skipped", user_name="Ghost", slack_user_id="U0GHOST",
                      details="Skipped Ghost (U0GHOST): no e-mail address in Slack."))
     add_actions(ctx, org.id, sync, rows)
@@ -365,7 +365,7 @@ def test_csv_export_equals_the_json_report_row_for_row(ctx):
         want = [expected_csv_row(a) for a in all_actions(org.admin, sync, limit=3, **q)]
         assert table[1:] == want, (q, table[1:], want)
         if not q:
-            assert len(want) == len(TRICKY) + 1 and want[-1][4:7] == ["", "", "U0GHOST"]
+            assert len(want) == len(TRICKY) + 1 and want[-1][4:7] == ["Ghost", "", "U0GHOST"]
     # Every formula-looking name came out neutralised, and the rest untouched.
     names = [row[4] for row in parse_csv(org.admin.get("%s/%d/export.csv" % (BASE, sync)).body)[1:-1]]
     assert names == [neutral(n) for n in TRICKY], names
