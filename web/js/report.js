@@ -187,8 +187,8 @@ function actionsSection(sync, query, signal) {
       h('td', label('Action'), ACTION_LABELS[a.action] || a.action),
       h('td', label('Person'), h('div', { class: 'person' }, person)),
       h('td', label('Outcome'), badge(kind, text)),
-      h('td', label('Changes'), changes),
-      h('td', label('Details'), a.details || ''));
+      h('td', { ...label('Changes'), class: 'changes-cell' }, changes),
+      h('td', { ...label('Details'), class: 'details' }, a.details || ''));
   }
 
   async function load(append) {
