@@ -6,10 +6,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR=$(mktemp -d /tmp/provisioning-bench.XXXXXX)
 trap '"$ROOT/scripts/stack.sh" stop "$DIR" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
 trap 'exit 130' INT TERM
-ports=$(python3 -c 'import socket
-s=[socket.socket() for _ in range(2)]
-[x.bind(("127.0.0.1",0)) for x in s]
-print(" ".join(str(x.getsockname()[1]) for x in s))')
+ports=$("$ROOT/scripts/stack.sh" free-ports)
 PORT=${ports% *}
 EPORT=${ports#* }
 SYNC_INTERVAL=0 "$ROOT/scripts/stack.sh" start "$DIR" "$PORT" "$EPORT" > /dev/null 2>&1 \

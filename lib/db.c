@@ -534,6 +534,23 @@ int db_query_int(struct db *db, long long *out, const char *sql,
 	return rc;
 }
 
+int db_query_one(struct db *db, int (*fn)(const struct db_rows *r, void *arg), void *arg,
+		 const char *sql, const struct db_param *p, size_t np)
+{
+	struct db_rows *r;
+	int rc = db_query(db, &r, sql, p, np);
+
+	if (rc < 0)
+		return rc;
+	rc = db_rows_next(r);
+	if (rc == 1)
+		rc = fn(r, arg);
+	else if (rc == 0)
+		rc = PV_ENOTFOUND;
+	db_rows_free(r);
+	return rc;
+}
+
 static int db_command(struct db *db, const char *sql)
 {
 	if (mysql_real_query(db->conn, sql, strlen(sql)))

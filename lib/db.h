@@ -84,6 +84,11 @@ void db_rows_free(struct db_rows *r);
 int db_query_int(struct db *db, long long *out, const char *sql,
 		 const struct db_param *p, size_t np);
 
+/* Runs a query expected to give one row and hands that row to fn (whose
+ * return is returned).  PV_ENOTFOUND when there is no row. */
+int db_query_one(struct db *db, int (*fn)(const struct db_rows *r, void *arg), void *arg,
+		 const char *sql, const struct db_param *p, size_t np);
+
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 /* Safe to call after any failure, even with no transaction open. */

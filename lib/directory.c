@@ -122,35 +122,23 @@ out:
 	return rc;
 }
 
-int dir_org_json(struct db *db, int64_t org, json_object **out)
+static int org_from_row(const struct db_rows *r, void *arg)
 {
-	struct db_rows *r = NULL;
-	json_object *o = NULL;
-	int rc;
+	json_object **out = arg, *o = json_object_new_object();
 
-	*out = NULL;
-	rc = db_query(db, &r, "SELECT id, name FROM organizations WHERE id = ?",
-		      DB_ARGS(DB_INT(org)));
-	if (rc < 0)
-		return rc;
-	rc = db_rows_next(r);
-	if (rc == 0)
-		rc = PV_ENOTFOUND;
-	if (rc < 0)
-		goto out;
-	o = json_object_new_object();
-	if (!o || pjson_add_int(o, "id", db_rows_int(r, 0)) ||
-	    pjson_add_str(o, "name", db_rows_str(r, 1))) {
-		rc = PV_ENOMEM;
-		goto out;
+	if (!o || pjson_add_int(o, "id", db_rows_int(r, 0)) || pjson_add_str(o, "name", db_rows_str(r, 1))) {
+		json_object_put(o);
+		return PV_ENOMEM;
 	}
 	*out = o;
-	o = NULL;
-	rc = 0;
-out:
-	json_object_put(o);
-	db_rows_free(r);
-	return rc;
+	return 0;
+}
+
+int dir_org_json(struct db *db, int64_t org, json_object **out)
+{
+	*out = NULL;
+	return db_query_one(db, org_from_row, out, "SELECT id, name FROM organizations WHERE id = ?",
+			    DB_ARGS(DB_INT(org)));
 }
 
 static int text_field_ok(const char *s, size_t max)
@@ -208,26 +196,20 @@ int dir_user_create(struct db *db, int64_t org, const struct dir_user_new *u,
 	return 0;
 }
 
+/* db_query_one's callback: *arg (json_object **) gets the user of the row. */
+static int user_to(const struct db_rows *r, void *arg)
+{
+	json_object **out = arg;
+
+	*out = user_from_row(r, 0);
+	return *out ? 0 : PV_ENOMEM;
+}
+
 int dir_user_json(struct db *db, int64_t org, int64_t id, json_object **out)
 {
-	struct db_rows *r = NULL;
-	int rc;
-
 	*out = NULL;
-	rc = db_query(db, &r, "SELECT " USER_COLUMNS " FROM users u"
-		      " WHERE u.organization_id = ? AND u.id = ?",
-		      DB_ARGS(DB_INT(org), DB_INT(id)));
-	if (rc < 0)
-		return rc;
-	rc = db_rows_next(r);
-	if (rc == 1) {
-		*out = user_from_row(r, 0);
-		rc = *out ? 0 : PV_ENOMEM;
-	} else if (rc == 0) {
-		rc = PV_ENOTFOUND;
-	}
-	db_rows_free(r);
-	return rc;
+	return db_query_one(db, user_to, out, "SELECT " USER_COLUMNS " FROM users u"
+			    " WHERE u.organization_id = ? AND u.id = ?", DB_ARGS(DB_INT(org), DB_INT(id)));
 }
 
 /* Escapes LIKE wildcards so that q matches as plain text, inside %...%. */
@@ -324,10 +306,17 @@ int dir_teams_list(struct db *db, int64_t org, json_object **teams)
 	return rc;
 }
 
+static int team_to(const struct db_rows *r, void *arg)
+{
+	json_object **out = arg;
+
+	*out = team_from_row(r, 0);
+	return *out ? 0 : PV_ENOMEM;
+}
+
 int dir_team_create(struct db *db, int64_t org, const char *name, json_object **team,
 		    const char **why)
 {
-	struct db_rows *r = NULL;
 	int64_t id;
 	int rc;
 
@@ -344,18 +333,8 @@ int dir_team_create(struct db *db, int64_t org, const char *name, json_object **
 	if (rc < 0)
 		return rc;
 	id = (int64_t)db_insert_id(db);
-	rc = db_query(db, &r, TEAM_SELECT " WHERE t.organization_id = ? AND t.id = ?",
-		      DB_ARGS(DB_INT(org), DB_INT(id)));
-	if (rc == 0)
-		rc = db_rows_next(r);
-	if (rc == 1) {
-		*team = team_from_row(r, 0);
-		rc = *team ? 0 : PV_ENOMEM;
-	} else if (rc == 0) {
-		rc = PV_ENOTFOUND;
-	}
-	db_rows_free(r);
-	return rc;
+	return db_query_one(db, team_to, team, TEAM_SELECT " WHERE t.organization_id = ? AND t.id = ?",
+			    DB_ARGS(DB_INT(org), DB_INT(id)));
 }
 
 static int team_exists(struct db *db, int64_t org, int64_t team)

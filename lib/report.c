@@ -170,26 +170,19 @@ out:
 	return rc;
 }
 
+static int sync_to(const struct db_rows *r, void *arg)
+{
+	json_object **out = arg;
+
+	*out = sync_from_row(r);
+	return *out ? 0 : PV_ENOMEM;
+}
+
 int report_sync_json(struct db *db, int64_t org, int64_t sync, json_object **out)
 {
-	struct db_rows *r = NULL;
-	int rc;
-
 	*out = NULL;
-	rc = db_query(db, &r, "SELECT " SYNC_COLUMNS " FROM provisioning_syncs s"
-		      " WHERE s.organization_id = ? AND s.id = ?",
-		      DB_ARGS(DB_INT(org), DB_INT(sync)));
-	if (rc < 0)
-		return rc;
-	rc = db_rows_next(r);
-	if (rc == 1) {
-		*out = sync_from_row(r);
-		rc = *out ? 0 : PV_ENOMEM;
-	} else if (rc == 0) {
-		rc = PV_ENOTFOUND;
-	}
-	db_rows_free(r);
-	return rc;
+	return db_query_one(db, sync_to, out, "SELECT " SYNC_COLUMNS " FROM provisioning_syncs s"
+			    " WHERE s.organization_id = ? AND s.id = ?", DB_ARGS(DB_INT(org), DB_INT(sync)));
 }
 
 int report_sync_readable(struct db *db, int64_t org, int64_t sync, char queued_date[11])

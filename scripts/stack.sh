@@ -9,6 +9,7 @@
 #   stack.sh stop DIR                 stop everything started in DIR
 #   stack.sh db-stop DIR | db-start DIR   (tests: the database going away)
 #   stack.sh api-restart DIR          restart the API processes with this environment
+#   stack.sh free-ports               print two free loopback ports (app, emulator)
 #
 # Environment: configuration overrides (SLACK_API_BASE, ...) reach every
 # program started; API_PROCESSES (3), SYNC_INTERVAL (60, 0 = no loop),
@@ -234,6 +235,13 @@ db-stop)
 db-start)
 	DIR=$2
 	db_start
+	;;
+free-ports)
+	# Bound at once so the two differ; released for the stack to take.
+	python3 -c 'import socket
+s = [socket.socket() for _ in range(2)]
+[x.bind(("127.0.0.1", 0)) for x in s]
+print(" ".join(str(x.getsockname()[1]) for x in s))'
 	;;
 api-restart)
 	DIR=$2

@@ -48,10 +48,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-ports=$(python3 -c 'import socket
-s=[socket.socket() for _ in range(2)]
-[x.bind(("127.0.0.1",0)) for x in s]
-print(" ".join(str(x.getsockname()[1]) for x in s))')
+ports=$("$ROOT/scripts/stack.sh" free-ports)
 PORT=${ports% *}
 EPORT=${ports#* }
 if SYNC_INTERVAL=0 "$ROOT/scripts/stack.sh" start "$DIR" "$PORT" "$EPORT" > "$OUT/stack.log" 2>&1; then
