@@ -157,10 +157,10 @@ static void test_report_header_and_action_rows(void **state)
 		{ { .id = 9, .action = "update", .outcome = "failed", .details = "x",
 		    .changes_json = "[{\"field\":\"is_guest\",\"from\":false,\"to\":true}]" },
 		  "9,,update,failed,,,,,is_guest,false,true,x\r\n" },
-		/* No user id nor e-mail: no user, as in the JSON (user null). */
+		/* No user id nor e-mail, a name: the name shows, as in the JSON. */
 		{ { .id = 11, .action = "skip", .outcome = "skipped", .user_name = "Ghost",
 		    .slack_user_id = "U0G", .details = "Skipped Ghost." },
-		  "11,,skip,skipped,,,U0G,,,,,Skipped Ghost.\r\n" },
+		  "11,,skip,skipped,Ghost,,U0G,,,,,Skipped Ghost.\r\n" },
 		/* A broken changes_json reports no change rather than failing. */
 		{ { .id = 10, .action = "skip", .outcome = "skipped", .details = "No e-mail.",
 		    .changes_json = "{not json" },
