@@ -278,7 +278,7 @@ int conn_mark_broken(struct db *db, int64_t org, const char *reason)
  * another process is used rather than repeated (the old refresh token is
  * single use). */
 static int conn_refresh(struct db *db, const struct config *cfg, const struct crypto_key *key,
-			int64_t org, char **token)
+			int64_t org, int force, char **token)
 {
 	struct slack_oauth fresh = { 0 };
 	struct slack_error serr = { 0 };
@@ -299,7 +299,7 @@ static int conn_refresh(struct db *db, const struct config *cfg, const struct cr
 		rc = PV_ENOTFOUND;
 	if (rc < 0)
 		goto out;
-	due = db_rows_int(r, 2) != 0;
+	due = force || db_rows_int(r, 2) != 0;
 	rc = crypto_open(key, org, db_rows_str(r, 0), &access);
 	if (rc < 0 || !due || db_rows_is_null(r, 1))
 		goto done;
@@ -348,18 +348,30 @@ out:
 	return rc;
 }
 
-int conn_client(struct db *db, const struct config *cfg, const struct crypto_key *key,
-		int64_t org, struct slack **out)
+static int conn_client_ex(struct db *db, const struct config *cfg, const struct crypto_key *key,
+			  int64_t org, int force, struct slack **out)
 {
 	char *token = NULL;
 	int rc;
 
 	*out = NULL;
-	rc = conn_refresh(db, cfg, key, org, &token);
+	rc = conn_refresh(db, cfg, key, org, force, &token);
 	if (rc == 0)
 		rc = slack_new(out, cfg, token);
 	crypto_secret_free(token);
 	return rc;
+}
+
+int conn_client(struct db *db, const struct config *cfg, const struct crypto_key *key,
+		int64_t org, struct slack **out)
+{
+	return conn_client_ex(db, cfg, key, org, 0, out);
+}
+
+int conn_client_refreshed(struct db *db, const struct config *cfg, const struct crypto_key *key,
+			  int64_t org, struct slack **out)
+{
+	return conn_client_ex(db, cfg, key, org, 1, out);
 }
 
 int conn_disconnect(struct db *db, const struct config *cfg, const struct crypto_key *key,

@@ -78,6 +78,12 @@ int conn_store(struct db *db, const struct crypto_key *key, int64_t org, int64_t
 int conn_client(struct db *db, const struct config *cfg, const struct crypto_key *key,
 		int64_t org, struct slack **out);
 
+/* The same after a refresh, whatever the expiry says: for a call Slack
+ * answered with token_expired (a rotating token expired early, or the
+ * clocks disagree).  Without a refresh token it opens the stored one. */
+int conn_client_refreshed(struct db *db, const struct config *cfg, const struct crypto_key *key,
+			  int64_t org, struct slack **out);
+
 /* The saved sync configuration of org, or the default one (everyone, no
  * team mapping, threshold 10% and at least 10 users); a new object. */
 int conn_config_json(struct db *db, int64_t org, json_object **out);

@@ -461,7 +461,22 @@ int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_jo
 		rc = 0;
 		goto finish;
 	}
-	if (read_users(&r) < 0 || read_groups(&r) < 0) {
+	rc = read_users(&r);
+	if (rc < 0 && slack_last_error(r.slack)->kind == SLACK_ERR_EXPIRED) {
+		/* token_expired: refresh once and read again from the start. */
+		log_info("sync %lld: Slack says the token expired; refreshing it", (long long)job->id);
+		slack_free(r.slack);
+		r.slack = NULL;
+		r.n_users = 0;
+		r.error[0] = '\0';
+		rc = conn_client_refreshed(db, o->cfg, o->key, job->org, &r.slack);
+		if (rc == 0)
+			rc = read_users(&r);
+	}
+	if (rc < 0 || read_groups(&r) < 0) {
+		if (!r.error[0])
+			snprintf(r.error, sizeof(r.error), "The Slack token could not be refreshed (%s);"
+				 " reconnect Slack.", pv_strerror(rc));
 		rc = 0;
 		goto finish;
 	}

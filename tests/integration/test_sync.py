@@ -535,3 +535,25 @@ def test_retention_removes_syncs_older_than_the_setting(ctx):
     # Users the old sync created stay: only the history goes.
     assert int(ctx.sql("SELECT COUNT(*) FROM users WHERE organization_id = ? AND source = 'slack'",
                        org.id)[0][0]) > 0
+
+
+def test_token_expired_during_a_sync_is_refreshed_and_the_sync_goes_on(ctx):
+    from test_slack_connection import ROTATING_APP
+    emu = emu_reset(ctx)
+    ctx.stack("api-restart", env=ROTATING_APP)
+    try:
+        org = setup(ctx)
+        tokens = [t["token"] for t in emu.get("/_emulator/tokens").json["tokens"]
+                  if t["team"] == DEMO and not t.get("predefined")]
+        assert len(tokens) == 1
+        # Slack ends the token before the expiry it announced.
+        assert emu.post("/_emulator/tokens/expire", {"token": tokens[0]}).status == 200
+        emu.post("/_emulator/record/reset", {})
+        s = sync(ctx, org, env=ROTATING_APP)
+        assert s["counts"]["created"] > 0, s
+        rec = emu.get("/_emulator/record").json["counts"]
+        assert rec.get("oauth.v2.access") == 1, rec
+        assert org.admin.get("/api/v1/provisioning/slack").json["status"] == "connected"
+    finally:
+        emu.post("/_emulator/reset", {})
+        ctx.stack("api-restart")
