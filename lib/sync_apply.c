@@ -100,7 +100,6 @@ static int row_text_build(const struct sync_act *a, struct row_text *t)
 	struct plan_change created[8];
 	const struct plan_change *c = a->changes;
 	size_t n = a->n_changes;
-	int seen[8] = { 0 };
 	int rc = 0;
 
 	buf_init(&t->changed, 128);
@@ -122,11 +121,9 @@ static int row_text_build(const struct sync_act *a, struct row_text *t)
 			rc = PV_ENOMEM;
 			break;
 		}
-		if (filter && !seen[c[i].field % 8]) {
-			/* name appears once for three name fields */
-			if (!strstr(buf_cstr(&t->changed), filter))
-				rc = buf_printf(&t->changed, "%s%s", t->changed.len ? "," : "", filter);
-		}
+		/* "name" stands once for the three name fields. */
+		if (filter && !strstr(buf_cstr(&t->changed), filter))
+			rc = buf_printf(&t->changed, "%s%s", t->changed.len ? "," : "", filter);
 		if (rc == 0)
 			rc = buf_printf(&t->fields, "%s%s", t->fields.len ? ", " : "",
 					sync_plan_field_name(c[i].field));
