@@ -152,27 +152,25 @@ int syncq_finish(struct db *db, int64_t id, const char *owner, const char *statu
 		 const char *error)
 {
 	uint64_t n = 0;
+	/* One pass over the sync's report rows (a derived table, read once)
+	 * rather than a counting subquery per kind. */
 	int rc = db_exec(db,
-		"UPDATE provisioning_syncs s SET status = ?, error = ?, finished_at = NOW(3),"
-		" lease_owner = NULL, lease_expires_at = NULL,"
-		" n_created = (SELECT COUNT(*) FROM provisioning_sync_actions a WHERE a.sync_id = s.id"
-		"  AND a.action = 'create' AND a.outcome IN ('succeeded','planned')),"
-		" n_updated = (SELECT COUNT(*) FROM provisioning_sync_actions a WHERE a.sync_id = s.id"
-		"  AND a.action = 'update' AND a.outcome IN ('succeeded','planned')),"
-		" n_deactivated = (SELECT COUNT(*) FROM provisioning_sync_actions a WHERE a.sync_id = s.id"
-		"  AND a.action = 'deactivate' AND a.outcome IN ('succeeded','planned')),"
-		" n_reactivated = (SELECT COUNT(*) FROM provisioning_sync_actions a WHERE a.sync_id = s.id"
-		"  AND a.action = 'reactivate' AND a.outcome IN ('succeeded','planned')),"
-		" n_added_to_team = (SELECT COUNT(*) FROM provisioning_sync_actions a WHERE a.sync_id = s.id"
-		"  AND a.action = 'add_to_team' AND a.outcome IN ('succeeded','planned')),"
-		" n_removed_from_team = (SELECT COUNT(*) FROM provisioning_sync_actions a"
-		"  WHERE a.sync_id = s.id AND a.action = 'remove_from_team' AND a.outcome IN ('succeeded','planned')),"
-		" n_skipped = (SELECT COUNT(*) FROM provisioning_sync_actions a WHERE a.sync_id = s.id"
-		"  AND a.outcome = 'skipped'),"
-		" n_failed = (SELECT COUNT(*) FROM provisioning_sync_actions a WHERE a.sync_id = s.id"
-		"  AND a.outcome = 'failed')"
-		" WHERE id = ? AND lease_owner = ?",
-		DB_ARGS(DB_STR(status), DB_STR(error), DB_INT(id), DB_STR(owner)), &n);
+		"UPDATE provisioning_syncs s, (SELECT"
+		"  SUM(action = 'create' AND outcome IN ('succeeded','planned')) c,"
+		"  SUM(action = 'update' AND outcome IN ('succeeded','planned')) u,"
+		"  SUM(action = 'deactivate' AND outcome IN ('succeeded','planned')) d,"
+		"  SUM(action = 'reactivate' AND outcome IN ('succeeded','planned')) r,"
+		"  SUM(action = 'add_to_team' AND outcome IN ('succeeded','planned')) a,"
+		"  SUM(action = 'remove_from_team' AND outcome IN ('succeeded','planned')) m,"
+		"  SUM(outcome = 'skipped') k, SUM(outcome = 'failed') f"
+		"  FROM provisioning_sync_actions WHERE sync_id = ?) t"
+		" SET s.status = ?, s.error = ?, s.finished_at = NOW(3), s.lease_owner = NULL,"
+		" s.lease_expires_at = NULL, s.n_created = IFNULL(t.c, 0), s.n_updated = IFNULL(t.u, 0),"
+		" s.n_deactivated = IFNULL(t.d, 0), s.n_reactivated = IFNULL(t.r, 0),"
+		" s.n_added_to_team = IFNULL(t.a, 0), s.n_removed_from_team = IFNULL(t.m, 0),"
+		" s.n_skipped = IFNULL(t.k, 0), s.n_failed = IFNULL(t.f, 0)"
+		" WHERE s.id = ? AND s.lease_owner = ?",
+		DB_ARGS(DB_INT(id), DB_STR(status), DB_STR(error), DB_INT(id), DB_STR(owner)), &n);
 
 	if (rc == 0 && n == 0)
 		return PV_ECONFLICT;
