@@ -11,7 +11,7 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-p
 CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Ilib $(MARIADB_CFLAGS) \
          $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer)
 LDFLAGS = $(if $(SANITIZE),-fsanitize=$(SANITIZE))
-LIBS = -lfcgi -ljson-c -lcurl -lssl -lcrypto -lcrypt $(MARIADB_LIBS)
+LIBS = -lfcgi -ljson-c -lcurl -lssl -lcrypto -lcrypt $(MARIADB_LIBS) -lpthread
 
 # Objects of a build live apart from its flavour's other builds.
 BUILD = build/$(if $(SANITIZE),san,rel)

@@ -95,6 +95,7 @@ int main(int argc, char **argv)
 	opts.owner = owner;
 	opts.lease_seconds = (int)config_get_long(cfg, "sync.lease_seconds");
 	opts.batch = (size_t)config_get_long(cfg, "sync.batch_size");
+	opts.writers = (int)config_get_long(cfg, "sync.writers");
 	rc = db_new(&db, cfg);
 	if (rc == 0)
 		rc = db_ensure(db);

@@ -36,6 +36,7 @@ static const struct config_key config_keys[] = {
 	{ "smtp.url", CK_URL, NULL, 0, 0 },
 	{ "sync.lease_seconds", CK_INT, "60", 2, 3600 },
 	{ "sync.batch_size", CK_INT, "500", 1, 10000 },
+	{ "sync.writers", CK_INT, "2", 1, 2 },
 	{ "smtp.from", CK_STRING, NULL, 0, 0 },
 };
 

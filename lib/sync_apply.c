@@ -6,6 +6,8 @@
 #include "pjson.h"
 #include "sync_details.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,16 +261,45 @@ struct row {
 	struct row_text t;
 	struct buf details;
 	json_object *payload;   /* planned rows only */
+	/* Values longer than their report column, cut (owned); NULL when the
+	 * act's own value fits.  A report row must never fail over the very
+	 * value that made its action fail. */
+	char *email, *name, *slack, *team;
 };
 
 #define ROW_PARAMS 15
 
 static void row_release(struct row *r)
 {
+	free(r->email);
+	free(r->name);
+	free(r->slack);
+	free(r->team);
 	row_text_release(&r->t);
 	buf_release(&r->details);
 	json_object_put(r->payload);
 	r->payload = NULL;
+}
+
+/* A copy of s cut to max characters (UTF-8), or NULL when s fits (or on
+ * ENOMEM, *rc then set). */
+static char *cut(const char *s, size_t max, int *rc)
+{
+	size_t chars = 0, i = 0;
+	char *c;
+
+	if (!s)
+		return NULL;
+	for (; s[i]; i++) {
+		if (((unsigned char)s[i] & 0xC0) != 0x80 && ++chars > max)
+			break;
+	}
+	if (!s[i])
+		return NULL;
+	c = strndup(s, i);
+	if (!c)
+		*rc = PV_ENOMEM;
+	return c;
 }
 
 static int row_fill(struct sync_apply_ctx *ctx, struct row *r, const struct sync_act *a,
@@ -298,6 +329,11 @@ static int row_fill(struct sync_apply_ctx *ctx, struct row *r, const struct sync
 		if (!r->payload)
 			rc = PV_ENOMEM;
 	}
+	/* The widths of sql/003's report columns. */
+	r->email = cut(a->user_email, 254, &rc);
+	r->name = cut(a->user_name, 200, &rc);
+	r->slack = cut(a->slack_user_id, 32, &rc);
+	r->team = cut(a->team_name, 200, &rc);
 	return rc;
 }
 
@@ -313,11 +349,11 @@ static void row_params(struct sync_apply_ctx *ctx, const struct row *r, struct d
 	p[i++] = DB_STR(r->outcome);
 	p[i++] = DB_STR(buf_cstr(&r->t.changed));
 	p[i++] = r->user_id ? DB_INT(r->user_id) : DB_NULL();
-	p[i++] = DB_STR(a->user_email);
-	p[i++] = DB_STR(a->user_name);
-	p[i++] = DB_STR(a->slack_user_id);
+	p[i++] = DB_STR(r->email ? r->email : a->user_email);
+	p[i++] = DB_STR(r->name ? r->name : a->user_name);
+	p[i++] = DB_STR(r->slack ? r->slack : a->slack_user_id);
 	p[i++] = a->team_id ? DB_INT(a->team_id) : DB_NULL();
-	p[i++] = DB_STR(a->team_name);
+	p[i++] = DB_STR(r->team ? r->team : a->team_name);
 	p[i++] = DB_STR(pjson_text(r->t.changes, NULL));
 	p[i++] = DB_STR(r->payload ? pjson_text(r->payload, NULL) : NULL);
 	p[i++] = DB_STR(buf_cstr(&r->details));
@@ -451,6 +487,9 @@ static int apply_update(struct sync_apply_ctx *ctx, const struct sync_act *a, ui
 	return rc;
 }
 
+#define TOO_LONG "a value from Slack (an e-mail address, a name or a job title) is longer than" \
+	" the directory accepts; shorten it in the Slack profile."
+
 /* Applies one action; *outcome and *user_id say what happened. */
 static int apply_one(struct sync_apply_ctx *ctx, const struct sync_act *a, const char **outcome,
 		     int64_t *user_id, const char **failure)
@@ -478,6 +517,8 @@ static int apply_one(struct sync_apply_ctx *ctx, const struct sync_act *a, const
 				     DB_STR(a->slack_user_id)), NULL);
 		if (rc == PV_ECONFLICT)
 			*failure = "another account already has this e-mail address or this Slack member.";
+		else if (rc == PV_EINVAL)
+			*failure = TOO_LONG;
 		if (rc < 0)
 			return rc;
 		*user_id = (int64_t)db_insert_id(ctx->db);
@@ -491,6 +532,8 @@ static int apply_one(struct sync_apply_ctx *ctx, const struct sync_act *a, const
 		rc = apply_update(ctx, a, &n);
 		if (rc == PV_ECONFLICT)
 			*failure = "the new e-mail address is already used by another account.";
+		else if (rc == PV_EINVAL)
+			*failure = TOO_LONG;
 		if (rc == 0 && n == 0 && a->kind == PLAN_REACTIVATE)
 			*outcome = "skipped";  /* reactivated meanwhile by someone */
 		return rc;
@@ -725,20 +768,93 @@ static int apply_alone(struct sync_apply_ctx *ctx, struct sync_act *a)
 	return rc;
 }
 
+/* Applies one batch, replaying it one action at a time when it fails. */
+static int apply_batch(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t from, size_t to)
+{
+	int rc = apply_range(ctx, acts, from, to);
+
+	if (rc < 0 && !fatal(rc)) {
+		rc = 0;
+		for (size_t i = from; i < to && rc == 0; i++)
+			rc = apply_alone(ctx, &acts[i]);
+	}
+	return rc;
+}
+
+struct writer {
+	struct sync_apply_ctx ctx;  /* its own connection; between only on the first */
+	struct sync_act *acts;
+	size_t n, batch;
+	size_t first;               /* batch index it starts with; it takes every other */
+	atomic_int *stop;           /* set by the writer that fails */
+	int rc;
+};
+
+static void *writer_run(void *arg)
+{
+	struct writer *w = arg;
+
+	for (size_t b = w->first; b * w->batch < w->n && !atomic_load(w->stop); b += 2) {
+		size_t from = b * w->batch, to = from + w->batch < w->n ? from + w->batch : w->n;
+
+		w->rc = apply_batch(&w->ctx, w->acts, from, to);
+		if (w->rc == 0 && w->ctx.between)
+			w->rc = w->ctx.between(w->ctx.arg);
+		if (w->rc < 0) {
+			atomic_store(w->stop, 1);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* acts[0..n) are creates and skips only: two writers, alternate batches. */
+static int apply_two_writers(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n,
+			     size_t batch)
+{
+	atomic_int stop = 0;
+	struct writer w[2];
+	pthread_t helper;
+	int rc;
+
+	for (int i = 0; i < 2; i++) {
+		w[i] = (struct writer){ .ctx = *ctx, .acts = acts, .n = n, .batch = batch,
+					.first = (size_t)i, .stop = &stop };
+		w[i].ctx.failed = 0;
+	}
+	w[1].ctx.db = ctx->helper_db;
+	w[1].ctx.between = NULL;  /* the lease is renewed by the first writer */
+	if (pthread_create(&helper, NULL, writer_run, &w[1]) != 0) {
+		log_warn("sync %lld: no second writer thread; writing alone", (long long)ctx->sync_id);
+		return 1;  /* the caller writes everything itself */
+	}
+	writer_run(&w[0]);
+	pthread_join(helper, NULL);
+	ctx->failed += w[0].ctx.failed + w[1].ctx.failed;
+	rc = w[0].rc < 0 ? w[0].rc : w[1].rc;
+	return rc;
+}
+
 int sync_apply(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n)
 {
 	size_t batch = ctx->batch ? ctx->batch : 200;
+	size_t start = 0, lead = 0;
 	int rc = 0;
 
-	for (size_t from = 0; from < n && rc == 0; from += batch) {
+	while (lead < n && !acts[lead].row_id &&
+	       (acts[lead].kind == PLAN_CREATE || acts[lead].kind == PLAN_SKIP))
+		lead++;
+	if (ctx->helper_db && lead >= 2 * batch) {
+		rc = apply_two_writers(ctx, acts, lead, batch);
+		if (rc < 0)
+			return rc;
+		start = rc == 0 ? lead : 0;
+		rc = 0;
+	}
+	for (size_t from = start; from < n && rc == 0; from += batch) {
 		size_t to = from + batch < n ? from + batch : n;
 
-		rc = apply_range(ctx, acts, from, to);
-		if (rc < 0 && !fatal(rc)) {
-			rc = 0;
-			for (size_t i = from; i < to && rc == 0; i++)
-				rc = apply_alone(ctx, &acts[i]);
-		}
+		rc = apply_batch(ctx, acts, from, to);
 		if (rc == 0 && ctx->between)
 			rc = ctx->between(ctx->arg);
 	}

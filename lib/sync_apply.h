@@ -51,6 +51,13 @@ struct sync_apply_ctx {
 	int (*between)(void *arg);
 	void *arg;
 	size_t failed;              /* out: actions that failed */
+	/* Optional second connection (owned by the caller).  With it, the
+	 * leading run of creates and skips (all of a first sync) is written by
+	 * two transactions at a time, alternate batches on each connection:
+	 * those batches do not depend on one another (one action per Slack
+	 * member, e-mails made unique by the planner), and the server has
+	 * more than one core to insert with. */
+	struct db *helper_db;
 };
 
 /* Converts a plan action (borrowing from the plan and its input). */

@@ -436,6 +436,8 @@ int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_jo
 	actx.batch = o->batch;
 	actx.between = renew;
 	actx.arg = &r;
+	if (o->writers > 1 && !job->dry_run && db_new(&actx.helper_db, o->cfg) < 0)
+		actx.helper_db = NULL;  /* one writer is slower, not wrong */
 	if (job->approved) {
 		rc = read_directory(&r);
 		actx.invites = r.invites;
@@ -499,5 +501,6 @@ out:
 	slack_free(r.slack);
 	sync_config_release(&r.cfg);
 	pool_free(r.pool);
+	db_free(actx.helper_db);
 	return rc;
 }

@@ -30,6 +30,7 @@ struct sync_run_opts {
 	const char *owner;       /* this worker's lease name */
 	int lease_seconds;
 	size_t batch;            /* actions per transaction */
+	int writers;             /* 2: a second connection writes too (sync_apply.h) */
 };
 
 /* Runs a claimed job to its end.  Returns 0 when the sync reached a final

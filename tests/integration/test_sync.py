@@ -557,3 +557,33 @@ def test_token_expired_during_a_sync_is_refreshed_and_the_sync_goes_on(ctx):
     finally:
         emu.post("/_emulator/reset", {})
         ctx.stack("api-restart")
+
+
+def test_one_users_failure_is_recorded_and_the_sync_goes_on(ctx):
+    # 1,200 members written by two connections in batches of 100; one of
+    # them has an e-mail address longer than the directory accepts.
+    emu_reset(ctx)
+    generate(ctx, "T0FAIL0001", 1200)
+    ws = ctx.emulator().get("/_emulator/workspace/T0FAIL0001?full=1").json
+    victim = next(u for u in ws["users"][500:] if (u.get("profile") or {}).get("email")
+                  and not u.get("deleted") and not u.get("is_bot"))
+    victim["profile"]["email"] = "x" * 250 + "@example.test"
+    r = ctx.emulator().post("/_emulator/workspace/T0FAIL0001/users", victim)
+    assert r.status == 200, r
+    org = ctx.new_org()
+    connect_generated(ctx, org, "T0FAIL0001")
+    s = sync(ctx, org, expect=("completed_with_errors",), env={"SYNC_BATCH_SIZE": "100"})
+    assert s["counts"]["failed"] == 1 and s["counts"]["created"] > 1000, s
+    failed = actions(org, s["id"], outcome="failed")
+    assert len(failed) == 1 and failed[0]["slack_user_id"] == victim["id"], failed
+    assert failed[0]["details"].startswith("Failed:") and "longer than" in failed[0]["details"], failed
+    assert "next sync" in failed[0]["details"]
+    # Everyone else is there, once, each with its report row.
+    created = int(ctx.sql("SELECT COUNT(*) FROM users WHERE organization_id = ? AND source = 'slack'",
+                          org.id)[0][0])
+    assert created == s["counts"]["created"]
+    assert ctx.sql("SELECT COUNT(*) FROM users WHERE organization_id = ? AND slack_user_id = ?",
+                   org.id, victim["id"]) == [["0"]]
+    dup = ctx.sql("SELECT slack_user_id FROM provisioning_sync_actions WHERE sync_id = ?"
+                  " GROUP BY slack_user_id HAVING COUNT(*) > 1", s["id"])
+    assert dup == [], dup
