@@ -177,6 +177,17 @@ int syncq_finish(struct db *db, int64_t id, const char *owner, const char *statu
 	return rc;
 }
 
+/* After an UPDATE of a held sync that changed nothing: was the sync not
+ * held (PV_ECONFLICT), or not there at all (PV_ENOTFOUND)? */
+static int not_held(struct db *db, int64_t org, int64_t id)
+{
+	long long exists = 0;
+	int rc = db_query_int(db, &exists, "SELECT COUNT(*) FROM provisioning_syncs"
+			      " WHERE organization_id = ? AND id = ?", DB_ARGS(DB_INT(org), DB_INT(id)));
+
+	return rc < 0 ? rc : exists ? PV_ECONFLICT : PV_ENOTFOUND;
+}
+
 int syncq_approve(struct db *db, int64_t org, int64_t id, int64_t user)
 {
 	uint64_t n = 0;
@@ -185,15 +196,7 @@ int syncq_approve(struct db *db, int64_t org, int64_t id, int64_t user)
 			 " WHERE organization_id = ? AND id = ? AND status = 'held'",
 			 DB_ARGS(DB_INT(user), DB_INT(org), DB_INT(id)), &n);
 
-	if (rc == 0 && n == 0) {
-		long long exists = 0;
-
-		rc = db_query_int(db, &exists, "SELECT COUNT(*) FROM provisioning_syncs"
-				  " WHERE organization_id = ? AND id = ?", DB_ARGS(DB_INT(org), DB_INT(id)));
-		if (rc == 0)
-			rc = exists ? PV_ECONFLICT : PV_ENOTFOUND;
-	}
-	return rc;
+	return rc == 0 && n == 0 ? not_held(db, org, id) : rc;
 }
 
 int syncq_discard(struct db *db, int64_t org, int64_t id)
@@ -203,15 +206,7 @@ int syncq_discard(struct db *db, int64_t org, int64_t id)
 			 " WHERE organization_id = ? AND id = ? AND status = 'held'",
 			 DB_ARGS(DB_INT(org), DB_INT(id)), &n);
 
-	if (rc == 0 && n == 0) {
-		long long exists = 0;
-
-		rc = db_query_int(db, &exists, "SELECT COUNT(*) FROM provisioning_syncs"
-				  " WHERE organization_id = ? AND id = ?", DB_ARGS(DB_INT(org), DB_INT(id)));
-		if (rc == 0)
-			rc = exists ? PV_ECONFLICT : PV_ENOTFOUND;
-	}
-	return rc;
+	return rc == 0 && n == 0 ? not_held(db, org, id) : rc;
 }
 
 int syncq_apply_retention(struct db *db)
