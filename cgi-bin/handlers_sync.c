@@ -160,6 +160,11 @@ void handle_slack_syncs_create(struct req *req)
 	}
 	if (rc == 0)
 		rc = syncq_request(req->app->db, req->who.org_id, req->who.user_id, dry, &id);
+	if (rc == PV_EINVAL) {
+		http_error(req, 409, "config_required",
+			   "Save the sync configuration first: choose whom to import.", NULL);
+		return;
+	}
 	if (rc == PV_ECONFLICT) {
 		http_error(req, 409, "sync_in_progress",
 			   "A sync is already pending or running; wait for it to finish.", NULL);

@@ -15,13 +15,18 @@ void syncq_job_release(struct syncq_job *job)
 
 int syncq_request(struct db *db, int64_t org, int64_t user, int dry_run, int64_t *id)
 {
-	long long integration;
+	long long integration, saved = 0;
 	int rc = db_query_int(db, &integration, "SELECT id FROM provisioning_integrations"
 			      " WHERE active_organization_id = ? AND provider = 'slack'",
 			      DB_ARGS(DB_INT(org)));
 
+	if (rc == 0)
+		rc = db_query_int(db, &saved, "SELECT COUNT(*) FROM provisioning_configs"
+				  " WHERE organization_id = ?", DB_ARGS(DB_INT(org)));
 	if (rc < 0)
 		return rc;
+	if (!saved)
+		return PV_EINVAL;
 	rc = db_exec(db, "INSERT INTO provisioning_syncs (organization_id, integration_id, `trigger`,"
 		     " dry_run, requested_by_user_id) VALUES (?, ?, 'manual', ?, ?)",
 		     DB_ARGS(DB_INT(org), DB_INT(integration), DB_INT(dry_run ? 1 : 0), DB_INT(user)),
@@ -42,9 +47,13 @@ int syncq_schedule_due(struct db *db)
 		rc = db_begin(db);
 		if (rc < 0)
 			return rc;
-		rc = db_query(db, &r, "SELECT id, organization_id FROM provisioning_integrations"
-			      " WHERE status = 'connected' AND next_sync_at <= NOW()"
-			      " ORDER BY next_sync_at LIMIT 1 FOR UPDATE SKIP LOCKED", DB_NOARGS);
+		/* Nothing is imported before an administrator saved a
+		 * configuration: connecting alone decides nothing. */
+		rc = db_query(db, &r, "SELECT i.id, i.organization_id FROM provisioning_integrations i"
+			      " WHERE i.status = 'connected' AND i.next_sync_at <= NOW()"
+			      " AND EXISTS (SELECT 1 FROM provisioning_configs c"
+			      "  WHERE c.organization_id = i.organization_id)"
+			      " ORDER BY i.next_sync_at LIMIT 1 FOR UPDATE SKIP LOCKED", DB_NOARGS);
 		if (rc == 0)
 			rc = db_rows_next(r);
 		if (rc <= 0)

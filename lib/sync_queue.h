@@ -31,9 +31,11 @@ struct syncq_job {
 
 void syncq_job_release(struct syncq_job *job);
 
-/* Queues a manual sync of the organization's active integration. */
+/* Queues a manual sync of the organization's active integration;
+ * PV_EINVAL when no configuration was ever saved. */
 int syncq_request(struct db *db, int64_t org, int64_t user, int dry_run, int64_t *id);
-/* Queues the scheduled syncs that are due and moves their clocks a day on.
+/* Queues the scheduled syncs that are due (of organizations that saved a
+ * configuration) and moves their clocks a day on.
  * Returns how many were queued. */
 int syncq_schedule_due(struct db *db);
 /* Claims one sync (of org only, when org > 0).  1 with *job filled, 0 when

@@ -587,3 +587,27 @@ def test_one_users_failure_is_recorded_and_the_sync_goes_on(ctx):
     dup = ctx.sql("SELECT slack_user_id FROM provisioning_sync_actions WHERE sync_id = ?"
                   " GROUP BY slack_user_id HAVING COUNT(*) > 1", s["id"])
     assert dup == [], dup
+
+
+def test_daily_schedule_runs_only_after_a_configuration_was_saved(ctx):
+    emu_reset(ctx)
+    org = ctx.new_org()
+    assert connect(ctx, org) == {"connected": "1"}
+    r = org.admin.post("/api/v1/provisioning/slack/syncs")
+    assert r.status == 409 and r.json["error"]["code"] == "config_required", r
+    nxt = org.admin.get("/api/v1/provisioning/slack").json["sync"]["next_scheduled_at"]
+    assert nxt, "a connected workspace has a next daily sync"
+    # The day has come, but nothing was configured: nothing is imported.
+    ctx.sql("UPDATE provisioning_integrations SET next_sync_at = NOW() - INTERVAL 1 MINUTE"
+            " WHERE organization_id = ?", org.id)
+    ctx.sync_pass()
+    assert ctx.sql("SELECT COUNT(*) FROM provisioning_syncs WHERE organization_id = ?", org.id) == [["0"]]
+    assert org.admin.put("/api/v1/provisioning/slack/config", EVERYONE).status == 200
+    ctx.sync_pass()
+    rows = ctx.sql("SELECT `trigger`, status FROM provisioning_syncs WHERE organization_id = ?", org.id)
+    assert rows == [["scheduled", "succeeded"]], rows
+    # The clock moved a day on: another pass queues nothing.
+    assert ctx.sql("SELECT next_sync_at > NOW() + INTERVAL 23 HOUR FROM provisioning_integrations"
+                   " WHERE organization_id = ? AND status = 'connected'", org.id) == [["1"]]
+    ctx.sync_pass()
+    assert ctx.sql("SELECT COUNT(*) FROM provisioning_syncs WHERE organization_id = ?", org.id) == [["1"]]
