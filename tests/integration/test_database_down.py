@@ -22,3 +22,21 @@ def test_api_answers_503_while_mariadb_is_stopped_and_recovers(ctx):
     ctx.wait("the API to recover", lambda: a.get("/api/v1/teams").status == 200, seconds=30)
     for _ in range(6):
         assert a.get("/api/v1/teams").status == 200
+
+
+def test_api_processes_down_give_the_json_503_and_come_back(ctx):
+    import os
+    import signal
+    org = ctx.new_org()
+    with open(os.path.join(ctx.dir, "api.pid")) as f:
+        pids = [int(p) for p in f.read().split()]
+    try:
+        for p in pids:
+            os.kill(p, signal.SIGTERM)
+        ctx.wait("the API processes to stop", lambda: org.admin.get("/api/v1/teams").status == 503)
+        r = org.admin.get("/api/v1/teams")
+        assert r.header("Content-Type") == "application/json; charset=utf-8", r.headers
+        assert r.json["error"]["code"] == "service_unavailable", r
+    finally:
+        ctx.stack("api-restart")
+    ctx.wait("the API to come back", lambda: org.admin.get("/api/v1/teams").status == 200)
