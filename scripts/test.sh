@@ -38,6 +38,24 @@ for t in "$ROOT"/build/san/tests/test_*; do
 	failed=$((failed + f))
 done
 
+echo "== Slack emulator self-test (its own nginx on a free port)"
+python3 "$ROOT/tests/slack-emulator/selftest.py" > "$OUT/emulator-selftest.log" 2>&1
+last=$(tail -n 1 "$OUT/emulator-selftest.log")
+case "$last" in
+*" passed, "*" failed")
+	p=${last%% passed*}
+	f=${last#*passed, }
+	f=${f%% failed*}
+	;;
+*)
+	p=0 f=1
+	;;
+esac
+echo "emulator: $p passed, $f failed"
+[ "$f" -eq 0 ] || grep -i 'fail' "$OUT/emulator-selftest.log" | head -20
+passed=$((passed + p))
+failed=$((failed + f))
+
 echo "== integration tests (MariaDB, nginx, FastCGI, Slack emulator)"
 DIR=$(mktemp -d /tmp/provisioning-test.XXXXXX)
 cleanup() {
