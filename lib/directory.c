@@ -3,6 +3,7 @@
 #include "db.h"
 #include "err.h"
 #include "pjson.h"
+#include "row_json.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -56,45 +57,6 @@ static json_object *user_from_row(const struct db_rows *r, int col)
 		return NULL;
 	}
 	return u;
-}
-
-/* Reads every row of r into a new array, one object per row built by fn;
- * stops after limit rows and reports, through *next_after, the id in
- * column 0 of the last row kept when more rows follow. */
-static int rows_to_array(struct db_rows *r, json_object *(*fn)(const struct db_rows *, int),
-			 int limit, json_object **out, int64_t *next_after)
-{
-	json_object *arr = json_object_new_array();
-	int64_t last = 0;
-	int n = 0, rc;
-
-	*out = NULL;
-	if (next_after)
-		*next_after = 0;
-	if (!arr)
-		return PV_ENOMEM;
-	while ((rc = db_rows_next(r)) == 1) {
-		json_object *o;
-
-		if (limit > 0 && n == limit) {
-			if (next_after)
-				*next_after = last;
-			break;
-		}
-		o = fn(r, 0);
-		if (!o || pjson_push(arr, o) < 0) {
-			rc = PV_ENOMEM;
-			break;
-		}
-		last = db_rows_int(r, 0);
-		n++;
-	}
-	if (rc < 0) {
-		json_object_put(arr);
-		return rc;
-	}
-	*out = arr;
-	return 0;
 }
 
 int dir_org_create(struct db *db, const char *name, int64_t *id)
@@ -265,7 +227,7 @@ int dir_users_list(struct db *db, int64_t org, const struct dir_user_filter *f,
 	if (rc == 0)
 		rc = db_query(db, &r, buf_cstr(&sql), p, np);
 	if (rc == 0)
-		rc = rows_to_array(r, user_from_row, f->limit, users, next_after);
+		rc = row_json_page(r, user_from_row, f->limit, users, next_after);
 	db_rows_free(r);
 	buf_release(&sql);
 	buf_release(&pat);
@@ -301,7 +263,7 @@ int dir_teams_list(struct db *db, int64_t org, json_object **teams)
 	rc = db_query(db, &r, TEAM_SELECT " WHERE t.organization_id = ? ORDER BY t.name, t.id",
 		      DB_ARGS(DB_INT(org)));
 	if (rc == 0)
-		rc = rows_to_array(r, team_from_row, 0, teams, NULL);
+		rc = row_json_page(r, team_from_row, 0, teams, NULL);
 	db_rows_free(r);
 	return rc;
 }
@@ -376,7 +338,7 @@ int dir_team_members(struct db *db, int64_t org, int64_t team, int64_t after_id,
 		      " ORDER BY u.id LIMIT ?",
 		      DB_ARGS(DB_INT(org), DB_INT(team), DB_INT(after_id), DB_INT(limit + 1)));
 	if (rc == 0)
-		rc = rows_to_array(r, member_from_row, limit, members, next_after);
+		rc = row_json_page(r, member_from_row, limit, members, next_after);
 	db_rows_free(r);
 	return rc;
 }

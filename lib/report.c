@@ -4,6 +4,7 @@
 #include "err.h"
 #include "log.h"
 #include "pjson.h"
+#include "row_json.h"
 #include "report_csv.h"
 
 #include <stdio.h>
@@ -118,13 +119,18 @@ fail:
 	return NULL;
 }
 
+/* row_json_page's builder: a sync from a row of SYNC_COLUMNS. */
+static json_object *sync_at(const struct db_rows *r, int col)
+{
+	(void)col;
+	return sync_from_row(r);
+}
+
 int report_syncs_list(struct db *db, int64_t org, int64_t before, int limit,
 		      json_object **syncs, int64_t *next_before)
 {
 	struct db_rows *r = NULL;
-	json_object *arr = NULL;
-	int64_t last = 0;
-	int n = 0, rc;
+	int rc;
 
 	*syncs = NULL;
 	*next_before = 0;
@@ -137,35 +143,8 @@ int report_syncs_list(struct db *db, int64_t org, int64_t before, int limit,
 		rc = db_query(db, &r, "SELECT " SYNC_COLUMNS " FROM provisioning_syncs s"
 			      " WHERE s.organization_id = ? ORDER BY s.id DESC LIMIT ?",
 			      DB_ARGS(DB_INT(org), DB_INT(limit + 1)));
-	if (rc < 0)
-		return rc;
-	arr = json_object_new_array();
-	if (!arr) {
-		rc = PV_ENOMEM;
-		goto out;
-	}
-	while ((rc = db_rows_next(r)) == 1) {
-		json_object *s;
-
-		if (n == limit) {
-			*next_before = last;
-			break;
-		}
-		s = sync_from_row(r);
-		if (!s || pjson_push(arr, s) < 0) {
-			rc = PV_ENOMEM;
-			goto out;
-		}
-		last = db_rows_int(r, 0);
-		n++;
-	}
-	if (rc < 0)
-		goto out;
-	*syncs = arr;
-	arr = NULL;
-	rc = 0;
-out:
-	json_object_put(arr);
+	if (rc == 0)
+		rc = row_json_page(r, sync_at, limit, syncs, next_before);
 	db_rows_free(r);
 	return rc;
 }
@@ -423,18 +402,25 @@ fail:
 	return NULL;
 }
 
+/* row_json_page's builder: an action from a row of ACTION_COLUMNS. */
+static json_object *action_at(const struct db_rows *r, int col)
+{
+	struct report_action a;
+
+	(void)col;
+	action_read(r, &a);
+	return action_json(&a);
+}
+
 int report_actions_page(struct db *db, int64_t org, int64_t sync,
 			const struct report_filter *f, int64_t after, int limit,
 			json_object **actions, int64_t *next_after)
 {
 	struct db_param p[ACTIONS_MAX_PARAMS];
 	struct db_rows *r = NULL;
-	json_object *arr = NULL;
-	struct report_action a;
 	struct buf sql;
-	int64_t last = 0;
 	size_t np;
-	int n = 0, rc;
+	int rc;
 
 	*actions = NULL;
 	*next_after = 0;
@@ -442,36 +428,8 @@ int report_actions_page(struct db *db, int64_t org, int64_t sync,
 	rc = actions_sql(&sql, p, &np, org, sync, f, after, limit + 1);
 	if (rc == 0)
 		rc = db_query(db, &r, buf_cstr(&sql), p, np);
-	if (rc < 0)
-		goto out;
-	arr = json_object_new_array();
-	if (!arr) {
-		rc = PV_ENOMEM;
-		goto out;
-	}
-	while ((rc = db_rows_next(r)) == 1) {
-		json_object *o;
-
-		if (n == limit) {
-			*next_after = last;
-			break;
-		}
-		action_read(r, &a);
-		o = action_json(&a);
-		if (!o || pjson_push(arr, o) < 0) {
-			rc = PV_ENOMEM;
-			goto out;
-		}
-		last = a.id;
-		n++;
-	}
-	if (rc < 0)
-		goto out;
-	*actions = arr;
-	arr = NULL;
-	rc = 0;
-out:
-	json_object_put(arr);
+	if (rc == 0)
+		rc = row_json_page(r, action_at, limit, actions, next_after);
 	db_rows_free(r);
 	buf_release(&sql);
 	return rc;
