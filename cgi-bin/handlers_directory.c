@@ -1,9 +1,9 @@
 /* Directory: users, teams, memberships and settings (SPEC §4.3). */
 #include "handlers.h"
 #include "http.h"
-#include "directory.h"
-#include "err.h"
-#include "pjson.h"
+#include "directory/directory.h"
+#include "core/err.h"
+#include "core/pjson.h"
 
 #include <stdio.h>
 #include <string.h>

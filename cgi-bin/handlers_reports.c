@@ -1,11 +1,11 @@
 /* Sync history, sync report and its CSV export (SPEC §1.9-1.11, §4.2). */
 #include "handlers.h"
 #include "http.h"
-#include "buf.h"
-#include "err.h"
-#include "log.h"
-#include "pjson.h"
-#include "report.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/pjson.h"
+#include "report/report.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,11 +1,11 @@
 /* Session: sign in, sign out, who am I (SPEC §4.1). */
 #include "handlers.h"
 #include "http.h"
-#include "config.h"
-#include "directory.h"
-#include "err.h"
-#include "log.h"
-#include "pjson.h"
+#include "core/config.h"
+#include "directory/directory.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/pjson.h"
 
 #include <string.h>
 

@@ -2,17 +2,17 @@
  * (SPEC §1.1-1.6, §4.2). */
 #include "handlers.h"
 #include "http.h"
-#include "config.h"
-#include "connection.h"
-#include "db.h"
-#include "err.h"
-#include "group_search.h"
-#include "log.h"
-#include "pjson.h"
-#include "report.h"
-#include "session.h"
-#include "slack.h"
-#include "sync_queue.h"
+#include "core/config.h"
+#include "provider/slack/connection.h"
+#include "db/db.h"
+#include "core/err.h"
+#include "provider/slack/group_search.h"
+#include "core/log.h"
+#include "core/pjson.h"
+#include "report/report.h"
+#include "directory/session.h"
+#include "provider/slack/slack.h"
+#include "sync/sync_queue.h"
 
 #include <stdio.h>
 #include <string.h>

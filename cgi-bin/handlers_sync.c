@@ -2,16 +2,16 @@
  * discarding held ones (SPEC §1.6-1.8, §2.6, §4.2). */
 #include "handlers.h"
 #include "http.h"
-#include "connection.h"
-#include "db.h"
-#include "err.h"
-#include "group_search.h"
-#include "log.h"
-#include "pjson.h"
-#include "report.h"
-#include "slack.h"
-#include "sync_config.h"
-#include "sync_queue.h"
+#include "provider/slack/connection.h"
+#include "db/db.h"
+#include "core/err.h"
+#include "provider/slack/group_search.h"
+#include "core/log.h"
+#include "core/pjson.h"
+#include "report/report.h"
+#include "provider/slack/slack.h"
+#include "sync/sync_config.h"
+#include "sync/sync_queue.h"
 
 #include <stdio.h>
 #include <stdlib.h>

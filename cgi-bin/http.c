@@ -1,8 +1,8 @@
 #include "http.h"
-#include "err.h"
-#include "log.h"
-#include "pjson.h"
-#include "pool.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/pjson.h"
+#include "core/pool.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -15,8 +15,8 @@
 #include <json-c/json.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "session.h"
+#include "core/buf.h"
+#include "directory/session.h"
 
 struct config;
 struct crypto_key;

@@ -10,13 +10,13 @@
  *   provisioning-api              serve FastCGI on stdin's socket
  *   provisioning-api --routes     print "METHOD PATTERN" per route and exit
  */
-#include "config.h"
-#include "crypto.h"
-#include "db.h"
-#include "err.h"
+#include "core/config.h"
+#include "core/crypto.h"
+#include "db/db.h"
+#include "core/err.h"
 #include "http.h"
-#include "log.h"
-#include "pool.h"
+#include "core/log.h"
+#include "core/pool.h"
 #include "routes.h"
 
 #include <fcgiapp.h>

@@ -1,11 +1,11 @@
 #include "routes.h"
 #include "handlers.h"
 #include "http.h"
-#include "err.h"
-#include "log.h"
-#include "pjson.h"
-#include "pool.h"
-#include "session.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/pjson.h"
+#include "core/pool.h"
+#include "directory/session.h"
 
 #include <errno.h>
 #include <stdio.h>

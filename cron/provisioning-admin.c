@@ -6,16 +6,16 @@
  * (first line) with --password-stdin, or given with --password (visible to
  * other users of the machine in the process list: prefer stdin).
  */
-#include "config.h"
-#include "connection.h"
-#include "crypto.h"
-#include "db.h"
-#include "directory.h"
-#include "err.h"
-#include "log.h"
-#include "migrate.h"
-#include "password.h"
-#include "slack.h"
+#include "core/config.h"
+#include "provider/slack/connection.h"
+#include "core/crypto.h"
+#include "db/db.h"
+#include "directory/directory.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "db/migrate.h"
+#include "core/password.h"
+#include "provider/slack/slack.h"
 
 #include <errno.h>
 #include <stdio.h>

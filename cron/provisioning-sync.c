@@ -15,15 +15,15 @@
  * Exit codes: 0 pass done (a failed sync is an outcome, not an exit code),
  * 1 configuration or database failure, 2 usage.
  */
-#include "config.h"
-#include "crypto.h"
-#include "db.h"
-#include "err.h"
-#include "log.h"
-#include "mail.h"
-#include "slack.h"
-#include "sync_queue.h"
-#include "sync_run.h"
+#include "core/config.h"
+#include "core/crypto.h"
+#include "db/db.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "mail/mail.h"
+#include "provider/slack/slack.h"
+#include "sync/sync_queue.h"
+#include "sync/sync_run.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * slack-client-probe - a small CLI over lib/slack.c for the integration
+ * slack-client-probe - a small CLI over lib/provider/slack/slack.c for the integration
  * tests (tests/integration/test_slack_client.py): one Slack call per run,
  * plain text out.
  *
@@ -22,11 +22,11 @@
  * Exit 0 on success; 1 after printing "error rc=… kind=… code=… http=…
  * needed=… method=…" and "message=…" lines; 2 on bad usage.
  */
-#include "buf.h"
-#include "config.h"
-#include "err.h"
-#include "log.h"
-#include "slack.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "provider/slack/slack.h"
 
 #include <errno.h>
 #include <stdio.h>

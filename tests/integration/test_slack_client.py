@@ -1,4 +1,4 @@
-"""Integration tests of lib/slack.c against the Slack emulator.
+"""Integration tests of lib/provider/slack/slack.c against the Slack emulator.
 
 Each test_* takes `ctx` (attributes `emulator_url`, `root`, and
 `run(cmd_list, env=None, input=None)` returning a CompletedProcess with text

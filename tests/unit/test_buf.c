@@ -7,9 +7,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "buf.h"
-#include "err.h"
-#include "pool.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/pool.h"
 
 static void test_buf_appends_and_stops_at_its_maximum(void **state)
 {

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "err.h"
+#include "core/config.h"
+#include "core/err.h"
 
 static void test_defaults_and_values(void **state)
 {

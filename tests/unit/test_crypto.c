@@ -8,8 +8,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "crypto.h"
-#include "err.h"
+#include "core/crypto.h"
+#include "core/err.h"
 
 static const unsigned char key_bytes[32] = "0123456789abcdef0123456789abcdef";
 

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "err.h"
-#include "pjson.h"
+#include "core/err.h"
+#include "core/pjson.h"
 
 struct parse_case {
 	const char *text;

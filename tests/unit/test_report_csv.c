@@ -7,10 +7,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "buf.h"
-#include "err.h"
-#include "report.h"
-#include "report_csv.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "report/report.h"
+#include "report/report_csv.h"
 
 struct cell_case {
 	const char *in;      /* NULL: SQL NULL */

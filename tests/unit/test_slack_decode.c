@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "config.h"
-#include "err.h"
-#include "slack.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "provider/slack/slack.h"
 
 /* Compares two strings where NULL is a value of its own. */
 static void assert_str_or_null(const char *want, const char *got, const char *what,

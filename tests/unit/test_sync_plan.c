@@ -17,9 +17,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "buf.h"
-#include "err.h"
-#include "sync_plan.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "sync/sync_plan.h"
 
 #define MAXW 16
 

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "directory.h"
-#include "err.h"
-#include "password.h"
-#include "token.h"
+#include "directory/directory.h"
+#include "core/err.h"
+#include "core/password.h"
+#include "core/token.h"
 
 static void test_tokens_are_random_hex(void **state)
 {

@@ -1,0 +1,418 @@
+#include "directory/directory.h"
+#include "core/buf.h"
+#include "db/db.h"
+#include "core/err.h"
+#include "core/pjson.h"
+#include "db/row_json.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define USER_COLUMNS \
+	"u.id, u.email, u.first_name, u.last_name, u.display_name, u.job_title," \
+	" u.picture_url, u.is_guest, u.role, u.status, u.source," \
+	" DATE_FORMAT(u.created_at, '%Y-%m-%dT%H:%i:%sZ')"
+#define USER_NCOLS 12
+
+int dir_email_valid(const char *email)
+{
+	const char *at = strchr(email, '@');
+	size_t n = strlen(email);
+
+	if (n < 3 || n > 254 || !at || at == email || !at[1] || strchr(at + 1, '@'))
+		return 0;
+	for (const char *p = email; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>' ||
+		    *p == ',' || *p == ';' || *p == '"')
+			return 0;
+	/* A domain needs a dot that is neither first nor last. */
+	const char *dot = strrchr(at + 1, '.');
+
+	return dot && dot != at + 1 && dot[1];
+}
+
+/* Builds a user object from a row laid out as USER_COLUMNS at col. */
+static json_object *user_from_row(const struct db_rows *r, int col)
+{
+	json_object *u = json_object_new_object();
+	const char *display;
+
+	if (!u)
+		return NULL;
+	display = db_rows_str(r, col + 4);
+	if (pjson_add_int(u, "id", db_rows_int(r, col)) ||
+	    pjson_add_str(u, "email", db_rows_str(r, col + 1)) ||
+	    pjson_add_str(u, "first_name", db_rows_str(r, col + 2)) ||
+	    pjson_add_str(u, "last_name", db_rows_str(r, col + 3)) ||
+	    pjson_add_str(u, "display_name", display) ||
+	    pjson_add_str(u, "name", display) ||
+	    pjson_add_str(u, "job_title", db_rows_str(r, col + 5)) ||
+	    pjson_add_str(u, "picture_url", db_rows_str(r, col + 6)) ||
+	    pjson_add_bool(u, "is_guest", db_rows_int(r, col + 7) != 0) ||
+	    pjson_add_str(u, "role", db_rows_str(r, col + 8)) ||
+	    pjson_add_str(u, "status", db_rows_str(r, col + 9)) ||
+	    pjson_add_str(u, "source", db_rows_str(r, col + 10)) ||
+	    pjson_add_str(u, "created_at", db_rows_str(r, col + 11))) {
+		json_object_put(u);
+		return NULL;
+	}
+	return u;
+}
+
+int dir_org_create(struct db *db, const char *name, int64_t *id)
+{
+	int rc;
+
+	if (!name || !*name || strlen(name) > 200)
+		return PV_EINVAL;
+	rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	rc = db_exec(db, "INSERT INTO organizations (name) VALUES (?)",
+		     DB_ARGS(DB_STR(name)), NULL);
+	if (rc < 0)
+		goto out;
+	*id = (int64_t)db_insert_id(db);
+	rc = db_exec(db, "INSERT INTO organization_settings (organization_id) VALUES (?)",
+		     DB_ARGS(DB_INT(*id)), NULL);
+	if (rc < 0)
+		goto out;
+	rc = db_commit(db);
+out:
+	if (rc < 0)
+		db_rollback(db);
+	return rc;
+}
+
+static int org_from_row(const struct db_rows *r, void *arg)
+{
+	json_object **out = arg, *o = json_object_new_object();
+
+	if (!o || pjson_add_int(o, "id", db_rows_int(r, 0)) || pjson_add_str(o, "name", db_rows_str(r, 1))) {
+		json_object_put(o);
+		return PV_ENOMEM;
+	}
+	*out = o;
+	return 0;
+}
+
+int dir_org_json(struct db *db, int64_t org, json_object **out)
+{
+	*out = NULL;
+	return db_query_one(db, org_from_row, out, "SELECT id, name FROM organizations WHERE id = ?",
+			    DB_ARGS(DB_INT(org)));
+}
+
+static int text_field_ok(const char *s, size_t max)
+{
+	return !s || strlen(s) <= max;
+}
+
+int dir_user_create(struct db *db, int64_t org, const struct dir_user_new *u,
+		    int64_t *id, const char **field, const char **why)
+{
+	char display[420];
+	const char *first = u->first_name ? u->first_name : "";
+	const char *last = u->last_name ? u->last_name : "";
+	int rc;
+
+	*field = NULL;
+	*why = NULL;
+	if (!u->email || !dir_email_valid(u->email)) {
+		*field = "email";
+		*why = "email must be an e-mail address such as name@example.com";
+		return PV_EINVAL;
+	}
+	if (!text_field_ok(first, 200) || !text_field_ok(last, 200) ||
+	    !text_field_ok(u->display_name, 200) || !text_field_ok(u->job_title, 200)) {
+		*field = strlen(first) > 200 ? "first_name" : strlen(last) > 200 ? "last_name"
+			 : !text_field_ok(u->display_name, 200) ? "display_name" : "job_title";
+		*why = "names and job titles are limited to 200 characters";
+		return PV_EINVAL;
+	}
+	if (u->display_name && *u->display_name)
+		snprintf(display, sizeof(display), "%s", u->display_name);
+	else if (*first && *last)
+		snprintf(display, sizeof(display), "%s %s", first, last);
+	else
+		snprintf(display, sizeof(display), "%s", *first ? first : *last ? last : u->email);
+	rc = db_exec(db,
+		     "INSERT INTO users (organization_id, email, first_name, last_name,"
+		     " display_name, job_title, role, password_hash, source)"
+		     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'manual')",
+		     DB_ARGS(DB_INT(org), DB_STR(u->email), DB_STR(first), DB_STR(last),
+			     DB_STR(display), DB_STR(u->job_title ? u->job_title : ""),
+			     DB_STR(u->is_admin ? "administrator" : "member"),
+			     DB_STR(u->password_hash)),
+		     NULL);
+	if (rc == PV_ECONFLICT) {
+		*field = "email";
+		*why = "a user with this e-mail address already exists in the organization";
+	} else if (rc == PV_EINVAL) {
+		*field = "email";
+		*why = "the user could not be stored; check the e-mail address and names";
+	}
+	if (rc < 0)
+		return rc;
+	*id = (int64_t)db_insert_id(db);
+	return 0;
+}
+
+/* db_query_one's callback: *arg (json_object **) gets the user of the row. */
+static int user_to(const struct db_rows *r, void *arg)
+{
+	json_object **out = arg;
+
+	*out = user_from_row(r, 0);
+	return *out ? 0 : PV_ENOMEM;
+}
+
+int dir_user_json(struct db *db, int64_t org, int64_t id, json_object **out)
+{
+	*out = NULL;
+	return db_query_one(db, user_to, out, "SELECT " USER_COLUMNS " FROM users u"
+			    " WHERE u.organization_id = ? AND u.id = ?", DB_ARGS(DB_INT(org), DB_INT(id)));
+}
+
+/* Escapes LIKE wildcards so that q matches as plain text, inside %...%. */
+static int like_pattern(struct buf *b, const char *q)
+{
+	int rc = buf_putc(b, '%');
+
+	for (const char *p = q; rc == 0 && *p; p++) {
+		if (*p == '%' || *p == '_' || *p == '\\')
+			rc = buf_putc(b, '\\');
+		if (rc == 0)
+			rc = buf_putc(b, *p);
+	}
+	return rc ? rc : buf_putc(b, '%');
+}
+
+int dir_users_list(struct db *db, int64_t org, const struct dir_user_filter *f,
+		   json_object **users, int64_t *next_after)
+{
+	struct db_param p[9];
+	struct db_rows *r = NULL;
+	struct buf sql, pat;
+	size_t np = 0;
+	int rc;
+
+	buf_init(&sql, 4096);
+	buf_init(&pat, 1024);
+	/* The statement is assembled from fixed fragments only; every value
+	 * from the request is a bound parameter. */
+	rc = buf_puts(&sql, "SELECT " USER_COLUMNS " FROM users u"
+		      " WHERE u.organization_id = ? AND u.id > ?");
+	p[np++] = DB_INT(org);
+	p[np++] = DB_INT(f->after_id);
+	if (rc == 0 && f->status) {
+		rc = buf_puts(&sql, " AND u.status = ?");
+		p[np++] = DB_STR(f->status);
+	}
+	if (rc == 0 && f->source) {
+		rc = buf_puts(&sql, " AND u.source = ?");
+		p[np++] = DB_STR(f->source);
+	}
+	if (rc == 0 && f->q && *f->q) {
+		rc = like_pattern(&pat, f->q);
+		if (rc == 0)
+			rc = buf_puts(&sql, " AND (u.email LIKE ? OR u.first_name LIKE ?"
+				      " OR u.last_name LIKE ? OR u.display_name LIKE ?)");
+		for (int i = 0; i < 4; i++)
+			p[np++] = DB_STR(buf_cstr(&pat));
+	}
+	if (rc == 0)
+		rc = buf_puts(&sql, " ORDER BY u.id LIMIT ?");
+	p[np++] = DB_INT(f->limit + 1);
+	if (rc == 0)
+		rc = db_query(db, &r, buf_cstr(&sql), p, np);
+	if (rc == 0)
+		rc = row_json_page(r, user_from_row, f->limit, users, next_after);
+	db_rows_free(r);
+	buf_release(&sql);
+	buf_release(&pat);
+	return rc;
+}
+
+static json_object *team_from_row(const struct db_rows *r, int col)
+{
+	json_object *t = json_object_new_object();
+
+	if (!t)
+		return NULL;
+	if (pjson_add_int(t, "id", db_rows_int(r, col)) ||
+	    pjson_add_str(t, "name", db_rows_str(r, col + 1)) ||
+	    pjson_add_int(t, "member_count", db_rows_int(r, col + 2)) ||
+	    pjson_add_str(t, "created_at", db_rows_str(r, col + 3))) {
+		json_object_put(t);
+		return NULL;
+	}
+	return t;
+}
+
+#define TEAM_SELECT \
+	"SELECT t.id, t.name, (SELECT COUNT(*) FROM team_memberships m" \
+	" WHERE m.team_id = t.id), DATE_FORMAT(t.created_at, '%Y-%m-%dT%H:%i:%sZ')" \
+	" FROM teams t"
+
+int dir_teams_list(struct db *db, int64_t org, json_object **teams)
+{
+	struct db_rows *r = NULL;
+	int rc;
+
+	rc = db_query(db, &r, TEAM_SELECT " WHERE t.organization_id = ? ORDER BY t.name, t.id",
+		      DB_ARGS(DB_INT(org)));
+	if (rc == 0)
+		rc = row_json_page(r, team_from_row, 0, teams, NULL);
+	db_rows_free(r);
+	return rc;
+}
+
+static int team_to(const struct db_rows *r, void *arg)
+{
+	json_object **out = arg;
+
+	*out = team_from_row(r, 0);
+	return *out ? 0 : PV_ENOMEM;
+}
+
+int dir_team_create(struct db *db, int64_t org, const char *name, json_object **team,
+		    const char **why)
+{
+	int64_t id;
+	int rc;
+
+	*team = NULL;
+	*why = NULL;
+	if (!name || !*name || strlen(name) > 200 || strspn(name, " \t\r\n") == strlen(name)) {
+		*why = "name must be between 1 and 200 characters and not only spaces";
+		return PV_EINVAL;
+	}
+	rc = db_exec(db, "INSERT INTO teams (organization_id, name) VALUES (?, ?)",
+		     DB_ARGS(DB_INT(org), DB_STR(name)), NULL);
+	if (rc == PV_ECONFLICT)
+		*why = "a team with this name already exists";
+	if (rc < 0)
+		return rc;
+	id = (int64_t)db_insert_id(db);
+	return db_query_one(db, team_to, team, TEAM_SELECT " WHERE t.organization_id = ? AND t.id = ?",
+			    DB_ARGS(DB_INT(org), DB_INT(id)));
+}
+
+static int team_exists(struct db *db, int64_t org, int64_t team)
+{
+	long long n;
+	int rc = db_query_int(db, &n, "SELECT COUNT(*) FROM teams WHERE organization_id = ? AND id = ?",
+			      DB_ARGS(DB_INT(org), DB_INT(team)));
+
+	if (rc < 0)
+		return rc;
+	return n ? 0 : PV_ENOTFOUND;
+}
+
+static json_object *member_from_row(const struct db_rows *r, int col)
+{
+	json_object *m = user_from_row(r, col);
+
+	if (m && (pjson_add_str(m, "membership_source", db_rows_str(r, col + USER_NCOLS)) ||
+		  pjson_add_str(m, "member_since", db_rows_str(r, col + USER_NCOLS + 1)))) {
+		json_object_put(m);
+		return NULL;
+	}
+	return m;
+}
+
+int dir_team_members(struct db *db, int64_t org, int64_t team, int64_t after_id,
+		     int limit, json_object **members, int64_t *next_after)
+{
+	struct db_rows *r = NULL;
+	int rc = team_exists(db, org, team);
+
+	if (rc < 0)
+		return rc;
+	rc = db_query(db, &r, "SELECT " USER_COLUMNS ", m.source,"
+		      " DATE_FORMAT(m.created_at, '%Y-%m-%dT%H:%i:%sZ')"
+		      " FROM team_memberships m JOIN users u"
+		      " ON u.organization_id = m.organization_id AND u.id = m.user_id"
+		      " WHERE m.organization_id = ? AND m.team_id = ? AND u.id > ?"
+		      " ORDER BY u.id LIMIT ?",
+		      DB_ARGS(DB_INT(org), DB_INT(team), DB_INT(after_id), DB_INT(limit + 1)));
+	if (rc == 0)
+		rc = row_json_page(r, member_from_row, limit, members, next_after);
+	db_rows_free(r);
+	return rc;
+}
+
+int dir_team_add_member(struct db *db, int64_t org, int64_t team, int64_t user,
+			const char *source)
+{
+	long long n;
+	int rc = team_exists(db, org, team);
+
+	if (rc < 0)
+		return rc;
+	rc = db_query_int(db, &n, "SELECT COUNT(*) FROM users WHERE organization_id = ? AND id = ?",
+			  DB_ARGS(DB_INT(org), DB_INT(user)));
+	if (rc < 0)
+		return rc;
+	if (!n)
+		return PV_ENOTFOUND;
+	return db_exec(db, "INSERT INTO team_memberships (organization_id, team_id, user_id, source)"
+		       " VALUES (?, ?, ?, ?)",
+		       DB_ARGS(DB_INT(org), DB_INT(team), DB_INT(user), DB_STR(source)), NULL);
+}
+
+int dir_team_remove_member(struct db *db, int64_t org, int64_t team, int64_t user)
+{
+	uint64_t n = 0;
+	int rc = db_exec(db, "DELETE FROM team_memberships"
+			 " WHERE organization_id = ? AND team_id = ? AND user_id = ?",
+			 DB_ARGS(DB_INT(org), DB_INT(team), DB_INT(user)), &n);
+
+	if (rc < 0)
+		return rc;
+	return n ? 0 : PV_ENOTFOUND;
+}
+
+int dir_settings_json(struct db *db, int64_t org, json_object **out)
+{
+	long long invites = 0, retention = 365;
+	struct db_rows *r = NULL;
+	json_object *o;
+	int rc;
+
+	rc = db_query(db, &r, "SELECT automatic_invites, sync_retention_days FROM organization_settings"
+		      " WHERE organization_id = ?", DB_ARGS(DB_INT(org)));
+	/* An organization made before settings existed has the defaults. */
+	if (rc == 0 && (rc = db_rows_next(r)) == 1) {
+		invites = db_rows_int(r, 0);
+		retention = db_rows_int(r, 1);
+	}
+	db_rows_free(r);
+	if (rc < 0)
+		return rc;
+	o = json_object_new_object();
+	if (!o || pjson_add_bool(o, "automatic_invites", invites != 0) ||
+	    pjson_add_int(o, "sync_retention_days", retention)) {
+		json_object_put(o);
+		return PV_ENOMEM;
+	}
+	*out = o;
+	return 0;
+}
+
+int dir_settings_set_invites(struct db *db, int64_t org, int on)
+{
+	return db_exec(db, "INSERT INTO organization_settings (organization_id, automatic_invites)"
+		       " VALUES (?, ?) ON DUPLICATE KEY UPDATE automatic_invites = VALUES(automatic_invites)",
+		       DB_ARGS(DB_INT(org), DB_INT(on ? 1 : 0)), NULL);
+}
+
+int dir_settings_set_retention(struct db *db, int64_t org, int64_t days)
+{
+	if (days < DIR_RETENTION_MIN || days > DIR_RETENTION_MAX)
+		return PV_EINVAL;
+	return db_exec(db, "INSERT INTO organization_settings (organization_id, sync_retention_days)"
+		       " VALUES (?, ?) ON DUPLICATE KEY UPDATE sync_retention_days = VALUES(sync_retention_days)",
+		       DB_ARGS(DB_INT(org), DB_INT(days)), NULL);
+}

@@ -1,0 +1,405 @@
+#include "provider/slack/connection.h"
+#include "core/crypto.h"
+#include "db/db.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/pjson.h"
+#include "provider/slack/slack.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void copy_col(char *dst, size_t len, const struct db_rows *r, int col)
+{
+	const char *s = db_rows_str(r, col);
+
+	snprintf(dst, len, "%s", s ? s : "");
+}
+
+int conn_get(struct db *db, int64_t org, struct conn_info *out)
+{
+	struct db_rows *r = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = db_query(db, &r,
+		      "SELECT i.id, i.provider, i.status, i.status_reason, i.workspace_id,"
+		      " i.workspace_name, i.workspace_domain, u.id, u.display_name,"
+		      " DATE_FORMAT(i.connected_at, '%Y-%m-%dT%H:%i:%sZ')"
+		      " FROM provisioning_integrations i LEFT JOIN users u"
+		      " ON u.organization_id = i.organization_id AND u.id = i.connected_by_user_id"
+		      " WHERE i.active_organization_id = ?", DB_ARGS(DB_INT(org)));
+	if (rc < 0)
+		return rc;
+	rc = db_rows_next(r);
+	if (rc == 1) {
+		out->id = db_rows_int(r, 0);
+		copy_col(out->provider, sizeof(out->provider), r, 1);
+		copy_col(out->status, sizeof(out->status), r, 2);
+		copy_col(out->status_reason, sizeof(out->status_reason), r, 3);
+		copy_col(out->workspace_id, sizeof(out->workspace_id), r, 4);
+		copy_col(out->workspace_name, sizeof(out->workspace_name), r, 5);
+		copy_col(out->workspace_domain, sizeof(out->workspace_domain), r, 6);
+		out->connected_by = db_rows_int(r, 7);
+		copy_col(out->connected_by_name, sizeof(out->connected_by_name), r, 8);
+		copy_col(out->connected_at, sizeof(out->connected_at), r, 9);
+		rc = 0;
+	} else if (rc == 0) {
+		rc = PV_ENOTFOUND;
+	}
+	db_rows_free(r);
+	return rc;
+}
+
+int conn_state_new(struct db *db, int64_t org, int64_t user, const char *purpose,
+		   char state[TOKEN_HEX_LEN + 1])
+{
+	char digest[TOKEN_DIGEST_HEX_LEN + 1];
+	int rc = token_new(state);
+
+	if (rc == 0)
+		rc = token_digest(state, digest);
+	if (rc == 0)
+		rc = db_exec(db, "INSERT INTO oauth_states (state_digest, organization_id, user_id,"
+			     " provider, purpose, expires_at)"
+			     " VALUES (?, ?, ?, 'slack', ?, NOW() + INTERVAL ? SECOND)",
+			     DB_ARGS(DB_STR(digest), DB_INT(org), DB_INT(user), DB_STR(purpose),
+				     DB_INT(CONN_STATE_TTL)), NULL);
+	/* Old states are of no use to anyone. */
+	if (rc == 0)
+		rc = db_exec(db, "DELETE FROM oauth_states WHERE expires_at < NOW() - INTERVAL 1 DAY",
+			     DB_NOARGS, NULL);
+	if (rc < 0)
+		state[0] = '\0';
+	return rc;
+}
+
+int conn_state_take(struct db *db, const char *state, int64_t *org, int64_t *user,
+		    char purpose[16])
+{
+	char digest[TOKEN_DIGEST_HEX_LEN + 1];
+	struct db_rows *r = NULL;
+	uint64_t changed = 0;
+	int rc, used, expired;
+
+	if (strlen(state) != TOKEN_HEX_LEN)
+		return PV_ENOTFOUND;
+	rc = token_digest(state, digest);
+	if (rc < 0)
+		return rc;
+	rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	rc = db_query(db, &r, "SELECT organization_id, user_id, purpose, used_at IS NOT NULL,"
+		      " expires_at <= NOW() FROM oauth_states WHERE state_digest = ? FOR UPDATE",
+		      DB_ARGS(DB_STR(digest)));
+	if (rc == 0)
+		rc = db_rows_next(r);
+	if (rc == 0)
+		rc = PV_ENOTFOUND;
+	if (rc < 0)
+		goto out;
+	*org = db_rows_int(r, 0);
+	*user = db_rows_int(r, 1);
+	snprintf(purpose, 16, "%s", db_rows_str(r, 2));
+	used = db_rows_int(r, 3) != 0;
+	expired = db_rows_int(r, 4) != 0;
+	rc = db_exec(db, "UPDATE oauth_states SET used_at = NOW() WHERE state_digest = ?"
+		     " AND used_at IS NULL", DB_ARGS(DB_STR(digest)), &changed);
+	if (rc == 0)
+		rc = db_commit(db);
+	if (rc == 0)
+		rc = used ? PV_ECONFLICT : expired ? PV_EINVAL : 0;
+out:
+	if (rc < 0 && rc != PV_ECONFLICT && rc != PV_EINVAL)
+		db_rollback(db);
+	db_rows_free(r);
+	return rc;
+}
+
+/* Clears member groups and team mappings of the saved configuration: their
+ * ids mean nothing in another workspace. */
+static int conn_clear_group_config(struct db *db, int64_t org)
+{
+	struct db_rows *r = NULL;
+	json_object *cfg = NULL, *members, *mapping;
+	const char *why;
+	int rc;
+
+	rc = db_query(db, &r, "SELECT config_json FROM provisioning_configs"
+		      " WHERE organization_id = ? FOR UPDATE", DB_ARGS(DB_INT(org)));
+	if (rc == 0)
+		rc = db_rows_next(r);
+	if (rc <= 0)
+		goto out;   /* nothing saved: nothing to clear */
+	rc = pjson_parse(db_rows_str(r, 0), db_rows_len(r, 0), PJSON_MAX_DEPTH, &cfg, &why);
+	if (rc < 0) {
+		log_error("connection: organization %lld: saved configuration unreadable",
+			  (long long)org);
+		goto out;
+	}
+	if (pjson_get_obj(cfg, "members", &members) == 0)
+		rc = pjson_add(members, "group_ids", json_object_new_array());
+	if (rc == 0 && pjson_get_obj(cfg, "team_mapping", &mapping) == 0)
+		rc = pjson_add(mapping, "mappings", json_object_new_array());
+	if (rc == 0)
+		rc = db_exec(db, "UPDATE provisioning_configs SET config_json = ?"
+			     " WHERE organization_id = ?",
+			     DB_ARGS(DB_STR(pjson_text(cfg, NULL)), DB_INT(org)), NULL);
+out:
+	json_object_put(cfg);
+	db_rows_free(r);
+	return rc < 0 ? rc : 0;
+}
+
+int conn_store(struct db *db, const struct crypto_key *key, int64_t org, int64_t user,
+	       const struct conn_grant *g, int replace, int *workspace_changed)
+{
+	char *access = NULL, *refresh = NULL;
+	struct db_rows *r = NULL;
+	int64_t id = 0;
+	int rc;
+
+	*workspace_changed = 0;
+	rc = crypto_seal(key, org, g->access_token, &access);
+	if (rc == 0 && g->refresh_token)
+		rc = crypto_seal(key, org, g->refresh_token, &refresh);
+	if (rc < 0)
+		goto out;
+	rc = db_begin(db);
+	if (rc < 0)
+		goto out;
+	rc = db_query(db, &r, "SELECT id, provider, workspace_id FROM provisioning_integrations"
+		      " WHERE active_organization_id = ? FOR UPDATE", DB_ARGS(DB_INT(org)));
+	if (rc == 0)
+		rc = db_rows_next(r);
+	if (rc < 0)
+		goto out;
+	if (rc == 1 && !replace) {
+		rc = PV_ECONFLICT;
+		goto out;
+	}
+	if (rc == 0 && replace) {
+		rc = PV_ENOTFOUND;
+		goto out;
+	}
+	if (rc == 1) {
+		if (strcmp(db_rows_str(r, 1), "slack") != 0) {
+			rc = PV_ECONFLICT;
+			goto out;
+		}
+		id = db_rows_int(r, 0);
+		*workspace_changed = !db_rows_str(r, 2) ||
+				     strcmp(db_rows_str(r, 2), g->workspace_id) != 0;
+	}
+	if (id) {
+		rc = db_exec(db, "UPDATE provisioning_integrations SET status = 'connected',"
+			     " status_reason = NULL, workspace_id = ?, workspace_name = ?,"
+			     " workspace_domain = ?, installer_slack_user_id = ?, bot_user_id = ?,"
+			     " scopes = ?, access_token_sealed = ?, refresh_token_sealed = ?,"
+			     " token_expires_at = IF(? > 0, NOW() + INTERVAL ? SECOND, NULL),"
+			     " connected_by_user_id = ?, connected_at = NOW(),"
+			     " next_sync_at = IFNULL(next_sync_at, NOW() + INTERVAL 1 DAY)"
+			     " WHERE id = ? AND organization_id = ?",
+			     DB_ARGS(DB_STR(g->workspace_id), DB_STR(g->workspace_name),
+				     DB_STR(g->workspace_domain), DB_STR(g->installer_slack_user_id),
+				     DB_STR(g->bot_user_id), DB_STR(g->scopes), DB_STR(access),
+				     DB_STR(refresh), DB_INT(g->expires_in), DB_INT(g->expires_in),
+				     DB_INT(user), DB_INT(id), DB_INT(org)), NULL);
+	} else {
+		rc = db_exec(db, "INSERT INTO provisioning_integrations (organization_id, provider,"
+			     " status, workspace_id, workspace_name, workspace_domain,"
+			     " installer_slack_user_id, bot_user_id, scopes, access_token_sealed,"
+			     " refresh_token_sealed, token_expires_at, connected_by_user_id, connected_at,"
+			     " next_sync_at)"
+			     " VALUES (?, 'slack', 'connected', ?, ?, ?, ?, ?, ?, ?, ?,"
+			     " IF(? > 0, NOW() + INTERVAL ? SECOND, NULL), ?, NOW(), NOW() + INTERVAL 1 DAY)",
+			     DB_ARGS(DB_INT(org), DB_STR(g->workspace_id), DB_STR(g->workspace_name),
+				     DB_STR(g->workspace_domain), DB_STR(g->installer_slack_user_id),
+				     DB_STR(g->bot_user_id), DB_STR(g->scopes), DB_STR(access),
+				     DB_STR(refresh), DB_INT(g->expires_in), DB_INT(g->expires_in),
+				     DB_INT(user)), NULL);
+	}
+	if (rc == 0 && *workspace_changed)
+		rc = conn_clear_group_config(db, org);
+	if (rc == 0)
+		rc = db_exec(db, "DELETE FROM slack_group_cache WHERE organization_id = ?",
+			     DB_ARGS(DB_INT(org)), NULL);
+	if (rc == 0)
+		rc = db_commit(db);
+out:
+	if (rc < 0)
+		db_rollback(db);
+	db_rows_free(r);
+	free(access);
+	free(refresh);
+	return rc;
+}
+
+#define CONN_DEFAULT_CONFIG \
+	"{\"members\":{\"mode\":\"everyone\",\"group_ids\":[]}," \
+	"\"team_mapping\":{\"enabled\":false,\"mappings\":[]}," \
+	"\"deactivation_threshold\":{\"percent\":10,\"minimum\":10}}"
+
+int conn_config_json(struct db *db, int64_t org, json_object **out)
+{
+	struct db_rows *r = NULL;
+	const char *text = CONN_DEFAULT_CONFIG, *why;
+	size_t len = strlen(CONN_DEFAULT_CONFIG);
+	int rc;
+
+	*out = NULL;
+	rc = db_query(db, &r, "SELECT config_json FROM provisioning_configs WHERE organization_id = ?",
+		      DB_ARGS(DB_INT(org)));
+	if (rc == 0)
+		rc = db_rows_next(r);
+	if (rc == 1) {
+		text = db_rows_str(r, 0);
+		len = db_rows_len(r, 0);
+	}
+	if (rc >= 0)
+		rc = pjson_parse(text, len, PJSON_MAX_DEPTH, out, &why);
+	db_rows_free(r);
+	return rc;
+}
+
+int conn_mark_broken(struct db *db, int64_t org, const char *reason)
+{
+	log_warn("connection: organization %lld needs reconnection: %s", (long long)org, reason);
+	return db_exec(db, "UPDATE provisioning_integrations SET status = 'needs_reconnection',"
+		       " status_reason = ? WHERE active_organization_id = ?",
+		       DB_ARGS(DB_STR(reason), DB_INT(org)), NULL);
+}
+
+/* Refreshes the rotating token of integration id when it is about to
+ * expire; *token is replaced by the fresh one.  Runs in a transaction with
+ * the row locked, and re-reads the row, so that a refresh made meanwhile by
+ * another process is used rather than repeated (the old refresh token is
+ * single use). */
+static int conn_refresh(struct db *db, const struct config *cfg, const struct crypto_key *key,
+			int64_t org, int force, char **token)
+{
+	struct slack_oauth fresh = { 0 };
+	struct slack_error serr = { 0 };
+	struct db_rows *r = NULL;
+	char *refresh = NULL, *access = NULL, *sealed_a = NULL, *sealed_r = NULL;
+	int rc, due;
+
+	rc = db_begin(db);
+	if (rc < 0)
+		return rc;
+	rc = db_query(db, &r, "SELECT access_token_sealed, refresh_token_sealed,"
+		      " token_expires_at < NOW() + INTERVAL ? SECOND"
+		      " FROM provisioning_integrations WHERE active_organization_id = ? FOR UPDATE",
+		      DB_ARGS(DB_INT(CONN_REFRESH_MARGIN), DB_INT(org)));
+	if (rc == 0)
+		rc = db_rows_next(r);
+	if (rc == 0)
+		rc = PV_ENOTFOUND;
+	if (rc < 0)
+		goto out;
+	due = force || db_rows_int(r, 2) != 0;
+	rc = crypto_open(key, org, db_rows_str(r, 0), &access);
+	if (rc < 0 || !due || db_rows_is_null(r, 1))
+		goto done;
+	rc = crypto_open(key, org, db_rows_str(r, 1), &refresh);
+	if (rc == 0)
+		rc = slack_oauth_refresh_ex(cfg, refresh, &fresh, &serr);
+	if (rc < 0) {
+		db_rollback(db);
+		if (serr.kind == SLACK_ERR_AUTH || serr.kind == SLACK_ERR_FATAL)
+			conn_mark_broken(db, org, serr.code[0] ? serr.code : "refresh_failed");
+		goto out;
+	}
+	rc = crypto_seal(key, org, fresh.access_token, &sealed_a);
+	if (rc == 0 && fresh.refresh_token)
+		rc = crypto_seal(key, org, fresh.refresh_token, &sealed_r);
+	if (rc == 0)
+		rc = db_exec(db, "UPDATE provisioning_integrations SET access_token_sealed = ?,"
+			     " refresh_token_sealed = ?,"
+			     " token_expires_at = IF(? > 0, NOW() + INTERVAL ? SECOND, NULL)"
+			     " WHERE active_organization_id = ?",
+			     DB_ARGS(DB_STR(sealed_a), DB_STR(sealed_r), DB_INT(fresh.expires_in),
+				     DB_INT(fresh.expires_in), DB_INT(org)), NULL);
+	if (rc == 0) {
+		crypto_secret_free(access);
+		access = strdup(fresh.access_token);
+		if (!access)
+			rc = PV_ENOMEM;
+		log_info("connection: organization %lld: token refreshed", (long long)org);
+	}
+done:
+	if (rc == 0)
+		rc = db_commit(db);
+out:
+	if (rc < 0)
+		db_rollback(db);
+	if (rc == 0) {
+		*token = access;
+		access = NULL;
+	}
+	crypto_secret_free(access);
+	crypto_secret_free(refresh);
+	free(sealed_a);
+	free(sealed_r);
+	slack_oauth_release(&fresh);
+	db_rows_free(r);
+	return rc;
+}
+
+static int conn_client_ex(struct db *db, const struct config *cfg, const struct crypto_key *key,
+			  int64_t org, int force, struct slack **out)
+{
+	char *token = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = conn_refresh(db, cfg, key, org, force, &token);
+	if (rc == 0)
+		rc = slack_new(out, cfg, token);
+	crypto_secret_free(token);
+	return rc;
+}
+
+int conn_client(struct db *db, const struct config *cfg, const struct crypto_key *key,
+		int64_t org, struct slack **out)
+{
+	return conn_client_ex(db, cfg, key, org, 0, out);
+}
+
+int conn_client_refreshed(struct db *db, const struct config *cfg, const struct crypto_key *key,
+			  int64_t org, struct slack **out)
+{
+	return conn_client_ex(db, cfg, key, org, 1, out);
+}
+
+int conn_disconnect(struct db *db, const struct config *cfg, const struct crypto_key *key,
+		    int64_t org)
+{
+	struct slack *s = NULL;
+	uint64_t changed = 0;
+	int rc;
+
+	rc = conn_client(db, cfg, key, org, &s);
+	/* Best effort, and an administrator is waiting: one quick retry. */
+	if (rc == 0)
+		slack_set_retry(s, 2, 300, 600);
+	if (rc == 0 && slack_auth_revoke(s) < 0)
+		log_warn("connection: organization %lld: auth.revoke failed (%s); disconnecting anyway",
+			 (long long)org, slack_last_error(s)->code);
+	else if (rc < 0 && rc != PV_ENOTFOUND)
+		log_warn("connection: organization %lld: token unusable (%s); disconnecting anyway",
+			 (long long)org, pv_strerror(rc));
+	slack_free(s);
+	rc = db_exec(db, "UPDATE provisioning_integrations SET status = 'disconnected',"
+		     " access_token_sealed = NULL, refresh_token_sealed = NULL,"
+		     " token_expires_at = NULL, disconnected_at = NOW()"
+		     " WHERE active_organization_id = ?", DB_ARGS(DB_INT(org)), &changed);
+	if (rc == 0 && changed == 0)
+		rc = PV_ENOTFOUND;
+	if (rc == 0)
+		rc = db_exec(db, "DELETE FROM slack_group_cache WHERE organization_id = ?",
+			     DB_ARGS(DB_INT(org)), NULL);
+	return rc;
+}

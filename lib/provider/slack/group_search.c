@@ -1,0 +1,223 @@
+#include "provider/slack/group_search.h"
+#include "provider/slack/connection.h"
+#include "db/db.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/pjson.h"
+#include "provider/slack/slack.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Folds one character at s into *out (1 or 2 bytes); returns its length. */
+static size_t fold(const unsigned char *s, unsigned char out[2])
+{
+	if (*s >= 'A' && *s <= 'Z') {
+		out[0] = (unsigned char)(*s + 32);
+		return 1;
+	}
+	/* UTF-8 of U+00C0..U+00DE (À..Þ, but not ×) is C3 80..9E. */
+	if (s[0] == 0xC3 && s[1] >= 0x80 && s[1] <= 0x9E && s[1] != 0x97) {
+		out[0] = 0xC3;
+		out[1] = (unsigned char)(s[1] + 0x20);
+		return 2;
+	}
+	out[0] = s[0];
+	if (s[0] == 0xC3 && s[1]) {
+		out[1] = s[1];
+		return 2;
+	}
+	return 1;
+}
+
+/* Whether q occurs in s at position at, folding both. */
+static int folded_at(const unsigned char *s, const unsigned char *q)
+{
+	while (*q) {
+		unsigned char a[2], b[2];
+		size_t la, lb;
+
+		if (!*s)
+			return 0;
+		la = fold(s, a);
+		lb = fold(q, b);
+		if (la != lb || memcmp(a, b, la) != 0)
+			return 0;
+		s += la;
+		q += lb;
+	}
+	return 1;
+}
+
+static int match_one(const char *str, const char *q)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+
+	if (folded_at(s, (const unsigned char *)q))
+		return 2;
+	for (; *s; s++)
+		if (folded_at(s, (const unsigned char *)q))
+			return 1;
+	return 0;
+}
+
+int groups_match(const char *name, const char *handle, const char *q)
+{
+	int a = match_one(name, q), b = match_one(handle, q);
+
+	return a > b ? a : b;
+}
+
+/* The cached list of the workspace's groups, or PV_ENOTFOUND when stale. */
+static int cache_read(struct db *db, int64_t org, const char *workspace, json_object **out)
+{
+	struct db_rows *r = NULL;
+	const char *why;
+	int rc;
+
+	*out = NULL;
+	rc = db_query(db, &r, "SELECT groups_json FROM slack_group_cache WHERE organization_id = ?"
+		      " AND workspace_id = ? AND fetched_at > NOW() - INTERVAL ? SECOND",
+		      DB_ARGS(DB_INT(org), DB_STR(workspace), DB_INT(GROUPS_CACHE_SECONDS)));
+	if (rc < 0)
+		return rc;
+	rc = db_rows_next(r);
+	if (rc == 1)
+		rc = pjson_parse(db_rows_str(r, 0), db_rows_len(r, 0), 4, out, &why);
+	else if (rc == 0)
+		rc = PV_ENOTFOUND;
+	db_rows_free(r);
+	return rc;
+}
+
+/* Asks Slack for the enabled groups and caches them. */
+static int cache_fill(struct db *db, const struct config *cfg, const struct crypto_key *key,
+		      int64_t org, const char *workspace, json_object **out, int *no_groups_plan,
+		      struct slack_error *err)
+{
+	struct slack_group *groups = NULL;
+	struct slack *s = NULL;
+	json_object *arr = NULL;
+	size_t n = 0;
+	int rc;
+
+	*out = NULL;
+	rc = conn_client(db, cfg, key, org, &s);
+	if (rc < 0)
+		return rc;
+	rc = slack_groups_list(s, 0, 0, &groups, &n);
+	if (rc < 0) {
+		*err = *slack_last_error(s);
+		if (err->kind == SLACK_ERR_PLAN) {
+			*no_groups_plan = 1;
+			n = 0;
+			rc = 0;
+		} else if (err->kind == SLACK_ERR_AUTH) {
+			conn_mark_broken(db, org, err->code);
+		}
+		if (rc < 0)
+			goto out;
+	}
+	arr = json_object_new_array();
+	if (!arr) {
+		rc = PV_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *g = json_object_new_object();
+
+		if (!g || pjson_add_str(g, "id", groups[i].id) ||
+		    pjson_add_str(g, "name", groups[i].name) ||
+		    pjson_add_str(g, "handle", groups[i].handle) ||
+		    pjson_add_int(g, "user_count", groups[i].user_count) || pjson_push(arr, g)) {
+			json_object_put(g);
+			rc = PV_ENOMEM;
+			goto out;
+		}
+	}
+	rc = db_exec(db, "INSERT INTO slack_group_cache (organization_id, workspace_id, groups_json,"
+		     " fetched_at) VALUES (?, ?, ?, NOW()) ON DUPLICATE KEY UPDATE"
+		     " workspace_id = VALUES(workspace_id), groups_json = VALUES(groups_json),"
+		     " fetched_at = VALUES(fetched_at)",
+		     DB_ARGS(DB_INT(org), DB_STR(workspace), DB_STR(pjson_text(arr, NULL))), NULL);
+	if (rc == 0) {
+		*out = arr;
+		arr = NULL;
+	}
+out:
+	json_object_put(arr);
+	slack_groups_free(groups, n);
+	slack_free(s);
+	return rc;
+}
+
+struct ranked {
+	json_object *group;
+	int rank;
+	const char *name;
+};
+
+static int by_rank_then_name(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return y->rank - x->rank;
+	return strcasecmp(x->name, y->name);
+}
+
+int groups_search(struct db *db, const struct config *cfg, const struct crypto_key *key,
+		  int64_t org, const char *q, int limit, json_object **out,
+		  int *no_groups_plan, struct slack_error *err)
+{
+	struct conn_info info;
+	struct ranked *hits = NULL;
+	json_object *all = NULL, *res = NULL;
+	size_t n, nhits = 0;
+	int rc;
+
+	*out = NULL;
+	*no_groups_plan = 0;
+	memset(err, 0, sizeof(*err));
+	rc = conn_get(db, org, &info);
+	if (rc < 0)
+		return rc;
+	rc = cache_read(db, org, info.workspace_id, &all);
+	if (rc == PV_ENOTFOUND)
+		rc = cache_fill(db, cfg, key, org, info.workspace_id, &all, no_groups_plan, err);
+	if (rc < 0)
+		goto out;
+	n = json_object_array_length(all);
+	hits = calloc(n ? n : 1, sizeof(*hits));
+	res = json_object_new_array();
+	if (!hits || !res) {
+		rc = PV_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *g = json_object_array_get_idx(all, i);
+		const char *name = "", *handle = "";
+		int rank;
+
+		pjson_get_str(g, "name", &name);
+		pjson_get_str(g, "handle", &handle);
+		rank = groups_match(name, handle, q ? q : "");
+		if (rank)
+			hits[nhits++] = (struct ranked){ g, rank, name };
+	}
+	qsort(hits, nhits, sizeof(*hits), by_rank_then_name);
+	for (size_t i = 0; i < nhits && (int)i < limit; i++) {
+		rc = pjson_push(res, json_object_get(hits[i].group));
+		if (rc < 0)
+			goto out;
+	}
+	*out = res;
+	res = NULL;
+	rc = 0;
+out:
+	free(hits);
+	json_object_put(res);
+	json_object_put(all);
+	return rc;
+}

@@ -1,0 +1,78 @@
+/*
+ * sync_apply.h - applies a sync's actions to the directory, each in the
+ * same transaction as its report row (SPEC §2.7, §2.8).
+ *
+ * Actions go in batches: one transaction per batch of actions and their
+ * rows.  When a batch fails, it is rolled back and replayed one action per
+ * transaction, so that the failing action is isolated, recorded as failed
+ * with its reason, and the others are applied.  A lost database connection
+ * or a lost lease stops the run (PV_EDBDOWN / PV_ECONFLICT): what was
+ * committed is consistent, and the next worker finishes the sync.
+ *
+ * An action (struct sync_act) borrows every string it holds.
+ */
+#ifndef PV_SYNC_APPLY_H
+#define PV_SYNC_APPLY_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sync/sync_plan.h"
+
+struct db;
+
+struct sync_act {
+	enum plan_kind kind;
+	enum plan_reason reason;
+	int64_t user_id;            /* 0: none (create; team change of a new user) */
+	const char *user_email;     /* for the report */
+	const char *user_name;
+	const char *slack_user_id;
+	int64_t team_id;
+	const char *team_name;
+	int link;                   /* update: link to slack_user_id */
+	struct plan_profile profile; /* create */
+	const struct plan_change *changes;
+	size_t n_changes;
+	const char *avatar_hash;    /* with a picture change */
+	const char *rival;          /* skips over an e-mail */
+	int64_t row_id;             /* approved held sync: its planned row */
+};
+
+struct sync_apply_ctx {
+	struct db *db;
+	int64_t sync_id;
+	int64_t org;
+	const char *workspace_id;
+	int invites;                /* organization setting automatic_invites */
+	size_t batch;               /* actions per transaction */
+	/* Called between batches; a negative return stops the run. */
+	int (*between)(void *arg);
+	void *arg;
+	size_t failed;              /* out: actions that failed */
+	/* Optional second connection (owned by the caller).  With it, the
+	 * leading run of creates and skips (all of a first sync) is written by
+	 * two transactions at a time, alternate batches on each connection:
+	 * those batches do not depend on one another (one action per Slack
+	 * member, e-mails made unique by the planner), and the server has
+	 * more than one core to insert with. */
+	struct db *helper_db;
+};
+
+/* Converts a plan action (borrowing from the plan and its input). */
+void sync_act_from_plan(const struct plan_action *a, struct sync_act *out);
+
+/* Applies acts in order, writing a report row for each (or, for an
+ * approved held sync, updating its planned row). */
+int sync_apply(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n);
+
+/* Writes the acts as planned rows, changing nothing else (dry run, held). */
+int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct sync_act *acts, size_t n);
+
+/* Rebuilds an act from a planned row's payload (borrowing from payload,
+ * which must outlive the act). */
+int sync_act_from_payload(json_object *payload, int64_t row_id, struct sync_act *out,
+			  struct plan_change *changes, size_t max_changes);
+
+#endif

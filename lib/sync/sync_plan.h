@@ -1,0 +1,350 @@
+/*
+ * sync_plan.h - the sync planner (SPEC §2.4): a pure function from
+ * (directory state, Slack snapshot, configuration snapshot) to the list of
+ * actions a sync would apply.
+ *
+ * Pure: no I/O, no clock, no randomness, no global state.  The same input
+ * gives the same plan, byte for byte, whatever the order of the input arrays
+ * (Slack answers come "in no particular order").  The applier
+ * (lib/sync_apply.c) fills struct plan_input from the database and from
+ * lib/slack.c, calls sync_plan_build, and applies or holds the result; the
+ * report layer turns each action's kind, reason and changes into a Details
+ * sentence.  The planner never writes text for people.
+ *
+ * Ownership and lifetime
+ *   Everything in struct plan_input is borrowed, read only, and must outlive
+ *   the plan: actions point into it (users, teams, Slack users, strings).
+ *   The plan owns its action and change arrays and a few strings it had to
+ *   make (a first name cut out of a real name); sync_plan_release frees them.
+ *   Every const char * in an action is therefore either borrowed from the
+ *   input, a static literal, or plan-owned: callers never free one.
+ *
+ * Order of the actions (deterministic)
+ *   1. per Slack user, in ascending byte order of Slack id: its create,
+ *      update (including a link), reactivate, deactivate or skip — at most one
+ *      action per Slack user;
+ *   2. deactivations of directory users whose linked Slack id is absent from
+ *      the snapshot (left_workspace), in ascending directory user id;
+ *   3. team changes, by team id; within a team removals (by user id) before
+ *      additions (by Slack id).
+ *
+ * Rules (the decisions a reviewer should know; SPEC sections in brackets)
+ *   Scope [§2.2, §7.4]: a Slack user is in scope when it is a human (not
+ *     is_bot, not is_app_user, id not "USLACKBOT"), not deleted, of a kind
+ *     the toggles admit (full member / multi-channel guest = is_restricted /
+ *     single-channel guest = is_ultra_restricted; is_invited_user also needs
+ *     the invited_not_joined toggle), a member of a chosen, enabled
+ *     (disabled == 0) group in groups mode, not on the exclusion list, and
+ *     with an e-mail domain on the allow-list when there is one.  Bots, app
+ *     users and Slackbot are never reported.  Out-of-scope people are
+ *     reported only through the deactivation it causes.  A duplicate Slack
+ *     id in the snapshot: the first occurrence counts, the others are
+ *     ignored.
+ *   E-mail [§2.3]: compared with ASCII case folding only (the same folding as
+ *     the schema's email_key for ASCII addresses; bytes >= 0x80 compare
+ *     exactly).  A case-only difference is not a change.  An empty e-mail is
+ *     no e-mail.
+ *   Matching [§2.3, §7.5]: by linked Slack id first; then, for unlinked
+ *     Slack users, by e-mail.  Match by e-mail:
+ *       - an active directory user not linked to anyone: link (an update
+ *         with link = 1 and reason linked_by_email; profile fields are
+ *         brought in line with Slack in the same action);
+ *       - a user linked to another Slack id: skip email_taken_by_linked_user,
+ *         or needs_review when that user is deactivated (§7.5: a new Slack id
+ *         with the e-mail of a deactivated user is reviewed, never merged);
+ *       - a deactivated unlinked user: skip needs_review (same reason);
+ *       - no one: create.
+ *     Two Slack users claiming one e-mail (or one unlinked directory user):
+ *     linked users' e-mail changes claim first, then the others in Slack id
+ *     order; the later claimant is skipped with email_taken_by_linked_user.
+ *     A linked user whose new e-mail is held by another directory user is
+ *     skipped as a whole (email_taken_by_linked_user when the holder is
+ *     linked or claimed, email_taken_by_other_user when the holder is an
+ *     unlinked directory user); swaps converge on the next sync.
+ *   No e-mail [§2.2, SLACK-API §11.3]: an in-scope Slack user without
+ *     e-mail and without a link is skipped (no_email).  A linked one is
+ *     matched by id and updated normally, its stored e-mail kept: a missing
+ *     users:read.email scope must not wipe e-mails or deactivate anyone.
+ *   Profile [§2.4]: first/last = profile first_name/last_name when either is
+ *     non-empty, else real_name cut at its first space (further leading
+ *     spaces of the rest dropped), else "".  display = display_name, else
+ *     real_name, else name, else "".  job_title = title.  Guest =
+ *     is_restricted || is_ultra_restricted.  NULL directory text reads as "".
+ *   Picture [§2.5]: the picture key is avatar_hash (image_url when the hash
+ *     is missing) when image_url is set, else NULL (Slack's default avatar:
+ *     no picture).  The picture changes only when this key differs from the
+ *     stored avatar_hash (NULL == NULL).
+ *   Deactivate [§2.4, §7.7]: only an active, provisioned directory user whose
+ *     linked Slack user is deleted (deleted_in_slack), out of scope
+ *     (left_scope / excluded / domain_not_allowed) or absent from the
+ *     snapshot (left_workspace).  Never the last active administrator: that
+ *     deactivation becomes skip last_administrator (active administrators
+ *     are counted over the whole organization, reactivations not counted).
+ *   Reactivate: a deactivated, provisioned user, not deactivated_by_hand,
+ *     whose Slack user is in scope again; field changes ride along.
+ *   Hand-made state [§7.7]: a deactivated user that is not provisioned, or is
+ *     deactivated_by_hand, is left completely alone (no action, no team
+ *     change) while matched by link.  The schema does not record who
+ *     deactivated a user yet: the applier passes deactivated_by_hand = 1 when
+ *     it knows, 0 otherwise.  Likewise a membership with source
+ *     PLAN_MS_REMOVED_BY_HAND (an administrator removed a sync-made
+ *     membership) is never re-added; pass none until the schema records it.
+ *   Teams [§1.7]: only when team mapping is enabled, and only for teams that
+ *     are the target of at least one mapping whose team exists.  A managed
+ *     team should hold exactly the in-scope, planned-as-managed people in
+ *     any enabled group mapped to it: missing ones are added (unless any
+ *     membership row for the pair exists, manual or provisioning), and
+ *     provisioning memberships of anyone else are removed.  Manual
+ *     memberships are never removed or duplicated.  Users that are skipped
+ *     or left alone keep their memberships untouched.
+ *   Guard [§2.6]: held = deactivations >= minimum AND
+ *     100 * deactivations > percent * active_provisioned, in integers.  With
+ *     the default 10 % / 10: 100 active provisioned users are held at 11
+ *     deactivations, not at 10; 50 users are held at 10, not at 9.  Skips
+ *     last_administrator are not deactivations.
+ *   Empty read [§7.1]: an empty Slack user list is refused (PV_EINVAL), and
+ *     so is a snapshot with no in-scope human while the organization has
+ *     active provisioned users: a failed or narrowed read must never plan
+ *     "everyone left".  (A deliberate configuration that selects nobody is
+ *     refused too; the administrator sees the error and fixes it.)
+ *
+ * Errors: sync_plan_build returns 0, PV_EINVAL (NULL argument, a NULL
+ * required string such as a directory e-mail or a Slack id, a percent above
+ * 100, or the §7.1 refusal — plan->why names which) or PV_ENOMEM.  On
+ * failure the plan is empty; releasing it is harmless.
+ *
+ * Cost: O(n log n) in users, groups and memberships (hash maps and sorting,
+ * never a scan per user); transient memory of a few hundred bytes per user
+ * plus about 150 bytes per action.  100,000 users plan in well under a
+ * second.
+ */
+#ifndef PV_SYNC_PLAN_H
+#define PV_SYNC_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "provider/slack/slack_types.h"
+
+/* ---- Input: the directory (one organization) ---- */
+
+enum plan_user_status { PLAN_USER_ACTIVE, PLAN_USER_DEACTIVATED };
+enum plan_user_source { PLAN_SOURCE_MANUAL, PLAN_SOURCE_SLACK };
+
+struct plan_dir_user {
+	int64_t id;
+	const char *email;          /* required */
+	const char *first_name;     /* NULL reads as "" (also the next three) */
+	const char *last_name;
+	const char *display_name;
+	const char *job_title;
+	const char *picture_url;    /* stored picture, NULL = none; report only */
+	const char *avatar_hash;    /* hash of the stored picture, NULL = none */
+	/* The linked Slack user of the connected workspace, NULL when unlinked.
+	 * A link to a previous workspace (SPEC §1.5 replace) must be passed as
+	 * NULL with provisioned = 0: such a user is then never deactivated by
+	 * absence and may be re-linked by e-mail. */
+	const char *slack_user_id;
+	enum plan_user_status status;
+	enum plan_user_source source; /* informational; rules use provisioned */
+	unsigned is_guest : 1;
+	unsigned is_admin : 1;      /* role = administrator */
+	unsigned provisioned : 1;   /* created or linked by a sync */
+	unsigned deactivated_by_hand : 1; /* status deactivated by a person */
+};
+
+struct plan_team {
+	int64_t id;
+	const char *name;
+};
+
+enum plan_membership_source {
+	PLAN_MS_MANUAL,           /* added by an administrator: never touched */
+	PLAN_MS_PROVISIONING,     /* added by a sync: may be removed */
+	PLAN_MS_REMOVED_BY_HAND,  /* tombstone: never re-add this pair */
+};
+
+struct plan_membership {
+	int64_t team_id;
+	int64_t user_id;
+	enum plan_membership_source source;
+};
+
+/* ---- Input: the configuration snapshot (SPEC §1.6-1.7, §2.6, §7.4) ---- */
+
+enum plan_members_mode { PLAN_MEMBERS_EVERYONE, PLAN_MEMBERS_GROUPS };
+
+struct plan_mapping {
+	const char *slack_group_id;
+	int64_t team_id;
+};
+
+struct plan_config {
+	enum plan_members_mode members_mode;
+	const char *const *group_ids;      /* groups mode: the chosen groups */
+	size_t n_group_ids;
+	int team_mapping_enabled;
+	const struct plan_mapping *mappings; /* several may name one team */
+	size_t n_mappings;
+	unsigned threshold_percent;        /* 0..100; default 10 */
+	unsigned threshold_minimum;        /* default 10 */
+	/* §7.4 toggles, all 1 by default. */
+	int full_members;
+	int multi_channel_guests;
+	int single_channel_guests;
+	int invited_not_joined;
+	/* People never provisioned: an entry with '@' is an e-mail (ASCII case
+	 * folded), any other entry a Slack id (exact). */
+	const char *const *exclude;
+	size_t n_exclude;
+	/* When n_allowed_domains > 0, only e-mails whose domain (after the last
+	 * '@', ASCII case folded, exact: no subdomains) is listed are in scope.
+	 * Entries are bare domains ("example.com"). */
+	const char *const *allowed_domains;
+	size_t n_allowed_domains;
+};
+
+/* Defaults: everyone, no mapping, 10 % / 10, every toggle on, no lists. */
+void sync_plan_config_init(struct plan_config *c);
+
+struct plan_input {
+	const struct plan_dir_user *users;
+	size_t n_users;
+	const struct plan_team *teams;
+	size_t n_teams;
+	const struct plan_membership *memberships;
+	size_t n_memberships;
+	const struct slack_user *slack_users;  /* a complete users.list */
+	size_t n_slack_users;
+	/* Groups with user_ids filled; needed in groups mode and for mappings.
+	 * A group absent here, disabled, or with user_ids NULL has no members. */
+	const struct slack_group *slack_groups;
+	size_t n_slack_groups;
+	const struct plan_config *config;
+};
+
+/* ---- Output ---- */
+
+enum plan_kind {
+	PLAN_CREATE,
+	PLAN_UPDATE,            /* includes linking (link = 1) */
+	PLAN_DEACTIVATE,
+	PLAN_REACTIVATE,
+	PLAN_ADD_TO_TEAM,
+	PLAN_REMOVE_FROM_TEAM,
+	PLAN_SKIP,
+	PLAN_KIND_COUNT
+};
+
+enum plan_reason {
+	PLAN_R_NEW_IN_SCOPE,              /* create */
+	PLAN_R_PROFILE_CHANGED,           /* update */
+	PLAN_R_LINKED_BY_EMAIL,           /* update with link = 1 */
+	PLAN_R_BACK_IN_SCOPE,             /* reactivate */
+	PLAN_R_DELETED_IN_SLACK,          /* deactivate */
+	PLAN_R_LEFT_WORKSPACE,            /* deactivate: absent from users.list */
+	PLAN_R_LEFT_SCOPE,                /* deactivate: groups mode or toggles */
+	PLAN_R_EXCLUDED,                  /* deactivate: on the exclusion list */
+	PLAN_R_DOMAIN_NOT_ALLOWED,        /* deactivate: domain allow-list */
+	PLAN_R_IN_MAPPED_GROUP,           /* add_to_team */
+	PLAN_R_NOT_IN_MAPPED_GROUP,       /* remove_from_team */
+	PLAN_R_NO_EMAIL,                  /* skip */
+	PLAN_R_EMAIL_TAKEN_BY_LINKED_USER, /* skip */
+	PLAN_R_EMAIL_TAKEN_BY_OTHER_USER, /* skip */
+	PLAN_R_NEEDS_REVIEW,              /* skip (§7.5) */
+	PLAN_R_LAST_ADMINISTRATOR,        /* skip: deactivation refused (§7.7) */
+	PLAN_REASON_COUNT
+};
+
+enum plan_field {
+	PLAN_F_FIRST_NAME,
+	PLAN_F_LAST_NAME,
+	PLAN_F_DISPLAY_NAME,
+	PLAN_F_EMAIL,
+	PLAN_F_PICTURE,     /* from/to are picture URLs, NULL = no picture */
+	PLAN_F_JOB_TITLE,
+	PLAN_F_IS_GUEST,    /* "true" / "false" */
+	PLAN_F_STATUS,      /* "active" / "deactivated" */
+	PLAN_FIELD_COUNT
+};
+
+struct plan_change {
+	enum plan_field field;
+	const char *from;   /* never NULL except for PLAN_F_PICTURE */
+	const char *to;
+};
+
+/* The new user's values (create only).  Text is never NULL ("" instead)
+ * except picture_url and avatar_hash (NULL = no picture). */
+struct plan_profile {
+	const char *first_name;
+	const char *last_name;
+	const char *display_name;
+	const char *email;
+	const char *job_title;
+	const char *picture_url;
+	const char *avatar_hash;
+	int is_guest;
+};
+
+#define PLAN_NO_ACTION ((size_t)-1)
+
+struct plan_action {
+	enum plan_kind kind;
+	enum plan_reason reason;
+	/* The directory user acted on; NULL for create, for a team change of a
+	 * user created in this plan, and for a skip with no matched user. */
+	const struct plan_dir_user *user;
+	/* The Slack user behind the action; NULL for left_workspace, for skip
+	 * last_administrator of such a user, and for removals from teams. */
+	const struct slack_user *slack;
+	/* Team changes: the team; NULL otherwise. */
+	const struct plan_team *team;
+	/* Team addition of a user created in this plan: the index of its
+	 * create action in actions[]; PLAN_NO_ACTION otherwise. */
+	size_t created_by;
+	/* Skips over an e-mail: the directory user holding it (may be NULL)
+	 * and the Slack user that claimed it first in this plan (may be NULL). */
+	const struct plan_dir_user *holder;
+	const struct slack_user *rival;
+	/* Update: record slack->id as the user's link and mark it provisioned. */
+	int link;
+	/* Create: the new user's values. */
+	struct plan_profile profile;
+	/* Update, reactivate, deactivate: the changes, in enum plan_field order;
+	 * create and team changes and skips have none.  When a PLAN_F_PICTURE
+	 * change is present, avatar_hash is the hash to store with it. */
+	const struct plan_change *changes;
+	size_t n_changes;
+	const char *avatar_hash;
+};
+
+struct plan_arena;
+
+struct sync_plan {
+	struct plan_action *actions;
+	size_t n_actions;
+	size_t count[PLAN_KIND_COUNT];  /* actions per kind */
+	size_t active_provisioned;       /* the guard's denominator */
+	int held;                        /* §2.6 guard tripped */
+	const char *why;                 /* static text on failure, else NULL */
+	/* private */
+	struct plan_change *change_store;
+	size_t n_change_store;
+	struct plan_arena *arena;
+};
+
+/* Computes the plan of *in into *out (which need not be initialised).  On
+ * success the caller releases it with sync_plan_release. */
+int sync_plan_build(const struct plan_input *in, struct sync_plan *out);
+
+/* Frees what the plan owns and empties it; NULL or an empty plan is fine. */
+void sync_plan_release(struct sync_plan *p);
+
+/* snake_case names for the API and the report ("create", "left_scope",
+ * "first_name" ...); "unknown" for a value out of range.  Static. */
+const char *sync_plan_kind_name(enum plan_kind k);
+const char *sync_plan_reason_name(enum plan_reason r);
+const char *sync_plan_field_name(enum plan_field f);
+
+#endif
