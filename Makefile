@@ -82,6 +82,13 @@ $(BUILD)/slack-client-probe: tests/slack-client-probe.c $(BUILD)/libprovision.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The driver of lib/'s fidelity modules (e-mail folding, pictures) for
+# tests/integration/test_fidelity.py.
+PROBE += build/rel/fidelity-probe
+$(BUILD)/fidelity-probe: tests/fidelity-probe.c $(BUILD)/libprovision.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # Unit tests are built and run with the sanitizers.
 .PHONY: unit-bins
 unit-bins: $(UNIT_BIN)

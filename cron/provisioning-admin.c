@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "provider/slack/connection.h"
 #include "core/crypto.h"
+#include "core/email_fold.h"
 #include "db/db.h"
 #include "directory/directory.h"
 #include "core/err.h"
@@ -278,7 +279,7 @@ static int cmd_seed_demo(struct db *db, int argc, char **argv)
 	rc = password_from_opts(&o, hash);
 	if (rc < 0)
 		return rc;
-	rc = db_query_int(db, &existing, "SELECT id FROM users WHERE email_key = LOWER(?)"
+	rc = db_query_int(db, &existing, "SELECT id FROM users WHERE email_key = " EMAIL_KEY_SQL
 			  " AND role = 'administrator' ORDER BY id LIMIT 1",
 			  DB_ARGS(DB_STR(argv[2])));
 	if (rc == 0) {

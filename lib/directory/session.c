@@ -1,5 +1,6 @@
 #include "directory/session.h"
 #include "db/db.h"
+#include "core/email_fold.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/password.h"
@@ -16,7 +17,7 @@ static int session_throttled(struct db *db, const char *email, const char *ip, i
 	rc = db_query_int(db, &wait,
 			  "SELECT GREATEST("
 			  " IFNULL((SELECT TIMESTAMPDIFF(SECOND, NOW(), MIN(f.failed_at) + INTERVAL ? SECOND)"
-			  "  FROM (SELECT failed_at FROM sign_in_failures WHERE email_key = LOWER(?)"
+			  "  FROM (SELECT failed_at FROM sign_in_failures WHERE email_key = " EMAIL_KEY_SQL
 			  "   AND failed_at > NOW() - INTERVAL ? SECOND ORDER BY failed_at DESC LIMIT ?) f"
 			  "  HAVING COUNT(*) >= ?), 0),"
 			  " IFNULL((SELECT TIMESTAMPDIFF(SECOND, NOW(), MIN(g.failed_at) + INTERVAL ? SECOND)"
@@ -55,7 +56,7 @@ int session_sign_in(struct db *db, const char *email, const char *password,
 	/* One e-mail may belong to people of several organizations; the
 	 * password tells which one is signing in. */
 	rc = db_query(db, &r, "SELECT id, organization_id, role = 'administrator', password_hash"
-		      " FROM users WHERE email_key = LOWER(?) AND status = 'active'"
+		      " FROM users WHERE email_key = " EMAIL_KEY_SQL " AND status = 'active'"
 		      " AND password_hash IS NOT NULL ORDER BY id LIMIT 10",
 		      DB_ARGS(DB_STR(email)));
 	if (rc < 0)
@@ -75,7 +76,7 @@ int session_sign_in(struct db *db, const char *email, const char *password,
 	if (!tried)
 		password_verify(password, NULL);  /* same cost as a known e-mail */
 	if (!found) {
-		rc = db_exec(db, "INSERT INTO sign_in_failures (email_key, client_ip) VALUES (LOWER(?), ?)",
+		rc = db_exec(db, "INSERT INTO sign_in_failures (email_key, client_ip) VALUES (" EMAIL_KEY_SQL ", ?)",
 			     DB_ARGS(DB_STR(email), DB_STR(client_ip)), NULL);
 		return rc < 0 ? rc : PV_EAUTH;
 	}
@@ -89,7 +90,7 @@ int session_sign_in(struct db *db, const char *email, const char *password,
 				     DB_INT(ttl_hours)), NULL);
 	/* Tidy: forget this address's failures and long-expired rows. */
 	if (rc == 0)
-		rc = db_exec(db, "DELETE FROM sign_in_failures WHERE email_key = LOWER(?)"
+		rc = db_exec(db, "DELETE FROM sign_in_failures WHERE email_key = " EMAIL_KEY_SQL
 			     " OR failed_at < NOW() - INTERVAL 1 DAY", DB_ARGS(DB_STR(email)), NULL);
 	if (rc == 0)
 		rc = db_exec(db, "DELETE FROM sessions WHERE expires_at < NOW() - INTERVAL 1 DAY",
