@@ -59,7 +59,8 @@ wait_for() { # description seconds command...
 
 fill() { # template output
 	sed -e "s|@ROOT@|$ROOT|g" -e "s|@RUN@|$DIR|g" -e "s|@LISTEN@|127.0.0.1:$PORT|g" \
-	    -e "s|@EMULATOR_PORT@|$EPORT|g" -e "s|@USER_LINE@|$USER_LINE|g" "$1" > "$2"
+	    -e "s|@EMULATOR_PORT@|$EPORT|g" -e "s|@USER_LINE@|$USER_LINE|g" \
+	    -e "s|@PICTURES@|$DIR/pictures|g" "$1" > "$2"
 }
 
 db_start() {
@@ -112,6 +113,10 @@ slack.client_secret = demo-client-secret-0123456789abcdef
 CONF
 		umask 022
 	fi
+	# Pictures live in the stack's folder, where nginx serves them (also
+	# for a folder written before the key existed).
+	grep -q '^pictures.dir' "$DIR/provisioning.conf" ||
+		echo "pictures.dir = $DIR/pictures" >> "$DIR/provisioning.conf"
 	[ -f "$DIR/token.key" ] || (umask 077 && openssl rand 32 > "$DIR/token.key")
 	PROVISIONING_CONFIG="$DIR/provisioning.conf"
 	export PROVISIONING_CONFIG

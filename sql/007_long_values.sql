@@ -22,7 +22,7 @@ ALTER TABLE users
   MODIFY COLUMN job_title VARCHAR(1000) NOT NULL DEFAULT '',
   -- The product's own copy of the picture (lib/directory/picture_store.h):
   -- picture_url is the size the page shows (Slack's image_72), this one the
-  -- larger (image_192) for wider views.
+  -- larger (image_512, else image_192) for wider views.
   ADD COLUMN IF NOT EXISTS picture_large_url VARCHAR(1024) NULL AFTER picture_url;
 
 -- The report keeps what it reports as wide as the directory: a name that

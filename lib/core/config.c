@@ -38,6 +38,9 @@ static const struct config_key config_keys[] = {
 	{ "sync.batch_size", CK_INT, "500", 1, 10000 },
 	{ "sync.writers", CK_INT, "2", 1, 2 },
 	{ "smtp.from", CK_STRING, NULL, 0, 0 },
+	/* The product's copies of profile pictures (directory/picture_store.h);
+	 * nginx serves /pictures/ from the same folder. */
+	{ "pictures.dir", CK_STRING, "/var/lib/provisioning/pictures", 0, 0 },
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

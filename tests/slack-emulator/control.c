@@ -118,9 +118,26 @@ static int reset(struct ctl *c)
 {
 	int rc = emu_state_reset(c->st, c->err, sizeof(c->err));
 
+	if (rc == 0)
+		emu_avatar_counts_reset();
+
 	if (rc == -ENOMEM)
 		return rc;
 	return rc < 0 ? ctl_error(c, 500, "fixture_error", c->err) : ctl_ok(c, NULL);
+}
+
+/* GET /_emulator/avatars: how often each avatar link was fetched. */
+static int avatars_get(struct ctl *c)
+{
+	json_object *o = emu_avatar_counts_json();
+
+	return o ? ctl_ok(c, o) : -ENOMEM;
+}
+
+static int avatars_reset(struct ctl *c)
+{
+	emu_avatar_counts_reset();
+	return ctl_ok(c, NULL);
 }
 
 static int workspace_get(struct ctl *c)
@@ -456,6 +473,8 @@ static const struct ctl_route {
 } routes[] = {
 	{ "GET", "/_emulator/health", health },
 	{ "POST", "/_emulator/reset", reset },
+	{ "GET", "/_emulator/avatars", avatars_get },
+	{ "POST", "/_emulator/avatars/reset", avatars_reset },
 	{ "GET", "/_emulator/workspace/*", workspace_get },
 	{ "PUT", "/_emulator/workspace/*", workspace_put },
 	{ "POST", "/_emulator/workspace/*/users", user_put },

@@ -759,6 +759,22 @@ def test_avatars_and_misc(h):
     status, hdrs, raw = h.request("GET", path)
     check("avatar served as PNG", status == 200 and hdrs["content-type"] == "image/png" and
           raw.startswith(b"\x89PNG"), (status, hdrs))
+    # Each link is its own file (the hash and size are in a tEXt chunk), and
+    # every GET is counted per link.
+    h.ctl("POST", "avatars/reset")
+    other = path.replace("_192.png", "_72.png")
+    _, _, raw72 = h.request("GET", other)
+    h.request("GET", other)
+    check("avatar sizes differ in bytes", raw72.startswith(b"\x89PNG") and raw72 != raw, len(raw72))
+    _, counts = h.ctl("GET", "avatars")
+    key = other[len("/avatars/"):]
+    check("avatar fetches counted per link", counts["total"] == 2 and counts["fetches"] == {key: 2},
+          counts)
+    status, hdrs, raw = h.request("GET", "/avatars/T1/fakepng1_72.png")
+    check("avatar hook: fakepng is image/png but not a PNG",
+          status == 200 and hdrs["content-type"] == "image/png" and not raw.startswith(b"\x89PNG"))
+    status, _, _ = h.request("GET", "/avatars/T1/missing1_72.png")
+    check("avatar hook: missing answers 404", status == 404, status)
     status, _, _ = h.request("GET", "/nothing/here")
     check("unknown path: 404", status == 404)
 
@@ -775,6 +791,7 @@ def test_reset(h):
     _, rec = h.ctl("GET", "record")
     check("reset clears record", rec["requests"][:0] == [] and rec["counts"] == {"auth.test": 1})
     check("reset clears faults", h.ctl("GET", "faults")[1]["faults"] == [])
+    check("reset clears avatar fetch counts", h.ctl("GET", "avatars")[1]["total"] == 0)
 
 
 def main():

@@ -57,8 +57,12 @@ int emu_oauth_authorize(struct emu_state *st, struct emu_req *req,
 /* The /_emulator/ control API (control.c). */
 int emu_control_handle(struct emu_state *st, struct emu_req *req,
 		       struct emu_resp *resp);
-/* GET /avatars/... : a small PNG for every avatar link (avatars.c). */
+/* GET /avatars/... : a small PNG for every avatar link, distinct per link,
+ * and the count of fetches per link (avatars.c). */
 int emu_avatar_handle(struct emu_state *st, struct emu_req *req,
 		      struct emu_resp *resp);
+/* {"total":N,"fetches":{"<link under /avatars/>":n}}; NULL on ENOMEM. */
+json_object *emu_avatar_counts_json(void);
+void emu_avatar_counts_reset(void);
 
 #endif
