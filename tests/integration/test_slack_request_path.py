@@ -5,7 +5,7 @@ when the cache lacks a group."""
 import threading
 import time
 
-from test_slack_connection import connect, emu_reset, DEMO
+from test_slack_connection import connect, emu_reset, DEMO, ROTATING_APP
 
 GROUPS = "/api/v1/provisioning/slack/groups"
 CONFIG = "/api/v1/provisioning/slack/config"
@@ -161,6 +161,12 @@ def test_a_group_created_just_before_saving_can_be_mapped(ctx):
     assert usergroups_calls(emu) == 2
     # The saved configuration is the one with the fresh group: nothing was lost.
     assert org.admin.get(CONFIG).json["config"]["members"]["group_ids"] == ["S09FRESH01"]
+    # A cache older than the type-ahead's minute still validates the ids it knows,
+    # without asking Slack (the sync refreshes it).
+    ctx.sql("UPDATE slack_group_cache SET fetched_at = NOW() - INTERVAL 1 DAY WHERE organization_id = ?",
+            org.id)
+    assert org.admin.put(CONFIG, groups_mode("S01ENGINE1")).status == 200
+    assert usergroups_calls(emu) == 2
 
 
 def test_validation_answers_at_once_when_slack_is_rate_limited(ctx):
@@ -179,3 +185,39 @@ def test_validation_answers_at_once_when_slack_is_rate_limited(ctx):
     assert r.header("Retry-After") == "20" and took < 2, (r.headers, took)
     # Nothing was saved: the organization is still not configured.
     assert org.admin.get("/api/v1/provisioning/slack").json["config_saved"] is False
+
+
+def test_token_refresh_holds_no_row_lock_while_slack_answers(ctx):
+    """The refresh of a rotating token calls Slack with no lock on the integration's row:
+    another statement on that row goes through while oauth.v2.access is slow."""
+    emu = emu_reset(ctx)
+    assert emu.post("/_emulator/config", {"expires_in": 3600}).status == 200
+    ctx.stack("api-restart", env=ROTATING_APP)
+    try:
+        org = ctx.new_org()
+        assert connect(ctx, org) == {"connected": "1"}
+        before = ctx.sql("SELECT refresh_token_sealed FROM provisioning_integrations"
+                         " WHERE organization_id = ?", org.id)
+        assert emu.post("/_emulator/faults", [{"method": "oauth.v2.access", "kind": "slow",
+                                               "delay_ms": 2000, "count": 1}]).status == 200
+        emu.post("/_emulator/record/reset", {})
+        answers = []
+        th = threading.Thread(target=lambda: answers.append(
+            org.admin.get(GROUPS, query={"q": "eng"})))
+        th.start()
+        time.sleep(0.7)   # the refresh is waiting on Slack now
+        t = time.time()
+        ctx.sql("UPDATE provisioning_integrations SET workspace_name = workspace_name"
+                " WHERE organization_id = ? AND status = 'connected'", org.id)
+        took = time.time() - t
+        th.join()
+        assert took < 1.0, "the row stayed locked during the refresh: %.2f s" % took
+        assert answers[0].status == 200, answers[0]
+        after = ctx.sql("SELECT refresh_token_sealed FROM provisioning_integrations"
+                        " WHERE organization_id = ?", org.id)
+        assert after != before, "the token was not refreshed"
+        assert emu.get("/_emulator/record").json["counts"].get("oauth.v2.access") == 1
+    finally:
+        emu.delete("/_emulator/faults")
+        emu.post("/_emulator/reset", {})
+        ctx.stack("api-restart")

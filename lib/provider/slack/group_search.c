@@ -6,6 +6,7 @@
 #include "core/pjson.h"
 #include "provider/slack/slack.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -203,14 +204,17 @@ out:
 	return rc;
 }
 
-/* The workspace's enabled groups for a request: the cache while it is
- * younger than GROUPS_CACHE_SECONDS (or fresh = 0 and it holds anything),
- * else Slack's list.  When Slack cannot answer now (slow, rate-limited,
- * another process asking), an older cache is served rather than nothing. */
+#define GROUPS_REFRESH (-1)   /* max_age of groups_current: ask Slack whatever */
+
+/* The workspace's enabled groups for a request: the cache while it is at
+ * most max_age seconds old, else Slack's list.  When Slack cannot answer
+ * now (slow, rate-limited, another process asking), an older cache is
+ * served rather than nothing, unless max_age is GROUPS_REFRESH. */
 static int groups_current(struct db *db, const struct config *cfg, const struct crypto_key *key,
-			  int64_t org, const char *workspace, int force, json_object **all,
+			  int64_t org, const char *workspace, long long max_age, json_object **all,
 			  int *no_groups_plan, struct slack_error *err)
 {
+	int force = max_age == GROUPS_REFRESH;
 	json_object *fresh = NULL;
 	long long age = 0;
 	int rc;
@@ -218,7 +222,7 @@ static int groups_current(struct db *db, const struct config *cfg, const struct 
 	rc = cache_read(db, org, workspace, all, &age);
 	if (rc < 0 && rc != PV_ENOTFOUND)
 		return rc;
-	if (rc == 0 && !force && age < GROUPS_CACHE_SECONDS)
+	if (rc == 0 && !force && age <= max_age)
 		return 0;
 	rc = cache_fill(db, cfg, key, org, workspace, &fresh, no_groups_plan, err);
 	if (rc == 0) {
@@ -268,7 +272,8 @@ int groups_search(struct db *db, const struct config *cfg, const struct crypto_k
 	rc = conn_get(db, org, &info);
 	if (rc < 0)
 		return rc;
-	rc = groups_current(db, cfg, key, org, info.workspace_id, 0, &all, no_groups_plan, err);
+	rc = groups_current(db, cfg, key, org, info.workspace_id, GROUPS_CACHE_SECONDS - 1, &all,
+			    no_groups_plan, err);
 	if (rc < 0)
 		goto out;
 	n = json_object_array_length(all);
@@ -334,7 +339,8 @@ int groups_for_validation(struct db *db, const struct config *cfg, const struct 
 	rc = conn_get(db, org, &info);
 	if (rc < 0)
 		return rc;
-	rc = groups_current(db, cfg, key, org, info.workspace_id, 0, &all, &no_plan, err);
+	/* The cache of any age (the sync refreshes it) when it knows every id. */
+	rc = groups_current(db, cfg, key, org, info.workspace_id, LLONG_MAX, &all, &no_plan, err);
 	for (size_t i = 0; rc == 0 && i < n_ids; i++)
 		missing |= !has_id(all, ids[i]);
 	/* A group created in Slack since the list was cached: ask Slack once
@@ -342,7 +348,8 @@ int groups_for_validation(struct db *db, const struct config *cfg, const struct 
 	if (rc == 0 && missing) {
 		json_object_put(all);
 		all = NULL;
-		rc = groups_current(db, cfg, key, org, info.workspace_id, 1, &all, &no_plan, err);
+		rc = groups_current(db, cfg, key, org, info.workspace_id, GROUPS_REFRESH, &all,
+				    &no_plan, err);
 	}
 	if (rc < 0)
 		goto out;

@@ -44,8 +44,9 @@ int groups_search(struct db *db, const struct config *cfg, const struct crypto_k
 		  int *no_groups_plan, struct slack_error *err);
 
 /* The workspace's enabled groups, at least with an id each, to validate a
- * configuration naming ids[0..n_ids): the cache, and when one of the ids
- * is not in it (a group created a minute ago), one fresh usergroups.list
+ * configuration naming ids[0..n_ids): the cache, whatever its age, when it
+ * knows every id (the sync refreshes it), and when one of the ids is not
+ * in it (a group created a minute ago), one fresh usergroups.list
  * with the request policy that refreshes the cache.  *out is a new array
  * of *n groups freed with slack_groups_free.  PV_EREMOTE when Slack could
  * not be asked (details in *err), PV_ETHROTTLED when another process is
