@@ -32,6 +32,11 @@ void handle_slack_replace(struct req *req);
 void handle_slack_callback(struct req *req);
 void handle_slack_disconnect(struct req *req);
 void handle_slack_groups(struct req *req);
+/* The answer when the workspace's groups could not be read (rc from
+ * group_search.h; `doing` says what for, in plain words). */
+struct slack_error;
+void answer_slack_groups_failure(struct req *req, int rc, const struct slack_error *serr,
+				 const char *doing);
 
 /* handlers_reports.c (SPEC §4.2, sync history, report and export) */
 void handle_syncs_list(struct req *req);

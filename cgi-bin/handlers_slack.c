@@ -12,6 +12,7 @@
 #include "report/report.h"
 #include "directory/session.h"
 #include "provider/slack/slack.h"
+#include "provider/slack/slack_install.h"
 #include "sync/sync_queue.h"
 
 #include <stdio.h>
@@ -30,23 +31,27 @@ void handle_provisioning_overview(struct req *req)
 		http_fail(req, rc);
 		return;
 	}
+	/* Each object is owned by its parent as soon as it is added (pjson_add
+	 * and pjson_push put it when adding fails), so only `out` is put. */
 	out = json_object_new_object();
+	if (!out)
+		goto nomem;
 	providers = json_object_new_array();
+	if (pjson_add(out, "providers", providers) || !providers)
+		goto nomem;
 	slack = json_object_new_object();
-	if (!out || !providers || !slack || pjson_add_str(slack, "id", "slack") ||
-	    pjson_add_str(slack, "name", "Slack") ||
+	if (pjson_push(providers, slack) || !slack)
+		goto nomem;
+	if (pjson_add_str(slack, "id", "slack") || pjson_add_str(slack, "name", "Slack") ||
 	    pjson_add_str(slack, "status",
 			  rc == 0 && strcmp(info.provider, "slack") == 0 ? info.status : "disconnected") ||
-	    pjson_push(providers, slack) ||
-	    pjson_add_str(out, "active", rc == 0 ? info.provider : NULL) ||
-	    pjson_add(out, "providers", providers)) {
-		if (!providers)
-			json_object_put(slack);
-		json_object_put(out);
-		http_fail(req, PV_ENOMEM);
-		return;
-	}
+	    pjson_add_str(out, "active", rc == 0 ? info.provider : NULL))
+		goto nomem;
 	http_json(req, 200, out);
+	return;
+nomem:
+	json_object_put(out);
+	http_fail(req, PV_ENOMEM);
 }
 
 /* {id, name} or null */
@@ -90,43 +95,62 @@ static int sync_state_json(struct req *req, json_object **out)
 	return 0;
 }
 
+/* Why the configuration is gone, for an administrator, or NULL. */
+static const char *config_cleared_reason(const struct conn_info *info, int saved)
+{
+	if (saved || strcmp(info->status, "connected") != 0 ||
+	    strcmp(info->status_reason, CONN_REASON_REPLACED) != 0)
+		return NULL;
+	return "Slack was replaced with another workspace, so the chosen groups and team"
+	       " mappings were cleared: they belong to the old workspace. Save a configuration"
+	       " to start syncing again.";
+}
+
 void handle_slack_status(struct req *req)
 {
 	json_object *out = NULL, *ws = NULL, *sync = NULL, *cfg = NULL;
 	struct conn_info info;
 	int rc = conn_get(req->app->db, req->who.org_id, &info);
-	int on = rc == 0 && strcmp(info.provider, "slack") == 0;
+	int on = rc == 0 && strcmp(info.provider, "slack") == 0, saved = 0;
+	int broken = on && strcmp(info.status, "connected") != 0;
 
 	if (rc < 0 && rc != PV_ENOTFOUND) {
 		http_fail(req, rc);
 		return;
 	}
-	rc = conn_config_json(req->app->db, req->who.org_id, &cfg);
-	if (rc == 0)
-		rc = sync_state_json(req, &sync);
-	if (rc < 0) {
-		json_object_put(cfg);
-		http_fail(req, rc);
+	out = json_object_new_object();
+	if (!out) {
+		http_fail(req, PV_ENOMEM);
 		return;
 	}
-	out = json_object_new_object();
-	if (on) {
+	/* Every object below is owned by out once added, even when adding
+	 * fails, so that putting out releases everything. */
+	rc = conn_config_json_ex(req->app->db, req->who.org_id, &cfg, &saved);
+	if (rc == 0 && pjson_add(out, "config", cfg))
+		rc = PV_ENOMEM;
+	if (rc == 0)
+		rc = sync_state_json(req, &sync);
+	if (rc == 0 && pjson_add(out, "sync", sync))
+		rc = PV_ENOMEM;
+	if (rc == 0 && on) {
 		ws = json_object_new_object();
-		if (!ws || pjson_add_str(ws, "id", info.workspace_id) ||
+		if (pjson_add(out, "workspace", ws) || !ws || pjson_add_str(ws, "id", info.workspace_id) ||
 		    pjson_add_str(ws, "name", info.workspace_name) ||
 		    pjson_add_str(ws, "domain", info.workspace_domain))
 			rc = PV_ENOMEM;
+	} else if (rc == 0 && pjson_add(out, "workspace", NULL)) {
+		rc = PV_ENOMEM;
 	}
-	if (rc == 0 && (!out || pjson_add_str(out, "status", on ? info.status : "disconnected") ||
+	if (rc == 0 && (pjson_add_str(out, "status", on ? info.status : "disconnected") ||
 			pjson_add_str(out, "status_reason",
-				      on && info.status_reason[0] ? info.status_reason : NULL) ||
-			pjson_add(out, "workspace", ws) ||
+				      broken && info.status_reason[0] ? info.status_reason : NULL) ||
 			pjson_add(out, "connected_by",
 				  on ? named(info.connected_by, info.connected_by_name) : NULL) ||
 			pjson_add_str(out, "connected_at", on ? info.connected_at : NULL) ||
-			pjson_add(out, "config", cfg) || pjson_add(out, "sync", sync)))
+			pjson_add_bool(out, "config_saved", saved) ||
+			pjson_add_str(out, "config_cleared_reason",
+				      on ? config_cleared_reason(&info, saved) : NULL)))
 		rc = PV_ENOMEM;
-	ws = cfg = sync = NULL;  /* owned by out from here on, or lost with it */
 	if (rc < 0) {
 		json_object_put(out);
 		http_fail(req, rc);
@@ -209,134 +233,39 @@ static void callback_done(struct req *req, const char *error)
 	http_redirect(req, location);
 }
 
-static int has_scope(const char *granted, const char *scope)
-{
-	size_t n = strlen(scope);
-
-	for (const char *p = granted; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-		if (strncmp(p, scope, n) == 0 && (p[n] == ',' || p[n] == '\0'))
-			return 1;
-	return 0;
-}
-
-/* Whether every scope the sync needs was granted. */
-static int has_all_scopes(const char *granted)
-{
-	static const char *const needed[] = { "users:read", "users:read.email", "usergroups:read",
-					      "team:read" };
-
-	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
-		if (!granted || !has_scope(granted, needed[i]))
-			return 0;
-	return 1;
-}
-
-/* Exchanges the code, checks the installer, reads the workspace and stores
- * the connection.  Returns the ?error= code, or NULL on success. */
-static const char *complete_install(struct req *req, int64_t org, int64_t user,
-				    const char *purpose, const char *code)
-{
-	struct slack_oauth oauth = { 0 };
-	struct slack_error serr = { 0 };
-	struct slack_user installer = { 0 };
-	struct slack_team team = { 0 };
-	struct slack *s = NULL;
-	struct buf redirect;
-	const char *error = NULL;
-	int changed = 0, rc, keep_token = 0;
-
-	buf_init(&redirect, 2048);
-	rc = buf_printf(&redirect, "%s" CALLBACK_PATH, config_get(req->app->cfg, "app.base_url"));
-	if (rc == 0)
-		rc = slack_oauth_access_ex(req->app->cfg, code, buf_cstr(&redirect), &oauth, &serr);
-	if (rc < 0) {
-		log_warn("oauth: organization %lld: code exchange failed: %s", (long long)org,
-			 serr.code);
-		error = "slack_error";
-		goto out;
-	}
-	rc = slack_new(&s, req->app->cfg, oauth.access_token);
-	if (rc == 0 && !has_all_scopes(oauth.scope)) {
-		error = "missing_scope";
-		goto out;
-	}
-	if (rc == 0)
-		rc = slack_user_info(s, oauth.authed_user_id, &installer);
-	if (rc == 0 && !installer.is_admin && !installer.is_owner) {
-		error = "not_slack_admin";
-		goto out;
-	}
-	if (rc == 0)
-		rc = slack_team_info(s, &team);
-	if (rc < 0) {
-		log_warn("oauth: organization %lld: %s failed: %s", (long long)org,
-			 slack_last_error(s)->method, slack_last_error(s)->code);
-		error = "slack_error";
-		goto out;
-	}
-	rc = conn_store(req->app->db, req->app->key, org, user,
-			&(struct conn_grant){ .workspace_id = team.id, .workspace_name = team.name,
-					      .workspace_domain = team.domain,
-					      .installer_slack_user_id = installer.id,
-					      .bot_user_id = oauth.bot_user_id, .scopes = oauth.scope,
-					      .access_token = oauth.access_token,
-					      .refresh_token = oauth.refresh_token,
-					      .expires_in = oauth.expires_in },
-			strcmp(purpose, "replace") == 0, &changed);
-	if (rc == PV_ECONFLICT)
-		error = "already_connected";
-	else if (rc == PV_ENOTFOUND)
-		error = "not_connected";
-	else if (rc < 0)
-		error = "server_error";
-	else
-		keep_token = 1;
-	if (rc == 0)
-		log_info("oauth: organization %lld: Slack workspace %s %s%s", (long long)org, team.id,
-			 strcmp(purpose, "replace") == 0 ? "replaced the connection" : "connected",
-			 changed && strcmp(purpose, "replace") == 0 ? " (group configuration cleared)" : "");
-out:
-	/* A token we will not keep is given back, so the app does not stay
-	 * installed in a workspace we refused (best effort). */
-	if (!keep_token && s && slack_auth_revoke(s) < 0)
-		log_warn("oauth: organization %lld: could not revoke a refused token",
-			 (long long)org);
-	slack_free(s);
-	slack_oauth_release(&oauth);
-	slack_user_release(&installer);
-	slack_team_release(&team);
-	buf_release(&redirect);
-	return error;
-}
-
 void handle_slack_callback(struct req *req)
 {
 	const char *state = http_query(req, "state");
 	const char *code = http_query(req, "code");
 	const char *slack_error = http_query(req, "error");
+	const char *error = NULL;
+	struct slack_install_result res;
 	char purpose[16];
 	struct session_who who;
-	int64_t org = 0, user = 0;
+	struct buf redirect;
 	int rc;
 
 	if (!state || !*state) {
 		callback_done(req, "state_missing");
 		return;
 	}
-	rc = conn_state_take(req->app->db, state, &org, &user, purpose);
-	if (rc == PV_ENOTFOUND || rc == PV_ECONFLICT || rc == PV_EINVAL) {
+	/* The flow ends in the browser of the administrator who started it;
+	 * the session is checked first, so that a visit by anyone else leaves
+	 * the administrator's state unused. */
+	if (!req->session_token || session_lookup(req->app->db, req->session_token, &who) < 0 ||
+	    !who.is_admin) {
+		callback_done(req, "session_mismatch");
+		return;
+	}
+	rc = conn_state_take(req->app->db, state, who.org_id, who.user_id, purpose);
+	if (rc == PV_ENOTFOUND || rc == PV_ECONFLICT || rc == PV_EINVAL || rc == PV_EAUTH) {
 		callback_done(req, rc == PV_ENOTFOUND ? "state_unknown"
-			      : rc == PV_ECONFLICT ? "state_used" : "state_expired");
+			      : rc == PV_ECONFLICT ? "state_used"
+			      : rc == PV_EAUTH ? "session_mismatch" : "state_expired");
 		return;
 	}
 	if (rc < 0) {
 		http_fail(req, rc);
-		return;
-	}
-	/* The flow ends in the browser of the administrator who started it. */
-	if (!req->session_token || session_lookup(req->app->db, req->session_token, &who) < 0 ||
-	    who.user_id != user || who.org_id != org || !who.is_admin) {
-		callback_done(req, "session_mismatch");
 		return;
 	}
 	if (slack_error) {
@@ -348,7 +277,20 @@ void handle_slack_callback(struct req *req)
 		callback_done(req, "slack_error");
 		return;
 	}
-	callback_done(req, complete_install(req, org, user, purpose, code));
+	buf_init(&redirect, 2048);
+	if (buf_printf(&redirect, "%s" CALLBACK_PATH, config_get(req->app->cfg, "app.base_url")) < 0) {
+		buf_release(&redirect);
+		callback_done(req, "server_error");
+		return;
+	}
+	slack_install_complete(req->app->db, req->app->cfg, req->app->key, who.org_id, who.user_id,
+			       &(struct slack_install){ .code = code,
+							.redirect_uri = buf_cstr(&redirect),
+							.replace = strcmp(purpose, "replace") == 0,
+							.policy = SLACK_POLICY_REQUEST },
+			       &res, &error);
+	buf_release(&redirect);
+	callback_done(req, error);
 }
 
 void handle_slack_disconnect(struct req *req)
@@ -373,6 +315,48 @@ void handle_slack_disconnect(struct req *req)
 	http_no_content(req);
 }
 
+/* Answers a failure to read the workspace's groups from Slack (`doing`:
+ * what it was for, in plain words).  A slow or rate-limited Slack is 503 or
+ * 504 at once (the request path never waits it out); the rest is 502. */
+void answer_slack_groups_failure(struct req *req, int rc, const struct slack_error *serr,
+				 const char *doing)
+{
+	char msg[640];
+
+	if (rc == PV_ETHROTTLED) {
+		http_header(req, "Retry-After: %d", SLACK_REQUEST_TIMEOUT_MS / 1000);
+		snprintf(msg, sizeof(msg), "Slack is already being asked on behalf of this"
+			 " organization; try again in a few seconds (%s).", doing);
+		http_error(req, 503, "slack_unavailable", msg, NULL);
+		return;
+	}
+	if (rc != PV_EREMOTE) {
+		http_fail(req, rc);
+		return;
+	}
+	if (serr->kind == SLACK_ERR_RETRYABLE && strcmp(serr->code, "timeout") == 0) {
+		snprintf(msg, sizeof(msg), "Slack did not answer within %d seconds (%s); try again"
+			 " in a moment.", SLACK_REQUEST_TIMEOUT_MS / 1000, doing);
+		http_error(req, 504, "slack_timeout", msg, NULL);
+		return;
+	}
+	if (serr->kind == SLACK_ERR_RETRYABLE) {
+		if (serr->retry_after > 0)
+			http_header(req, "Retry-After: %ld", serr->retry_after);
+		snprintf(msg, sizeof(msg), "Slack is busy or rate-limiting requests (%s); try again%s.",
+			 doing, serr->retry_after > 0 ? " after the time in Retry-After" : " in a moment");
+		http_error(req, 503, "slack_unavailable", msg, NULL);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "Slack could not list the workspace's groups: %s%s%s",
+		 serr->message[0] ? serr->message : serr->code,
+		 serr->needed[0] ? " Missing scope: " : "", serr->needed);
+	http_error(req, 502,
+		   serr->kind == SLACK_ERR_AUTH ? "slack_needs_reconnection"
+		   : serr->kind == SLACK_ERR_SCOPE ? "slack_missing_scope" : "slack_unavailable",
+		   msg, NULL);
+}
+
 void handle_slack_groups(struct req *req)
 {
 	struct slack_error serr;
@@ -392,20 +376,8 @@ void handle_slack_groups(struct req *req)
 		http_error(req, 409, "not_connected", "Connect Slack first.", NULL);
 		return;
 	}
-	if (rc == PV_EREMOTE) {
-		char msg[640];
-
-		snprintf(msg, sizeof(msg), "Slack could not list the workspace's groups: %s%s%s",
-			 serr.message[0] ? serr.message : serr.code,
-			 serr.needed[0] ? " Missing scope: " : "", serr.needed);
-		http_error(req, serr.kind == SLACK_ERR_RETRYABLE ? 503 : 502,
-			   serr.kind == SLACK_ERR_AUTH ? "slack_needs_reconnection"
-			   : serr.kind == SLACK_ERR_SCOPE ? "slack_missing_scope" : "slack_unavailable",
-			   msg, NULL);
-		return;
-	}
 	if (rc < 0) {
-		http_fail(req, rc);
+		answer_slack_groups_failure(req, rc, &serr, "searching the groups");
 		return;
 	}
 	out = json_object_new_object();

@@ -37,52 +37,54 @@ void handle_slack_config_get(struct req *req)
 	http_json(req, 200, out);
 }
 
-/* Whether the body names any Slack group (then the workspace's groups are
- * needed to validate it). */
-static int mentions_groups(json_object *body)
-{
-	json_object *m, *ids, *tm, *rows;
+#define MAX_NAMED_GROUPS 1000   /* ids looked up; more are invalid anyway */
 
-	return (pjson_get_obj(body, "members", &m) == 0 && pjson_get_array(m, "group_ids", &ids) == 0 &&
-		json_object_array_length(ids) > 0) ||
-	       (pjson_get_obj(body, "team_mapping", &tm) == 0 &&
-		pjson_get_array(tm, "mappings", &rows) == 0 && json_object_array_length(rows) > 0);
+/* Collects the Slack group ids the body names (members.group_ids and
+ * team_mapping.mappings[].slack_group_id), borrowed from body; anything
+ * else is left to sync_config_validate to reject with its own words. */
+static size_t named_groups(json_object *body, const char **ids, size_t max)
+{
+	json_object *m, *arr, *tm;
+	const char *id;
+	size_t n = 0, i;
+
+	if (pjson_get_obj(body, "members", &m) == 0 && pjson_get_array(m, "group_ids", &arr) == 0)
+		for (i = 0; i < json_object_array_length(arr) && n < max; i++)
+			if (json_object_is_type(json_object_array_get_idx(arr, i), json_type_string))
+				ids[n++] = json_object_get_string(json_object_array_get_idx(arr, i));
+	if (pjson_get_obj(body, "team_mapping", &tm) == 0 && pjson_get_array(tm, "mappings", &arr) == 0)
+		for (i = 0; i < json_object_array_length(arr) && n < max; i++)
+			if (pjson_get_str(json_object_array_get_idx(arr, i), "slack_group_id", &id) == 0 &&
+			    id)
+				ids[n++] = id;
+	return n;
 }
 
 void handle_slack_config_put(struct req *req)
 {
+	const char *ids[MAX_NAMED_GROUPS];
 	struct slack_group *groups = NULL;
 	struct slack_error serr;
 	struct conn_info info;
-	json_object *list = NULL, *normalized = NULL, *out = NULL;
+	json_object *normalized = NULL, *out = NULL;
 	const char *field = NULL;
 	char why[300];
-	size_t n = 0;
-	int no_plan = 0, rc;
+	size_t n = 0, n_ids;
+	int rc;
 
 	rc = conn_get(req->app->db, req->who.org_id, &info);
 	if (rc == PV_ENOTFOUND) {
 		http_error(req, 409, "not_connected", "Connect Slack before configuring the sync.", NULL);
 		return;
 	}
-	if (rc == 0 && mentions_groups(req->body)) {
-		rc = groups_search(req->app->db, req->app->cfg, req->app->key, req->who.org_id, "",
-				   1000000, &list, &no_plan, &serr);
-		if (rc == PV_EREMOTE) {
-			http_error(req, 502, "slack_unavailable",
-				   "The workspace's groups could not be read from Slack to check the"
-				   " configuration; try again.", NULL);
+	n_ids = rc == 0 ? named_groups(req->body, ids, MAX_NAMED_GROUPS) : 0;
+	if (rc == 0 && n_ids > 0) {
+		rc = groups_for_validation(req->app->db, req->app->cfg, req->app->key,
+					   req->who.org_id, ids, n_ids, &groups, &n, &serr);
+		if (rc < 0 && rc != PV_ENOTFOUND) {
+			answer_slack_groups_failure(req, rc, &serr,
+						    "checking the groups of the configuration");
 			return;
-		}
-		n = rc == 0 ? json_object_array_length(list) : 0;
-		groups = calloc(n + 1, sizeof(*groups));
-		if (rc == 0 && !groups)
-			rc = PV_ENOMEM;
-		for (size_t i = 0; rc == 0 && i < n; i++) {
-			const char *id = NULL;
-
-			pjson_get_str(json_object_array_get_idx(list, i), "id", &id);
-			groups[i].id = (char *)id;  /* borrowed from list; never released */
 		}
 	}
 	if (rc == 0)
@@ -102,6 +104,8 @@ void handle_slack_config_put(struct req *req)
 		 (long long)req->who.org_id, (long long)req->who.user_id);
 	out = json_object_new_object();
 	if (!out || pjson_add(out, "config", normalized) || pjson_add_bool(out, "pending", 1)) {
+		if (!out)
+			json_object_put(normalized);
 		normalized = NULL;
 		json_object_put(out);
 		http_fail(req, PV_ENOMEM);
@@ -110,9 +114,7 @@ void handle_slack_config_put(struct req *req)
 	normalized = NULL;
 	http_json(req, 200, out);
 out:
-	free(groups);
-	json_object_put(list);
-	json_object_put(normalized);
+	slack_groups_free(groups, n);
 }
 
 static void answer_sync(struct req *req, int status, int64_t id)

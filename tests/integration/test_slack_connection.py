@@ -139,6 +139,13 @@ def test_state_replay_expiry_and_another_organizations_state(ctx):
     assert finish(ctx, other, cb, client=other.admin) == {"error": "session_mismatch"}
     assert other.admin.get("/api/v1/provisioning/slack").json["status"] == "disconnected"
     assert third.admin.get("/api/v1/provisioning/slack").json["status"] == "disconnected"
+    # ...and by a browser with no session at all: neither burns the state, so the
+    # administrator who started the flow still finishes it.
+    assert finish(ctx, third, cb, client=ctx.client()) == {"error": "session_mismatch"}
+    assert ctx.sql("SELECT COUNT(*) FROM oauth_states WHERE organization_id = ? AND used_at IS NULL",
+                   third.id) == [["1"]]
+    assert finish(ctx, third, cb) == {"connected": "1"}
+    assert third.admin.get("/api/v1/provisioning/slack").json["status"] == "connected"
 
 
 def test_disconnect_keeps_users_and_teams_and_revokes_at_slack(ctx):
@@ -203,16 +210,39 @@ def test_replace_with_the_same_workspace_keeps_the_configuration(ctx):
     assert cfg["team_mapping"]["mappings"] != []
 
 
-def test_replace_with_a_different_workspace_clears_group_configuration(ctx):
+def test_replace_with_a_different_workspace_is_not_configured_until_saved(ctx):
     emu_reset(ctx)
     org = ctx.new_org()
     assert connect(ctx, org) == {"connected": "1"}
     save_group_config(ctx, org)
+    st = org.admin.get("/api/v1/provisioning/slack").json
+    assert st["config_saved"] is True and st["config_cleared_reason"] is None
     assert connect(ctx, org, purpose="replace", team=OTHER) == {"connected": "1"}
     st = org.admin.get("/api/v1/provisioning/slack").json
     assert st["workspace"]["id"] == OTHER and st["status"] == "connected"
-    assert st["config"]["members"] == {"mode": "groups", "group_ids": []}
-    assert st["config"]["team_mapping"] == {"enabled": True, "mappings": []}
+    assert st["status_reason"] is None, st
+    # The old workspace's groups and mappings are gone, and the status says why, in words.
+    assert st["config_saved"] is False
+    assert "another workspace" in st["config_cleared_reason"], st
+    assert "groups" in st["config_cleared_reason"] and "_" not in st["config_cleared_reason"]
+    assert st["config"]["members"]["group_ids"] == [] and st["config"]["team_mapping"]["mappings"] == []
+    # Not configured, as a fresh connection: Sync now is refused...
+    r = org.admin.post("/api/v1/provisioning/slack/syncs")
+    assert r.status == 409 and r.json["error"]["code"] == "config_required", r
+    # ...and the daily schedule waits.
+    ctx.sql("UPDATE provisioning_integrations SET next_sync_at = NOW() - INTERVAL 1 MINUTE"
+            " WHERE organization_id = ? AND status = 'connected'", org.id)
+    ctx.sync_pass()
+    assert ctx.sql("SELECT COUNT(*) FROM provisioning_syncs WHERE organization_id = ?", org.id) == [["0"]]
+    # Saving a configuration (against the new workspace) ends it.
+    r = org.admin.put("/api/v1/provisioning/slack/config",
+                      {"members": {"mode": "everyone", "group_ids": []},
+                       "team_mapping": {"enabled": False, "mappings": []},
+                       "deactivation_threshold": {"percent": 10, "minimum": 10}})
+    assert r.status == 200, r
+    st = org.admin.get("/api/v1/provisioning/slack").json
+    assert st["config_saved"] is True and st["config_cleared_reason"] is None, st
+    assert org.admin.post("/api/v1/provisioning/slack/syncs").status == 202
     assert ctx.sql("SELECT COUNT(*) FROM provisioning_integrations WHERE organization_id = ?", org.id) == [["1"]]
     r = ctx.admin_cli("slack-check", str(org.id))
     assert r.stdout.split()[0] == OTHER, r.stdout + r.stderr

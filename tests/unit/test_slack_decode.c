@@ -18,6 +18,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "provider/slack/slack.h"
+#include "provider/slack/slack_install.h"
 
 /* Compares two strings where NULL is a value of its own. */
 static void assert_str_or_null(const char *want, const char *got, const char *what,
@@ -575,6 +576,32 @@ static void test_authorize_url(void **state)
 	config_free(cfg);
 }
 
+/* The scopes an install must have been granted (CONN_SCOPES), as Slack
+ * lists them: comma-separated, any order, maybe more. */
+static void test_install_scopes(void **state)
+{
+	static const struct {
+		const char *granted;
+		int want;
+	} rows[] = {
+		{ "users:read,users:read.email,usergroups:read,team:read", 1 },
+		{ "team:read,usergroups:read,users:read.email,users:read", 1 },
+		{ "chat:write,users:read,users:read.email,usergroups:read,team:read", 1 },
+		{ "users:read,users:read.email,usergroups:read", 0 },      /* one missing */
+		{ "users:read.email,usergroups:read,team:read", 0 },       /* prefix is not users:read */
+		{ "users:reader,users:read.email,usergroups:read,team:read", 0 },
+		{ "users:read,users:read.email,usergroups:read,team:rea", 0 },
+		{ "", 0 },
+		{ NULL, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (slack_install_has_scopes(rows[i].granted) != rows[i].want)
+			fail_msg("granted \"%s\": want %d", rows[i].granted ? rows[i].granted : "NULL",
+				 rows[i].want);
+}
+
 static void test_oauth_arguments(void **state)
 {
 	struct config *cfg = test_config();
@@ -601,6 +628,7 @@ int main(void)
 		cmocka_unit_test(test_client_setup),
 		cmocka_unit_test(test_authorize_url),
 		cmocka_unit_test(test_oauth_arguments),
+		cmocka_unit_test(test_install_scopes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

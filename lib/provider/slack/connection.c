@@ -75,12 +75,11 @@ int conn_state_new(struct db *db, int64_t org, int64_t user, const char *purpose
 	return rc;
 }
 
-int conn_state_take(struct db *db, const char *state, int64_t *org, int64_t *user,
+int conn_state_take(struct db *db, const char *state, int64_t org, int64_t user,
 		    char purpose[16])
 {
 	char digest[TOKEN_DIGEST_HEX_LEN + 1];
 	struct db_rows *r = NULL;
-	uint64_t changed = 0;
 	int rc, used, expired;
 
 	if (strlen(state) != TOKEN_HEX_LEN)
@@ -100,13 +99,18 @@ int conn_state_take(struct db *db, const char *state, int64_t *org, int64_t *use
 		rc = PV_ENOTFOUND;
 	if (rc < 0)
 		goto out;
-	*org = db_rows_int(r, 0);
-	*user = db_rows_int(r, 1);
+	/* Another administrator's (or organization's) state is left as it
+	 * is: a stray visit to the callback must not burn the flow of the
+	 * administrator who started it. */
+	if (db_rows_int(r, 0) != org || db_rows_int(r, 1) != user) {
+		rc = PV_EAUTH;
+		goto out;
+	}
 	snprintf(purpose, 16, "%s", db_rows_str(r, 2));
 	used = db_rows_int(r, 3) != 0;
 	expired = db_rows_int(r, 4) != 0;
 	rc = db_exec(db, "UPDATE oauth_states SET used_at = NOW() WHERE state_digest = ?"
-		     " AND used_at IS NULL", DB_ARGS(DB_STR(digest)), &changed);
+		     " AND used_at IS NULL", DB_ARGS(DB_STR(digest)), NULL);
 	if (rc == 0)
 		rc = db_commit(db);
 	if (rc == 0)
@@ -118,39 +122,23 @@ out:
 	return rc;
 }
 
-/* Clears member groups and team mappings of the saved configuration: their
- * ids mean nothing in another workspace. */
-static int conn_clear_group_config(struct db *db, int64_t org)
+/* Forgets the saved configuration after a replace to another workspace:
+ * its member groups and team mappings name groups of the old workspace,
+ * and whom to import was decided for other people.  Without a saved
+ * configuration the integration is "not configured", as a fresh one is:
+ * Sync now answers config_required and the daily schedule waits
+ * (sync_queue.c).  status_reason CONN_REASON_REPLACED says why, for the
+ * status answer, until a configuration is saved. */
+static int conn_clear_config(struct db *db, int64_t org, int64_t id, uint64_t *cleared)
 {
-	struct db_rows *r = NULL;
-	json_object *cfg = NULL, *members, *mapping;
-	const char *why;
-	int rc;
+	int rc = db_exec(db, "DELETE FROM provisioning_configs WHERE organization_id = ?",
+			 DB_ARGS(DB_INT(org)), cleared);
 
-	rc = db_query(db, &r, "SELECT config_json FROM provisioning_configs"
-		      " WHERE organization_id = ? FOR UPDATE", DB_ARGS(DB_INT(org)));
-	if (rc == 0)
-		rc = db_rows_next(r);
-	if (rc <= 0)
-		goto out;   /* nothing saved: nothing to clear */
-	rc = pjson_parse(db_rows_str(r, 0), db_rows_len(r, 0), PJSON_MAX_DEPTH, &cfg, &why);
-	if (rc < 0) {
-		log_error("connection: organization %lld: saved configuration unreadable",
-			  (long long)org);
-		goto out;
-	}
-	if (pjson_get_obj(cfg, "members", &members) == 0)
-		rc = pjson_add(members, "group_ids", json_object_new_array());
-	if (rc == 0 && pjson_get_obj(cfg, "team_mapping", &mapping) == 0)
-		rc = pjson_add(mapping, "mappings", json_object_new_array());
-	if (rc == 0)
-		rc = db_exec(db, "UPDATE provisioning_configs SET config_json = ?"
-			     " WHERE organization_id = ?",
-			     DB_ARGS(DB_STR(pjson_text(cfg, NULL)), DB_INT(org)), NULL);
-out:
-	json_object_put(cfg);
-	db_rows_free(r);
-	return rc < 0 ? rc : 0;
+	if (rc == 0 && *cleared)
+		rc = db_exec(db, "UPDATE provisioning_integrations SET status_reason = ?"
+			     " WHERE id = ? AND organization_id = ?",
+			     DB_ARGS(DB_STR(CONN_REASON_REPLACED), DB_INT(id), DB_INT(org)), NULL);
+	return rc;
 }
 
 int conn_store(struct db *db, const struct crypto_key *key, int64_t org, int64_t user,
@@ -221,8 +209,13 @@ int conn_store(struct db *db, const struct crypto_key *key, int64_t org, int64_t
 				     DB_STR(refresh), DB_INT(g->expires_in), DB_INT(g->expires_in),
 				     DB_INT(user)), NULL);
 	}
-	if (rc == 0 && *workspace_changed)
-		rc = conn_clear_group_config(db, org);
+	if (rc == 0 && *workspace_changed) {
+		uint64_t cleared = 0;
+
+		rc = conn_clear_config(db, org, id, &cleared);
+		if (rc == 0 && cleared)
+			*workspace_changed = 2;
+	}
 	if (rc == 0)
 		rc = db_exec(db, "DELETE FROM slack_group_cache WHERE organization_id = ?",
 			     DB_ARGS(DB_INT(org)), NULL);
@@ -244,6 +237,11 @@ out:
 
 int conn_config_json(struct db *db, int64_t org, json_object **out)
 {
+	return conn_config_json_ex(db, org, out, NULL);
+}
+
+int conn_config_json_ex(struct db *db, int64_t org, json_object **out, int *saved)
+{
 	struct db_rows *r = NULL;
 	const char *text = CONN_DEFAULT_CONFIG, *why;
 	size_t len = strlen(CONN_DEFAULT_CONFIG);
@@ -254,6 +252,8 @@ int conn_config_json(struct db *db, int64_t org, json_object **out)
 		      DB_ARGS(DB_INT(org)));
 	if (rc == 0)
 		rc = db_rows_next(r);
+	if (saved)
+		*saved = rc == 1;
 	if (rc == 1) {
 		text = db_rows_str(r, 0);
 		len = db_rows_len(r, 0);
@@ -272,26 +272,37 @@ int conn_mark_broken(struct db *db, int64_t org, const char *reason)
 		       DB_ARGS(DB_STR(reason), DB_INT(org)), NULL);
 }
 
-/* Refreshes the rotating token of integration id when it is about to
- * expire; *token is replaced by the fresh one.  Runs in a transaction with
- * the row locked, and re-reads the row, so that a refresh made meanwhile by
- * another process is used rather than repeated (the old refresh token is
- * single use). */
+/* Refreshes the rotating token of org's integration when it is about to
+ * expire (or force); *token is the token to use.  No row lock and no
+ * transaction are held across the call to Slack: a named lock per
+ * organization (GET_LOCK, waited for at most CONN_REFRESH_WAIT seconds, or
+ * CONN_REFRESH_WAIT_REQUEST on the request path)
+ * makes the processes that would refresh at once take turns, and each
+ * re-reads the row once it holds the lock, so that a refresh made
+ * meanwhile by another process is used rather than repeated (the old
+ * refresh token is single use).  PV_ETHROTTLED when the lock stays taken. */
 static int conn_refresh(struct db *db, const struct config *cfg, const struct crypto_key *key,
-			int64_t org, int force, char **token)
+			int64_t org, int force, enum slack_policy policy, char **token)
 {
 	struct slack_oauth fresh = { 0 };
 	struct slack_error serr = { 0 };
 	struct db_rows *r = NULL;
 	char *refresh = NULL, *access = NULL, *sealed_a = NULL, *sealed_r = NULL;
+	char *read_sealed = NULL;
+	uint64_t changed = 0;
+	long long got = 0;
 	int rc, due;
 
-	rc = db_begin(db);
+	rc = db_query_int(db, &got, "SELECT IFNULL(GET_LOCK(CONCAT('pv_slack_refresh_', ?), ?), 0)",
+			  DB_ARGS(DB_INT(org), DB_INT(policy == SLACK_POLICY_REQUEST
+						      ? CONN_REFRESH_WAIT_REQUEST : CONN_REFRESH_WAIT)));
 	if (rc < 0)
 		return rc;
+	if (got != 1)
+		return PV_ETHROTTLED;
 	rc = db_query(db, &r, "SELECT access_token_sealed, refresh_token_sealed,"
 		      " token_expires_at < NOW() + INTERVAL ? SECOND"
-		      " FROM provisioning_integrations WHERE active_organization_id = ? FOR UPDATE",
+		      " FROM provisioning_integrations WHERE active_organization_id = ?",
 		      DB_ARGS(DB_INT(CONN_REFRESH_MARGIN), DB_INT(org)));
 	if (rc == 0)
 		rc = db_rows_next(r);
@@ -302,12 +313,14 @@ static int conn_refresh(struct db *db, const struct config *cfg, const struct cr
 	due = force || db_rows_int(r, 2) != 0;
 	rc = crypto_open(key, org, db_rows_str(r, 0), &access);
 	if (rc < 0 || !due || db_rows_is_null(r, 1))
-		goto done;
-	rc = crypto_open(key, org, db_rows_str(r, 1), &refresh);
+		goto out;
+	/* What was read, so that the new pair replaces only that pair: no row
+	 * lock is held, and a replace may store other tokens meanwhile. */
+	read_sealed = strdup(db_rows_str(r, 1));
+	rc = read_sealed ? crypto_open(key, org, db_rows_str(r, 1), &refresh) : PV_ENOMEM;
 	if (rc == 0)
-		rc = slack_oauth_refresh_ex(cfg, refresh, &fresh, &serr);
+		rc = slack_oauth_refresh_p(cfg, refresh, policy, &fresh, &serr);
 	if (rc < 0) {
-		db_rollback(db);
 		if (serr.kind == SLACK_ERR_AUTH || serr.kind == SLACK_ERR_FATAL)
 			conn_mark_broken(db, org, serr.code[0] ? serr.code : "refresh_failed");
 		goto out;
@@ -319,9 +332,15 @@ static int conn_refresh(struct db *db, const struct config *cfg, const struct cr
 		rc = db_exec(db, "UPDATE provisioning_integrations SET access_token_sealed = ?,"
 			     " refresh_token_sealed = ?,"
 			     " token_expires_at = IF(? > 0, NOW() + INTERVAL ? SECOND, NULL)"
-			     " WHERE active_organization_id = ?",
+			     " WHERE active_organization_id = ? AND refresh_token_sealed = ?",
 			     DB_ARGS(DB_STR(sealed_a), DB_STR(sealed_r), DB_INT(fresh.expires_in),
-				     DB_INT(fresh.expires_in), DB_INT(org)), NULL);
+				     DB_INT(fresh.expires_in), DB_INT(org), DB_STR(read_sealed)),
+			     &changed);
+	if (rc == 0 && changed == 0) {
+		log_warn("connection: organization %lld: the connection changed during a token"
+			 " refresh; the refreshed token is not used", (long long)org);
+		rc = PV_ECONFLICT;
+	}
 	if (rc == 0) {
 		crypto_secret_free(access);
 		access = strdup(fresh.access_token);
@@ -329,18 +348,15 @@ static int conn_refresh(struct db *db, const struct config *cfg, const struct cr
 			rc = PV_ENOMEM;
 		log_info("connection: organization %lld: token refreshed", (long long)org);
 	}
-done:
-	if (rc == 0)
-		rc = db_commit(db);
 out:
-	if (rc < 0)
-		db_rollback(db);
+	db_exec(db, "DO RELEASE_LOCK(CONCAT('pv_slack_refresh_', ?))", DB_ARGS(DB_INT(org)), NULL);
 	if (rc == 0) {
 		*token = access;
 		access = NULL;
 	}
 	crypto_secret_free(access);
 	crypto_secret_free(refresh);
+	free(read_sealed);
 	free(sealed_a);
 	free(sealed_r);
 	slack_oauth_release(&fresh);
@@ -349,29 +365,37 @@ out:
 }
 
 static int conn_client_ex(struct db *db, const struct config *cfg, const struct crypto_key *key,
-			  int64_t org, int force, struct slack **out)
+			  int64_t org, int force, enum slack_policy policy, struct slack **out)
 {
 	char *token = NULL;
 	int rc;
 
 	*out = NULL;
-	rc = conn_refresh(db, cfg, key, org, force, &token);
+	rc = conn_refresh(db, cfg, key, org, force, policy, &token);
 	if (rc == 0)
 		rc = slack_new(out, cfg, token);
+	if (rc == 0)
+		slack_set_policy(*out, policy);
 	crypto_secret_free(token);
 	return rc;
+}
+
+int conn_client_p(struct db *db, const struct config *cfg, const struct crypto_key *key,
+		  int64_t org, enum slack_policy policy, struct slack **out)
+{
+	return conn_client_ex(db, cfg, key, org, 0, policy, out);
 }
 
 int conn_client(struct db *db, const struct config *cfg, const struct crypto_key *key,
 		int64_t org, struct slack **out)
 {
-	return conn_client_ex(db, cfg, key, org, 0, out);
+	return conn_client_ex(db, cfg, key, org, 0, SLACK_POLICY_BATCH, out);
 }
 
 int conn_client_refreshed(struct db *db, const struct config *cfg, const struct crypto_key *key,
 			  int64_t org, struct slack **out)
 {
-	return conn_client_ex(db, cfg, key, org, 1, out);
+	return conn_client_ex(db, cfg, key, org, 1, SLACK_POLICY_BATCH, out);
 }
 
 int conn_disconnect(struct db *db, const struct config *cfg, const struct crypto_key *key,
@@ -381,10 +405,8 @@ int conn_disconnect(struct db *db, const struct config *cfg, const struct crypto
 	uint64_t changed = 0;
 	int rc;
 
-	rc = conn_client(db, cfg, key, org, &s);
-	/* Best effort, and an administrator is waiting: one quick retry. */
-	if (rc == 0)
-		slack_set_retry(s, 2, 300, 600);
+	/* Best effort, and an administrator is waiting: the request policy. */
+	rc = conn_client_p(db, cfg, key, org, SLACK_POLICY_REQUEST, &s);
 	if (rc == 0 && slack_auth_revoke(s) < 0)
 		log_warn("connection: organization %lld: auth.revoke failed (%s); disconnecting anyway",
 			 (long long)org, slack_last_error(s)->code);

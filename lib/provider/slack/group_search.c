@@ -6,6 +6,7 @@
 #include "core/pjson.h"
 #include "provider/slack/slack.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -69,29 +70,90 @@ int groups_match(const char *name, const char *handle, const char *q)
 	return a > b ? a : b;
 }
 
-/* The cached list of the workspace's groups, or PV_ENOTFOUND when stale. */
-static int cache_read(struct db *db, int64_t org, const char *workspace, json_object **out)
+/* The cached list of the workspace's groups, in *out, and its age in
+ * seconds in *age; PV_ENOTFOUND when nothing is cached for this workspace. */
+static int cache_read(struct db *db, int64_t org, const char *workspace, json_object **out,
+		      long long *age)
 {
 	struct db_rows *r = NULL;
 	const char *why;
 	int rc;
 
 	*out = NULL;
-	rc = db_query(db, &r, "SELECT groups_json FROM slack_group_cache WHERE organization_id = ?"
-		      " AND workspace_id = ? AND fetched_at > NOW() - INTERVAL ? SECOND",
-		      DB_ARGS(DB_INT(org), DB_STR(workspace), DB_INT(GROUPS_CACHE_SECONDS)));
+	*age = 0;
+	rc = db_query(db, &r, "SELECT groups_json, TIMESTAMPDIFF(SECOND, fetched_at, NOW())"
+		      " FROM slack_group_cache WHERE organization_id = ? AND workspace_id = ?",
+		      DB_ARGS(DB_INT(org), DB_STR(workspace)));
 	if (rc < 0)
 		return rc;
 	rc = db_rows_next(r);
-	if (rc == 1)
+	if (rc == 1) {
+		*age = db_rows_int(r, 1);
 		rc = pjson_parse(db_rows_str(r, 0), db_rows_len(r, 0), 4, out, &why);
-	else if (rc == 0)
+	} else if (rc == 0) {
 		rc = PV_ENOTFOUND;
+	}
 	db_rows_free(r);
 	return rc;
 }
 
-/* Asks Slack for the enabled groups and caches them. */
+/* The cache's JSON array of the enabled groups among groups[0..n). */
+static int cache_json(const struct slack_group *groups, size_t n, json_object **out)
+{
+	json_object *arr = json_object_new_array();
+
+	*out = NULL;
+	if (!arr)
+		return PV_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		json_object *g;
+
+		if (groups[i].disabled)
+			continue;   /* a disabled group is neither offered nor accepted */
+		g = json_object_new_object();
+		if (!g || pjson_add_str(g, "id", groups[i].id) ||
+		    pjson_add_str(g, "name", groups[i].name) ||
+		    pjson_add_str(g, "handle", groups[i].handle) ||
+		    pjson_add_int(g, "user_count", groups[i].user_count)) {
+			json_object_put(g);
+			json_object_put(arr);
+			return PV_ENOMEM;
+		}
+		/* pjson_push owns g from here on, pushed or not */
+		if (pjson_push(arr, g) < 0) {
+			json_object_put(arr);
+			return PV_ENOMEM;
+		}
+	}
+	*out = arr;
+	return 0;
+}
+
+static int cache_write(struct db *db, int64_t org, const char *workspace, json_object *arr)
+{
+	return db_exec(db, "INSERT INTO slack_group_cache (organization_id, workspace_id, groups_json,"
+		       " fetched_at) VALUES (?, ?, ?, NOW()) ON DUPLICATE KEY UPDATE"
+		       " workspace_id = VALUES(workspace_id), groups_json = VALUES(groups_json),"
+		       " fetched_at = VALUES(fetched_at)",
+		       DB_ARGS(DB_INT(org), DB_STR(workspace), DB_STR(pjson_text(arr, NULL))), NULL);
+}
+
+int groups_cache_store(struct db *db, int64_t org, const char *workspace,
+		       const struct slack_group *groups, size_t n)
+{
+	json_object *arr = NULL;
+	int rc = cache_json(groups, n, &arr);
+
+	if (rc == 0)
+		rc = cache_write(db, org, workspace, arr);
+	json_object_put(arr);
+	return rc;
+}
+
+/* Asks Slack for the enabled groups with the request policy and caches
+ * them.  Only one API process at a time asks for one organization (a named
+ * lock taken without waiting): the others get PV_ETHROTTLED at once, so a
+ * slow Slack holds at most one process per organization. */
 static int cache_fill(struct db *db, const struct config *cfg, const struct crypto_key *key,
 		      int64_t org, const char *workspace, json_object **out, int *no_groups_plan,
 		      struct slack_error *err)
@@ -99,13 +161,20 @@ static int cache_fill(struct db *db, const struct config *cfg, const struct cryp
 	struct slack_group *groups = NULL;
 	struct slack *s = NULL;
 	json_object *arr = NULL;
+	long long got = 0;
 	size_t n = 0;
 	int rc;
 
 	*out = NULL;
-	rc = conn_client(db, cfg, key, org, &s);
+	rc = db_query_int(db, &got, "SELECT IFNULL(GET_LOCK(CONCAT('pv_slack_groups_', ?), 0), 0)",
+			  DB_ARGS(DB_INT(org)));
 	if (rc < 0)
 		return rc;
+	if (got != 1)
+		return PV_ETHROTTLED;
+	rc = conn_client_p(db, cfg, key, org, SLACK_POLICY_REQUEST, &s);
+	if (rc < 0)
+		goto out;
 	rc = slack_groups_list(s, 0, 0, &groups, &n);
 	if (rc < 0) {
 		*err = *slack_last_error(s);
@@ -119,28 +188,9 @@ static int cache_fill(struct db *db, const struct config *cfg, const struct cryp
 		if (rc < 0)
 			goto out;
 	}
-	arr = json_object_new_array();
-	if (!arr) {
-		rc = PV_ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		json_object *g = json_object_new_object();
-
-		if (!g || pjson_add_str(g, "id", groups[i].id) ||
-		    pjson_add_str(g, "name", groups[i].name) ||
-		    pjson_add_str(g, "handle", groups[i].handle) ||
-		    pjson_add_int(g, "user_count", groups[i].user_count) || pjson_push(arr, g)) {
-			json_object_put(g);
-			rc = PV_ENOMEM;
-			goto out;
-		}
-	}
-	rc = db_exec(db, "INSERT INTO slack_group_cache (organization_id, workspace_id, groups_json,"
-		     " fetched_at) VALUES (?, ?, ?, NOW()) ON DUPLICATE KEY UPDATE"
-		     " workspace_id = VALUES(workspace_id), groups_json = VALUES(groups_json),"
-		     " fetched_at = VALUES(fetched_at)",
-		     DB_ARGS(DB_INT(org), DB_STR(workspace), DB_STR(pjson_text(arr, NULL))), NULL);
+	rc = cache_json(groups, n, &arr);
+	if (rc == 0)
+		rc = cache_write(db, org, workspace, arr);
 	if (rc == 0) {
 		*out = arr;
 		arr = NULL;
@@ -149,6 +199,45 @@ out:
 	json_object_put(arr);
 	slack_groups_free(groups, n);
 	slack_free(s);
+	/* The lock is released whatever happened; a lost connection drops it. */
+	db_exec(db, "DO RELEASE_LOCK(CONCAT('pv_slack_groups_', ?))", DB_ARGS(DB_INT(org)), NULL);
+	return rc;
+}
+
+#define GROUPS_REFRESH (-1)   /* max_age of groups_current: ask Slack whatever */
+
+/* The workspace's enabled groups for a request: the cache while it is at
+ * most max_age seconds old, else Slack's list.  When Slack cannot answer
+ * now (slow, rate-limited, another process asking), an older cache is
+ * served rather than nothing, unless max_age is GROUPS_REFRESH. */
+static int groups_current(struct db *db, const struct config *cfg, const struct crypto_key *key,
+			  int64_t org, const char *workspace, long long max_age, json_object **all,
+			  int *no_groups_plan, struct slack_error *err)
+{
+	int force = max_age == GROUPS_REFRESH;
+	json_object *fresh = NULL;
+	long long age = 0;
+	int rc;
+
+	rc = cache_read(db, org, workspace, all, &age);
+	if (rc < 0 && rc != PV_ENOTFOUND)
+		return rc;
+	if (rc == 0 && !force && age <= max_age)
+		return 0;
+	rc = cache_fill(db, cfg, key, org, workspace, &fresh, no_groups_plan, err);
+	if (rc == 0) {
+		json_object_put(*all);
+		*all = fresh;
+		return 0;
+	}
+	if (*all && !force && (rc == PV_ETHROTTLED ||
+			       (rc == PV_EREMOTE && err->kind == SLACK_ERR_RETRYABLE))) {
+		log_info("groups: organization %lld: Slack unavailable (%s); serving the list of"
+			 " %lld s ago", (long long)org, rc == PV_ETHROTTLED ? "busy" : err->code, age);
+		return 0;
+	}
+	json_object_put(*all);
+	*all = NULL;
 	return rc;
 }
 
@@ -183,9 +272,8 @@ int groups_search(struct db *db, const struct config *cfg, const struct crypto_k
 	rc = conn_get(db, org, &info);
 	if (rc < 0)
 		return rc;
-	rc = cache_read(db, org, info.workspace_id, &all);
-	if (rc == PV_ENOTFOUND)
-		rc = cache_fill(db, cfg, key, org, info.workspace_id, &all, no_groups_plan, err);
+	rc = groups_current(db, cfg, key, org, info.workspace_id, GROUPS_CACHE_SECONDS - 1, &all,
+			    no_groups_plan, err);
 	if (rc < 0)
 		goto out;
 	n = json_object_array_length(all);
@@ -218,6 +306,74 @@ int groups_search(struct db *db, const struct config *cfg, const struct crypto_k
 out:
 	free(hits);
 	json_object_put(res);
+	json_object_put(all);
+	return rc;
+}
+
+/* Whether the JSON list all has a group with this id. */
+static int has_id(json_object *all, const char *id)
+{
+	for (size_t i = 0; i < json_object_array_length(all); i++) {
+		const char *gid = NULL;
+
+		if (pjson_get_str(json_object_array_get_idx(all, i), "id", &gid) == 0 && gid &&
+		    strcmp(gid, id) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int groups_for_validation(struct db *db, const struct config *cfg, const struct crypto_key *key,
+			  int64_t org, const char *const *ids, size_t n_ids,
+			  struct slack_group **out, size_t *n, struct slack_error *err)
+{
+	struct conn_info info;
+	struct slack_group *g = NULL;
+	json_object *all = NULL;
+	size_t len = 0, k = 0;
+	int rc, no_plan = 0, missing = 0;
+
+	*out = NULL;
+	*n = 0;
+	memset(err, 0, sizeof(*err));
+	rc = conn_get(db, org, &info);
+	if (rc < 0)
+		return rc;
+	/* The cache of any age (the sync refreshes it) when it knows every id. */
+	rc = groups_current(db, cfg, key, org, info.workspace_id, LLONG_MAX, &all, &no_plan, err);
+	for (size_t i = 0; rc == 0 && i < n_ids; i++)
+		missing |= !has_id(all, ids[i]);
+	/* A group created in Slack since the list was cached: ask Slack once
+	 * more before calling it unknown (the cache is refreshed with it). */
+	if (rc == 0 && missing) {
+		json_object_put(all);
+		all = NULL;
+		rc = groups_current(db, cfg, key, org, info.workspace_id, GROUPS_REFRESH, &all,
+				    &no_plan, err);
+	}
+	if (rc < 0)
+		goto out;
+	len = json_object_array_length(all);
+	g = calloc(len ? len : 1, sizeof(*g));
+	if (!g) {
+		rc = PV_ENOMEM;
+		goto out;
+	}
+	for (k = 0; k < len; k++) {
+		const char *id = NULL;
+
+		pjson_get_str(json_object_array_get_idx(all, k), "id", &id);
+		g[k].id = strdup(id ? id : "");
+		if (!g[k].id) {
+			rc = PV_ENOMEM;
+			goto out;
+		}
+	}
+	*out = g;
+	*n = len;
+	g = NULL;
+out:
+	slack_groups_free(g, k);
 	json_object_put(all);
 	return rc;
 }

@@ -6,6 +6,10 @@
  * usergroups.users.list, auth.revoke and OAuth v2 (authorize URL, code
  * exchange, token refresh).  Slack facts are in SLACK-API.md, cited as §n.
  *
+ * Files: slack_http.c (client, transport, retries), slack_decode.c (error
+ * codes, envelope, decoders), slack_methods.c (the Web API methods),
+ * slack_oauth.c (OAuth v2), sharing slack_int.h, which nobody else includes.
+ *
  * A client (struct slack, opaque) holds one bot token and one libcurl easy
  * handle that is reused across calls, so calls share a kept-alive connection.
  * A client is not thread-safe: use one per thread.  TLS verification is
@@ -30,6 +34,13 @@
  *   Defaults: 5 attempts in all (first try included), base 500 ms, cap 8 s;
  *   see slack_set_retry.  When attempts run out the call fails with
  *   SLACK_ERR_RETRYABLE.  Nothing else is retried.
+ *
+ * Policies (slack_set_policy): the defaults above are the batch policy of
+ * the sync worker, which can afford to wait.  An API request an
+ * administrator waits for uses SLACK_POLICY_REQUEST: SLACK_REQUEST_TIMEOUT_MS
+ * for the whole exchange, one attempt, and a 429 fails at once with the
+ * Retry-After in slack_error.retry_after, so that one organization's slow or
+ * rate-limited Slack never holds an API process for long.
  *
  * Errors: every function returns 0 (or a documented non-negative value) on
  * success and a negative code of err.h on failure:
@@ -65,6 +76,7 @@
 #define SLACK_DEFAULT_CAP_MS 8000
 #define SLACK_DEFAULT_TIMEOUT_MS 30000     /* whole request */
 #define SLACK_CONNECT_TIMEOUT_MS 10000
+#define SLACK_REQUEST_TIMEOUT_MS 3000      /* whole request, request policy */
 #define SLACK_USERS_LIMIT 200              /* default users.list page (§2) */
 #define SLACK_USERS_MAX_LIMIT 1000         /* Slack's ceiling (§2) */
 
@@ -97,6 +109,8 @@ struct slack_error {
 			       * "connect_failed", "bad_json", "too_big"... */
 	char needed[256];     /* missing_scope: the scope(s) Slack asks for */
 	char message[256];    /* one line for administrators, no secrets */
+	long retry_after;     /* a rate limit's Retry-After in seconds, 0 when
+			       * none was given or the failure is another */
 };
 
 /* Short lower-case name of a kind ("auth", "retryable"...); never NULL. */
@@ -122,6 +136,15 @@ void slack_set_timeout(struct slack *s, long ms);
 /* Retry policy: attempts >= 1 (1 = no retry), delays in milliseconds.
  * Values out of range are clamped.  Tests use small delays. */
 void slack_set_retry(struct slack *s, int max_attempts, int base_ms, int cap_ms);
+
+/* How long a caller waits on Slack (see "Policies" above). */
+enum slack_policy {
+	SLACK_POLICY_BATCH = 0,  /* the sync worker: the defaults */
+	SLACK_POLICY_REQUEST,    /* an API request: short, one attempt */
+};
+/* Sets timeout and retry policy at once; a later slack_set_timeout or
+ * slack_set_retry still adjusts it. */
+void slack_set_policy(struct slack *s, enum slack_policy policy);
 
 /* The outcome of the client's last call; borrowed, valid until the next. */
 const struct slack_error *slack_last_error(const struct slack *s);
@@ -239,11 +262,13 @@ int slack_authorize_url(const struct config *cfg, const char *scopes,
  * first).  Slack's refusals (invalid_code, bad_redirect_uri,
  * invalid_client_id, bad_client_secret...) are PV_EREMOTE with kind
  * SLACK_ERR_FATAL, details in *err when err is not NULL. */
-int slack_oauth_access(const struct config *cfg, const char *code,
-		       const char *redirect_uri, struct slack_oauth *out);
 int slack_oauth_access_ex(const struct config *cfg, const char *code,
 			  const char *redirect_uri, struct slack_oauth *out,
 			  struct slack_error *err);
+/* The same with a policy: SLACK_POLICY_REQUEST in the OAuth callback. */
+int slack_oauth_access_p(const struct config *cfg, const char *code,
+			 const char *redirect_uri, enum slack_policy policy,
+			 struct slack_oauth *out, struct slack_error *err);
 /* oauth.v2.access with grant_type=refresh_token (§1.3).  The refresh token
  * is single use: on success store *out's new pair at once.
  * invalid_refresh_token is SLACK_ERR_AUTH (reconnect). */
@@ -251,6 +276,9 @@ int slack_oauth_refresh(const struct config *cfg, const char *refresh_token,
 			struct slack_oauth *out);
 int slack_oauth_refresh_ex(const struct config *cfg, const char *refresh_token,
 			   struct slack_oauth *out, struct slack_error *err);
+int slack_oauth_refresh_p(const struct config *cfg, const char *refresh_token,
+			  enum slack_policy policy, struct slack_oauth *out,
+			  struct slack_error *err);
 
 /* --- Decoding (pure; no socket; unit tested) --------------------------- */
 

@@ -1,0 +1,550 @@
+/*
+ * slack_http.c - the transport: a client's libcurl handle, one exchange,
+ * and the retry loop (backoff with jitter, Retry-After, giving up) that
+ * every method goes through.  Contract in slack.h and slack_int.h.
+ */
+#include "provider/slack/slack_int.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/token.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------------ */
+/* Client                                                                    */
+/* ------------------------------------------------------------------------ */
+
+
+void slack_wipe_free(char *p)
+{
+	if (p) {
+		explicit_bzero(p, strlen(p));
+		free(p);
+	}
+}
+
+void slack_buf_wipe(struct buf *b)
+{
+	if (b->data)
+		explicit_bzero(b->data, b->cap);
+	buf_release(b);
+}
+
+int slack_global_init(void)
+{
+	static int done;
+
+	if (done)
+		return 0;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return PV_ENOMEM;
+	done = 1;
+	return 0;
+}
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct slack *s = ud;
+	size_t n = size * nmemb;
+
+	if (buf_append(&s->body, p, n) < 0) {
+		s->body_too_big = 1;
+		return 0;   /* makes curl fail with CURLE_WRITE_ERROR */
+	}
+	return n;
+}
+
+/* Whether header line p (len bytes) is "name:" (case-insensitive); sets
+ * *value to the trimmed value, NUL-terminated in tmp. */
+static int header_value(const char *p, size_t len, const char *name, char *tmp,
+			size_t tmplen)
+{
+	size_t nl = strlen(name), i, j;
+
+	if (len <= nl || p[nl] != ':' || strncasecmp(p, name, nl) != 0)
+		return 0;
+	for (i = nl + 1; i < len && (p[i] == ' ' || p[i] == '\t'); i++)
+		;
+	for (j = len; j > i && (p[j - 1] == '\r' || p[j - 1] == '\n' ||
+				p[j - 1] == ' ' || p[j - 1] == '\t'); j--)
+		;
+	snprintf(tmp, tmplen, "%.*s", (int)(j - i), p + i);
+	return 1;
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct slack *s = ud;
+	size_t n = size * nmemb;
+	char v[64], *end;
+	long secs;
+
+	if (n >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+		/* a new response (e.g. after 100 Continue) starts afresh */
+		s->retry_after = -1;
+		s->req_id[0] = '\0';
+	} else if (header_value(p, n, "retry-after", v, sizeof(v))) {
+		errno = 0;
+		secs = strtol(v, &end, 10);
+		s->retry_after = (!errno && end != v && !*end && secs >= 0) ? secs : -1;
+	} else if (header_value(p, n, "x-slack-req-id", v, sizeof(v))) {
+		snprintf(s->req_id, sizeof(s->req_id), "%s", v);
+	}
+	return n;
+}
+
+/* Creates a client whose requests carry `auth_header` ("Authorization: …"). */
+int slack_open(struct slack **out, const struct config *cfg, const char *auth_header)
+{
+	struct slack *s = NULL;
+	struct curl_slist *h;
+	const char *base = cfg ? config_get(cfg, "slack.api_base") : NULL;
+	size_t blen;
+	int rc;
+
+	*out = NULL;
+	if (!base || !*base)
+		return PV_EINVAL;
+	rc = slack_global_init();
+	if (rc < 0)
+		return rc;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return PV_ENOMEM;
+	buf_init(&s->body, SLACK_MAX_BODY);
+	s->timeout_ms = SLACK_DEFAULT_TIMEOUT_MS;
+	s->max_attempts = SLACK_DEFAULT_ATTEMPTS;
+	s->base_ms = SLACK_DEFAULT_BASE_MS;
+	s->cap_ms = SLACK_DEFAULT_CAP_MS;
+	s->wait_retry_after = 1;
+	s->retry_after = -1;
+	rc = PV_ENOMEM;
+	blen = strlen(base);
+	s->api_base = malloc(blen + 2);
+	if (!s->api_base)
+		goto out;
+	memcpy(s->api_base, base, blen + 1);
+	if (base[blen - 1] != '/') {
+		s->api_base[blen] = '/';
+		s->api_base[blen + 1] = '\0';
+	}
+	h = curl_slist_append(NULL, auth_header);
+	if (!h)
+		goto out;
+	s->headers = h;
+	h = curl_slist_append(s->headers, "Accept: application/json");
+	if (!h)
+		goto out;
+	s->curl = curl_easy_init();
+	if (!s->curl)
+		goto out;
+	if (curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+	    curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS,
+			     (long)SLACK_CONNECT_TIMEOUT_MS) != CURLE_OK ||
+	    curl_easy_setopt(s->curl, CURLOPT_USERAGENT, SLACK_USER_AGENT) != CURLE_OK ||
+	    curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, s->headers) != CURLE_OK ||
+	    curl_easy_setopt(s->curl, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK ||
+	    curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
+	    curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s) != CURLE_OK ||
+	    curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
+	    curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, s) != CURLE_OK ||
+	    curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->curl_err) != CURLE_OK ||
+	    curl_easy_setopt(s->curl, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK)
+		goto out;
+	*out = s;
+	s = NULL;
+	rc = 0;
+out:
+	slack_free(s);
+	return rc;
+}
+
+int slack_new(struct slack **out, const struct config *cfg, const char *token)
+{
+	struct buf h;
+	int rc;
+
+	*out = NULL;
+	if (!token || !*token || strchr(token, '\r') || strchr(token, '\n'))
+		return PV_EINVAL;
+	buf_init(&h, SLACK_HEADER_MAX);
+	rc = buf_printf(&h, "Authorization: Bearer %s", token);
+	if (rc == 0)
+		rc = slack_open(out, cfg, buf_cstr(&h));
+	if (rc == 0) {
+		(*out)->token = strdup(token);
+		if (!(*out)->token) {
+			slack_free(*out);
+			*out = NULL;
+			rc = PV_ENOMEM;
+		}
+	}
+	slack_buf_wipe(&h);
+	if (rc == 0)
+		log_debug("slack: client for token %.5s… at %s", token, (*out)->api_base);
+	return rc;
+}
+
+void slack_free(struct slack *s)
+{
+	struct curl_slist *h;
+
+	if (!s)
+		return;
+	if (s->curl)
+		curl_easy_cleanup(s->curl);
+	for (h = s->headers; h; h = h->next)
+		if (h->data)
+			explicit_bzero(h->data, strlen(h->data));
+	curl_slist_free_all(s->headers);
+	slack_wipe_free(s->token);
+	slack_buf_wipe(&s->body);
+	free(s->api_base);
+	free(s);
+}
+
+void slack_set_timeout(struct slack *s, long ms)
+{
+	s->timeout_ms = ms > 0 ? ms : SLACK_DEFAULT_TIMEOUT_MS;
+}
+
+void slack_set_retry(struct slack *s, int max_attempts, int base_ms, int cap_ms)
+{
+	s->max_attempts = max_attempts < 1 ? 1 : max_attempts > 100 ? 100 : max_attempts;
+	s->base_ms = base_ms < 0 ? 0 : base_ms > 600000 ? 600000 : base_ms;
+	s->cap_ms = cap_ms < s->base_ms ? s->base_ms : cap_ms > 600000 ? 600000 : cap_ms;
+}
+
+void slack_set_policy(struct slack *s, enum slack_policy policy)
+{
+	if (policy == SLACK_POLICY_REQUEST) {
+		slack_set_timeout(s, SLACK_REQUEST_TIMEOUT_MS);
+		slack_set_retry(s, 1, 0, 0);
+		s->wait_retry_after = 0;
+	} else {
+		slack_set_timeout(s, SLACK_DEFAULT_TIMEOUT_MS);
+		slack_set_retry(s, SLACK_DEFAULT_ATTEMPTS, SLACK_DEFAULT_BASE_MS,
+				SLACK_DEFAULT_CAP_MS);
+		s->wait_retry_after = 1;
+	}
+}
+
+const struct slack_error *slack_last_error(const struct slack *s)
+{
+	return &s->err;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transport with retries                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* A random number in [0, n]. */
+static long jitter(long n)
+{
+	uint32_t r = 0;
+
+	if (n <= 0 || token_random(&r, sizeof(r)) < 0)
+		return 0;
+	return (long)(r % ((uint32_t)n + 1));
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts;
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Delay before attempt `attempt`+1 (attempt counts from 1):
+ * d = min(cap, base * 2^(attempt-1)), then d/2 + random(0, d/2). */
+static long backoff_ms(const struct slack *s, int attempt)
+{
+	long d = s->base_ms;
+
+	for (int i = 1; i < attempt && d < s->cap_ms; i++)
+		d *= 2;
+	if (d > s->cap_ms)
+		d = s->cap_ms;
+	return d / 2 + jitter(d - d / 2);
+}
+
+/* Transport failures worth another attempt. */
+static int curl_retryable(CURLcode c)
+{
+	switch (c) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_BAD_CONTENT_ENCODING:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static const char *curl_code_name(CURLcode c)
+{
+	switch (c) {
+	case CURLE_OPERATION_TIMEDOUT: return "timeout";
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY: return "dns_failed";
+	case CURLE_COULDNT_CONNECT: return "connect_failed";
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM: return "connection_failed";
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM: return "tls_failed";
+	default: return "http_failed";
+	}
+}
+
+enum attempt_result { ATTEMPT_DONE, ATTEMPT_FAIL, ATTEMPT_BACKOFF, ATTEMPT_WAIT };
+
+/* One exchange.  DONE with *out set, FAIL with s->err and *rc set, or a
+ * retry verdict (BACKOFF: exponential; WAIT: Retry-After) with s->err set
+ * to what happened. */
+static enum attempt_result slack_attempt(struct slack *s, const char *url,
+					 const char *post, size_t post_len,
+					 json_object **out, int *rc)
+{
+	const char *method = s->err.method;
+	const struct slack_code *c;
+	CURLcode cc;
+	long status = 0;
+
+	buf_reset(&s->body);
+	s->body_too_big = 0;
+	s->retry_after = -1;
+	s->req_id[0] = '\0';
+	s->curl_err[0] = '\0';
+	*rc = PV_EREMOTE;
+	if (curl_easy_setopt(s->curl, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, s->timeout_ms) != CURLE_OK) {
+		*rc = PV_ENOMEM;
+		slack_err_set(&s->err, SLACK_ERR_FATAL, "http_failed",
+			"the request to Slack could not be prepared.");
+		return ATTEMPT_FAIL;
+	}
+	if (post) {
+		if (curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)post_len) != CURLE_OK ||
+		    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, post) != CURLE_OK) {
+			*rc = PV_ENOMEM;
+			slack_err_set(&s->err, SLACK_ERR_FATAL, "http_failed",
+				"the request to Slack could not be prepared.");
+			return ATTEMPT_FAIL;
+		}
+	} else {
+		curl_easy_setopt(s->curl, CURLOPT_HTTPGET, 1L);
+	}
+	cc = curl_easy_perform(s->curl);
+	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+	s->err.http_status = status;
+	if (s->body_too_big) {
+		*rc = PV_ETOOBIG;
+		slack_err_set(&s->err, SLACK_ERR_FATAL, "too_big",
+			"Slack's answer to %s was larger than %zu MiB.", method,
+			SLACK_MAX_BODY >> 20);
+		return ATTEMPT_FAIL;
+	}
+	if (cc != CURLE_OK) {
+		const char *detail = s->curl_err[0] ? s->curl_err : curl_easy_strerror(cc);
+
+		if (cc == CURLE_OPERATION_TIMEDOUT)
+			slack_err_set(&s->err, SLACK_ERR_RETRYABLE, "timeout",
+				"Slack did not answer %s within %ld ms.", method, s->timeout_ms);
+		else
+			slack_err_set(&s->err,
+				curl_retryable(cc) ? SLACK_ERR_RETRYABLE : SLACK_ERR_FATAL,
+				curl_code_name(cc), "Slack could not be reached for %s (%s).",
+				method, detail);
+		return curl_retryable(cc) ? ATTEMPT_BACKOFF : ATTEMPT_FAIL;
+	}
+	if (status == 429) {
+		slack_err_set(&s->err, SLACK_ERR_RETRYABLE, "ratelimited",
+			"Slack rate-limited %s.", method);
+		return ATTEMPT_WAIT;
+	}
+	if (status >= 500 || status == 408) {
+		char code[32];
+
+		snprintf(code, sizeof(code), "http_%ld", status);
+		slack_err_set(&s->err, SLACK_ERR_RETRYABLE, code, "Slack answered HTTP %ld to %s.",
+			status, method);
+		return ATTEMPT_BACKOFF;
+	}
+	*rc = slack_decode_envelope(buf_cstr(&s->body), s->body.len, out, &s->err);
+	if (*rc == 0)
+		return ATTEMPT_DONE;
+	if (*rc != PV_EREMOTE) {
+		slack_err_set(&s->err, SLACK_ERR_FATAL, "out_of_memory",
+			"out of memory reading Slack's answer to %s.", method);
+		return ATTEMPT_FAIL;
+	}
+	if (strcmp(s->err.code, "bad_json") == 0 || strcmp(s->err.code, "bad_envelope") == 0) {
+		if (status >= 200 && status < 300 && s->err.kind == SLACK_ERR_RETRYABLE)
+			return ATTEMPT_BACKOFF;
+		if (status < 200 || status >= 300) {
+			char code[32];
+
+			snprintf(code, sizeof(code), "http_%ld", status);
+			slack_err_set(&s->err, SLACK_ERR_FATAL, code,
+				"Slack answered HTTP %ld to %s; check slack.api_base.", status,
+				method);
+		}
+		return ATTEMPT_FAIL;
+	}
+	c = slack_code_find(s->err.code);
+	if (c && c->retry_now)
+		return strcmp(c->code, "ratelimited") == 0 ? ATTEMPT_WAIT : ATTEMPT_BACKOFF;
+	return ATTEMPT_FAIL;
+}
+
+/* Calls `method` (GET with `query`, or POST of the form `post`), retrying as
+ * slack.h says.  0 with *out the answer's root (caller puts it), or a
+ * negative code with s->err filled. */
+int slack_call(struct slack *s, const char *method, const struct buf *query,
+		      const char *post, size_t post_len, json_object **out)
+{
+	struct buf url;
+	enum attempt_result r = ATTEMPT_FAIL;
+	int rc, attempt;
+	long wait;
+
+	*out = NULL;
+	memset(&s->err, 0, sizeof(s->err));
+	s->why[0] = '\0';
+	snprintf(s->err.method, sizeof(s->err.method), "%s", method);
+	buf_init(&url, SLACK_URL_MAX);
+	rc = buf_puts(&url, s->api_base);
+	if (rc == 0)
+		rc = buf_puts(&url, method);
+	if (rc == 0 && query && query->len)
+		rc = buf_putc(&url, '?');
+	if (rc == 0 && query && query->len)
+		rc = buf_append(&url, query->data, query->len);
+	if (rc < 0) {
+		rc = PV_ENOMEM;
+		slack_err_set(&s->err, SLACK_ERR_FATAL, "request_too_big",
+			"the request to Slack %s is too large.", method);
+		goto out;
+	}
+	for (attempt = 1;; attempt++) {
+		r = slack_attempt(s, buf_cstr(&url), post, post_len, out, &rc);
+		if (r == ATTEMPT_DONE || r == ATTEMPT_FAIL)
+			break;
+		snprintf(s->why, sizeof(s->why), "%s", s->err.message);
+		if (r == ATTEMPT_WAIT && s->retry_after > SLACK_MAX_RETRY_AFTER) {
+			slack_err_set(&s->err, SLACK_ERR_RETRYABLE, "ratelimited",
+				"Slack asked to wait %ld s before calling %s again; the sync "
+				"will try again later.", s->retry_after, method);
+			rc = PV_EREMOTE;
+			goto out;
+		}
+		if (r == ATTEMPT_WAIT)
+			s->err.retry_after = s->retry_after > 0 ? s->retry_after : 0;
+		if (attempt >= s->max_attempts || (r == ATTEMPT_WAIT && !s->wait_retry_after))
+			break;
+		if (r == ATTEMPT_WAIT)
+			/* Never earlier than Retry-After (counted from now, after
+			 * the answer arrived); 1-2 s when Slack gave none. */
+			wait = s->retry_after >= 0
+			       ? s->retry_after * 1000 + jitter(s->base_ms < 1000 ? s->base_ms : 1000)
+			       : 1000 + jitter(1000);
+		else
+			wait = backoff_ms(s, attempt);
+		log_warn("slack: %s: %s (%s); retrying in %ld ms (attempt %d of %d)%s%s",
+			 method, s->err.code, s->why, wait, attempt + 1, s->max_attempts,
+			 s->req_id[0] ? " req " : "", s->req_id);
+		sleep_ms(wait);
+	}
+	if (r == ATTEMPT_DONE) {
+		s->err.kind = SLACK_ERR_NONE;
+		s->err.code[0] = '\0';
+		s->err.message[0] = '\0';
+		rc = 0;
+		goto out;
+	}
+	if (r != ATTEMPT_FAIL && !s->wait_retry_after) {
+		/* request policy: s->err says what happened, in its words */
+		rc = PV_EREMOTE;
+	} else if (r != ATTEMPT_FAIL) {
+		/* attempts ran out */
+		char code[sizeof(s->err.code)];
+
+		memcpy(code, s->err.code, sizeof(code));
+		slack_err_set(&s->err, SLACK_ERR_RETRYABLE, code,
+			"%.*s Gave up after %d attempts; the sync will try again later.",
+			(int)(sizeof(s->err.message) - 64), s->why, attempt);
+		rc = PV_EREMOTE;
+	}
+	log_warn("slack: %s: failed: %s (%s, HTTP %ld)%s%s", method, s->err.message,
+		 s->err.code[0] ? s->err.code : "no code", s->err.http_status,
+		 s->req_id[0] ? " req " : "", s->req_id);
+out:
+	buf_release(&url);
+	return rc;
+}
+
+/* Appends "&name=value" (no '&' first) with value URL-encoded. */
+int slack_add_param(struct buf *q, const char *name, const char *value)
+{
+	char *esc;
+	int rc;
+
+	if (q->len && (rc = buf_putc(q, '&')) < 0)
+		return rc;
+	rc = buf_puts(q, name);
+	if (rc == 0)
+		rc = buf_putc(q, '=');
+	if (rc < 0)
+		return rc;
+	esc = curl_easy_escape(NULL, value, 0);
+	if (!esc)
+		return PV_ENOMEM;
+	rc = buf_puts(q, esc);
+	explicit_bzero(esc, strlen(esc));
+	curl_free(esc);
+	return rc;
+}
+
+/* Sets s->err for an answer whose content we cannot use. */
+int slack_bad_answer(struct slack *s, const char *what)
+{
+	slack_err_set(&s->err, SLACK_ERR_FATAL, "bad_answer",
+		"Slack's answer to %s has no usable %s.", s->err.method, what);
+	return PV_EREMOTE;
+}
+
+int slack_nomem(struct slack *s)
+{
+	slack_err_set(&s->err, SLACK_ERR_FATAL, "out_of_memory", "out of memory decoding %s.",
+		s->err.method);
+	return PV_ENOMEM;
+}
