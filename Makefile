@@ -50,7 +50,9 @@ $(BUILD)/%.o: %.c
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
+# Made anew each time: `ar r` never drops the member of a deleted source.
 $(BUILD)/libprovision.a: $(LIB_OBJ)
+	rm -f $@
 	ar rcs $@ $^
 
 lib/libprovision.a: $(BUILD)/libprovision.a
