@@ -312,6 +312,39 @@ static int db_may_repeat(const struct db *db, int had_conn, const char *sql, int
 			 db->last_errno != CR_SERVER_LOST_EXTENDED);
 }
 
+/* A few milliseconds, growing with the attempt and jittered, so that the
+ * two losers of a deadlock do not meet again at once. */
+static void db_backoff(int attempt)
+{
+	struct timespec ts = { 0, 0 };
+	long ms = (5L << attempt) + (long)(random() % (10L << attempt));
+
+	ts.tv_nsec = ms * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
+/* Whether a statement run outside a transaction goes again after rc:
+ * once on a new connection when db_may_repeat says so, and, like
+ * db_tx_run, after a lost deadlock or lock wait (an autocommitted statement
+ * is its own transaction, rolled back whole).  *lost and *deadlocks count
+ * what was already spent. */
+static int db_again(struct db *db, int rc, int had_conn, const char *sql, int sent,
+		    int *lost, int *deadlocks)
+{
+	if (rc == PV_EDBDOWN && !*lost && db_may_repeat(db, had_conn, sql, sent)) {
+		*lost = 1;
+		db->reconnects++;
+		log_info("db: connection found closed; statement repeated on a new connection");
+		return 1;
+	}
+	if (rc == PV_EDEADLOCK && !db->in_tx && *deadlocks < DB_TX_ATTEMPTS - 1) {
+		db_backoff((*deadlocks)++);
+		db->tx_retries++;
+		return 1;
+	}
+	return 0;
+}
+
 /* Binds p to stmt; the arrays are the caller's, freed after execute. */
 static int db_bind(struct db *db, MYSQL_STMT *stmt, const struct db_param *p, size_t np,
 		   MYSQL_BIND **bind_out, unsigned long **lens_out)
@@ -413,17 +446,12 @@ int db_exec(struct db *db, const char *sql, const struct db_param *p, size_t np,
 {
 	struct db_cached *slot;
 	MYSQL_STMT *stmt;
-	int rc, sent;
+	int rc, sent, had_conn, lost = 0, deadlocks = 0;
 
-	for (int attempt = 0;; attempt++) {
-		int had_conn = db->conn != NULL;
-
+	do {
+		had_conn = db->conn != NULL;
 		rc = db_run_once(db, &stmt, &slot, sql, p, np, 1, &sent);
-		if (rc != PV_EDBDOWN || attempt > 0 || !db_may_repeat(db, had_conn, sql, sent))
-			break;
-		db->reconnects++;
-		log_info("db: connection found closed; statement repeated on a new connection");
-	}
+	} while (rc < 0 && db_again(db, rc, had_conn, sql, sent, &lost, &deadlocks));
 	if (rc < 0)
 		return rc;
 	if (affected)
@@ -535,17 +563,13 @@ out:
 static int db_query_mode(struct db *db, struct db_rows **out, const char *sql,
 			 const struct db_param *p, size_t np, int buffered)
 {
-	int rc, sent;
+	int rc, sent, had_conn, lost = 0, deadlocks = 0;
 
-	for (int attempt = 0;; attempt++) {
-		int had_conn = db->conn != NULL;
-
+	do {
+		had_conn = db->conn != NULL;
 		rc = db_query_once(db, out, sql, p, np, buffered, &sent);
-		if (rc != PV_EDBDOWN || attempt > 0 || !db_may_repeat(db, had_conn, sql, sent))
-			return rc;
-		db->reconnects++;
-		log_info("db: connection found closed; query repeated on a new connection");
-	}
+	} while (rc < 0 && db_again(db, rc, had_conn, sql, sent, &lost, &deadlocks));
+	return rc;
 }
 
 int db_query(struct db *db, struct db_rows **out, const char *sql,
@@ -727,17 +751,6 @@ void db_rollback(struct db *db)
 	if (db->conn && db->in_tx)
 		db_command(db, "ROLLBACK");
 	db->in_tx = 0;
-}
-
-/* A few milliseconds, growing with the attempt and jittered, so that the
- * two losers of a deadlock do not meet again at once. */
-static void db_backoff(int attempt)
-{
-	struct timespec ts = { 0, 0 };
-	long ms = (5L << attempt) + (long)(random() % (10L << attempt));
-
-	ts.tv_nsec = ms * 1000000L;
-	nanosleep(&ts, NULL);
 }
 
 int db_tx_run(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)

@@ -25,6 +25,12 @@
  * that cursor is open gets a statement of its own.  SQL text built from
  * values would fill the cache with one-off entries: use parameters.
  *
+ * Deadlocks: a statement outside a transaction (autocommitted, so its own
+ * transaction) that loses a deadlock or a lock wait runs again, like a
+ * transaction under db_tx_run; inside a transaction the caller gets
+ * PV_EDEADLOCK, and db_tx_run, the one helper for transactions that may
+ * lose one, runs the whole transaction again.
+ *
  * Parameters are passed as an array of struct db_param built with DB_INT(),
  * DB_STR(), DB_NULL() and DB_ARGS(), so no caller writes MYSQL_BIND code:
  *
