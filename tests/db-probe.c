@@ -8,6 +8,10 @@
  *   db-probe lockwait   one connection holds row 1 for 1.5 s while another,
  *                       with innodb_lock_wait_timeout = 1, updates it
  *   db-probe plain      the deadlock without db_tx_run (the control)
+ *   db-probe cache      the statement cache: one query run 50 times, the
+ *                       same query nested in its own open cursor, and a
+ *                       connection killed under it; prints
+ *                       "prepares=<n> nested=<n> reconnects=<n> value=<n>"
  *
  * Configuration from PROVISIONING_CONFIG.  Prints one line
  *   rc1=<n> rc2=<n> calls=<n> retries=<n> v1=<n> v2=<n>
@@ -98,6 +102,55 @@ static void *run_waiter(void *arg)
 	return NULL;
 }
 
+/* The statement cache, seen through db_get_stats. */
+static int probe_cache(struct db *db, struct db *killer)
+{
+	const char *q = "SELECT COUNT(*) FROM probe_locks WHERE id >= ?";
+	struct db_rows *outer = NULL, *inner = NULL;
+	struct db_stats st;
+	long long v = 0, id = 0, nested = 0, sum = 0;
+	unsigned long before;
+	int rc = 0;
+
+	for (int i = 0; i < 50 && rc == 0; i++)
+		rc = db_query_int(db, &v, q, DB_ARGS(DB_INT(1)));
+	db_get_stats(db, &st);
+	before = st.prepares;
+	/* The same SQL while its cached statement is held by an open cursor:
+	 * the inner one gets a statement of its own, the outer keeps reading. */
+	if (rc == 0)
+		rc = db_query(db, &outer, "SELECT id FROM probe_locks WHERE id >= ? ORDER BY id",
+			      DB_ARGS(DB_INT(1)));
+	while (rc == 0 && db_rows_next(outer) == 1) {
+		long long row = db_rows_int(outer, 0);
+
+		rc = db_query(db, &inner, "SELECT id FROM probe_locks WHERE id >= ? ORDER BY id",
+			      DB_ARGS(DB_INT(row)));
+		while (rc == 0 && db_rows_next(inner) == 1)
+			nested++;
+		db_rows_free(inner);
+		inner = NULL;
+		sum += row;
+	}
+	db_rows_free(outer);
+	/* The server kills the connection between two uses: the next query
+	 * reconnects, prepares again and answers. */
+	if (rc == 0)
+		rc = db_query_int(db, &id, "SELECT CONNECTION_ID()", DB_NOARGS);
+	if (rc == 0) {
+		char kill[64];
+
+		snprintf(kill, sizeof(kill), "KILL CONNECTION %lld", id);
+		rc = db_exec_script(killer, kill);
+	}
+	if (rc == 0)
+		rc = db_query_int(db, &v, q, DB_ARGS(DB_INT(1)));
+	db_get_stats(db, &st);
+	printf("prepares=%lu nested=%lld reconnects=%lu value=%lld sum=%lld\n",
+	       before, nested, st.reconnects, v, sum);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct config *cfg = NULL;
@@ -112,8 +165,9 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_init("db-probe");
-	if (strcmp(mode, "deadlock") && strcmp(mode, "lockwait") && strcmp(mode, "plain")) {
-		fprintf(stderr, "usage: db-probe deadlock|lockwait|plain\n");
+	if (strcmp(mode, "deadlock") && strcmp(mode, "lockwait") && strcmp(mode, "plain") &&
+	    strcmp(mode, "cache")) {
+		fprintf(stderr, "usage: db-probe deadlock|lockwait|plain|cache\n");
 		return 2;
 	}
 	if (config_load(&cfg, NULL, err, sizeof(err)) < 0) {
@@ -128,6 +182,14 @@ int main(int argc, char **argv)
 	if (rc < 0) {
 		fprintf(stderr, "db-probe: set-up: %s\n", db_last_error(db[0]));
 		return 1;
+	}
+	if (strcmp(mode, "cache") == 0) {
+		rc = probe_cache(db[0], db[1]);
+		db_exec(db[0], "DROP TABLE probe_locks", DB_NOARGS, NULL);
+		db_free(db[0]);
+		db_free(db[1]);
+		config_free(cfg);
+		return rc < 0 ? 1 : 0;
 	}
 	pthread_barrier_init(&barrier, NULL, 2);
 	memset(w, 0, sizeof(w));

@@ -41,3 +41,18 @@ def test_db_tx_run_runs_a_transaction_again_after_a_lock_wait_timeout(ctx):
     assert got["rc1"] == 0 and got["rc2"] == 0, got
     assert got["retries"] >= 1, got
     assert got["v1"] == 2, got  # the holder's update and the waiter's, once each
+
+
+def test_prepared_statements_are_cached_nested_safely_and_prepared_again_after_a_kill(ctx):
+    path = os.path.join(ctx.root, PROBE)
+    r = ctx.run([path, "cache"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    m = re.search(r"prepares=(\d+) nested=(\d+) reconnects=(\d+) value=(\d+) sum=(\d+)", r.stdout)
+    assert m, r.stdout
+    prepares, nested, reconnects, value, s = map(int, m.groups())
+    # db_exec_script's set-up prepares nothing; 50 runs of one query: one prepare.
+    assert prepares == 1, r.stdout
+    # Rows 1 and 2: the inner query saw 2 + 1 rows, the outer both rows.
+    assert nested == 3 and s == 3, r.stdout
+    # The killed connection was replaced and the query answered.
+    assert reconnects == 1 and value == 2, r.stdout
