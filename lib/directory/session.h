@@ -8,10 +8,11 @@
  * (table sign_in_throttle, migration 006):
  *  - Per account (an e-mail that some active user with a password has):
  *    the first SESSION_FREE_FAILURES consecutive failures cost nothing;
- *    after n failures beyond them, the next attempt must wait
- *    2^n seconds (2, 4, 8 ...) since the last failure, at most
- *    SESSION_MAX_DELAY: a guesser gets a few tries an hour, and the owner
- *    waits minutes, never a fixed lock.  A right password resets it.
+ *    once they are used up, each attempt must wait 2 seconds since the
+ *    last failure, doubling with every further failure (4, 8 ...) up to
+ *    SESSION_MAX_DELAY: a guesser gets about a dozen tries an hour, and
+ *    the owner waits at most minutes, never a fixed lock.  A right
+ *    password resets it.
  *    Failures older than SESSION_FAILURE_MEMORY are forgotten.
  *  - Per client address, only failures against unknown accounts count, up
  *    to SESSION_MAX_ADDRESS_FAILURES in SESSION_ADDRESS_WINDOW seconds;
