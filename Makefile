@@ -91,6 +91,12 @@ $(BUILD)/fidelity-probe: tests/fidelity-probe.c $(BUILD)/libprovision.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# lib/db's driver for tests/integration/test_database_retry.py (deadlocks).
+DB_PROBE = build/rel/db-probe
+$(BUILD)/db-probe: tests/db-probe.c $(BUILD)/libprovision.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # Unit tests are built and run with the sanitizers.
 .PHONY: unit-bins
 unit-bins: $(UNIT_BIN)
@@ -116,7 +122,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
 test: deps node_modules/.package-lock.json
-	@$(MAKE) --no-print-directory all $(PROBE)
+	@$(MAKE) --no-print-directory all $(PROBE) $(DB_PROBE)
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-bins
 	@scripts/test.sh

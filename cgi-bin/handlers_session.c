@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/pjson.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define SESSION_COOKIE "pv_session"
@@ -70,9 +71,14 @@ void handle_session_create(struct req *req)
 		return;
 	}
 	if (rc == PV_ETHROTTLED) {
+		char msg[128];
+
+		/* The same words for an account and for an address, so the answer
+		 * does not tell which e-mails exist. */
+		snprintf(msg, sizeof(msg), "Too many failed sign-ins; try again in %d second%s.",
+			 retry_after, retry_after == 1 ? "" : "s");
 		http_header(req, "Retry-After: %d", retry_after);
-		http_error(req, 429, "too_many_attempts",
-			   "Too many failed sign-ins; wait a few minutes and try again.", NULL);
+		http_error(req, 429, "too_many_attempts", msg, NULL);
 		return;
 	}
 	if (rc < 0) {

@@ -156,6 +156,15 @@ void http_error(struct req *req, int status, const char *code, const char *messa
 {
 	json_object *env = json_object_new_object(), *err = json_object_new_object();
 
+	/* An administrator always reads a sentence, even when a library
+	 * refusal came without one (the database refusing a value). */
+	if (!message || !*message) {
+		log_warn("api: %s %s: %d %s answered without a message", req->method, req->path,
+			 status, code);
+		message = status == 422 ? "A value in the request was refused; check what you entered."
+			: status >= 500 ? "Something went wrong on our side; the error was logged."
+			: "The request was refused.";
+	}
 	if (!env || !err || pjson_add_str(err, "code", code) ||
 	    pjson_add_str(err, "message", message) ||
 	    (field && pjson_add_str(err, "field", field)) || pjson_add(env, "error", err)) {

@@ -64,7 +64,9 @@ int http_header(struct req *req, const char *fmt, ...) __attribute__((format(pri
 
 /* Answers with obj as JSON; takes over obj. */
 void http_json(struct req *req, int status, json_object *obj);
-/* Answers with the error envelope {"error": {code, message, field?}}. */
+/* Answers with the error envelope {"error": {code, message, field?}}; a
+ * NULL or empty message is replaced by a plain sentence (and logged), so
+ * the envelope never carries "message": null. */
 void http_error(struct req *req, int status, const char *code, const char *message,
 		const char *field);
 /* Answers for a library failure: 404 not found, 503 database down, 500. */

@@ -261,14 +261,20 @@ static int cmd_slack_check(struct config *cfg, struct db *db, const char *org_ar
 	return rc;
 }
 
-/* Creates the demo organization once; later runs only reset the password. */
+/* The demo organization's name: seed-demo only ever touches the
+ * organization of that name it created first, never an administrator of
+ * another organization who happens to have the same e-mail. */
+#define DEMO_ORG_NAME "Acme Demo"
+
+/* Creates the demo organization once; later runs only set the password of
+ * EMAIL's administrator in that organization (adding them if needed). */
 static int cmd_seed_demo(struct db *db, int argc, char **argv)
 {
 	static const char *const teams[] = { "Engineering", "Sales", "People" };
 	struct user_opts o = { .password_stdin = 1 };
 	char hash[PASSWORD_HASH_MAX];
 	const char *field, *why;
-	long long existing = 0;
+	long long existing = 0, demo = 0;
 	int64_t org, id, admin;
 	int rc;
 
@@ -279,19 +285,34 @@ static int cmd_seed_demo(struct db *db, int argc, char **argv)
 	rc = password_from_opts(&o, hash);
 	if (rc < 0)
 		return rc;
-	rc = db_query_int(db, &existing, "SELECT id FROM users WHERE email_key = " EMAIL_KEY_SQL
-			  " AND role = 'administrator' ORDER BY id LIMIT 1",
-			  DB_ARGS(DB_STR(argv[2])));
+	rc = db_query_int(db, &demo, "SELECT id FROM organizations WHERE name = ? ORDER BY id LIMIT 1",
+			  DB_ARGS(DB_STR(DEMO_ORG_NAME)));
+	if (rc == 0)
+		rc = db_query_int(db, &existing, "SELECT id FROM users WHERE organization_id = ?"
+				  " AND email_key = " EMAIL_KEY_SQL " AND role = 'administrator'",
+				  DB_ARGS(DB_INT(demo), DB_STR(argv[2])));
 	if (rc == 0) {
-		rc = db_exec(db, "UPDATE users SET password_hash = ? WHERE id = ?",
-			     DB_ARGS(DB_STR(hash), DB_INT(existing)), NULL);
+		rc = db_exec(db, "UPDATE users SET password_hash = ? WHERE organization_id = ? AND id = ?",
+			     DB_ARGS(DB_STR(hash), DB_INT(demo), DB_INT(existing)), NULL);
 		if (rc == 0)
 			printf("demo: already seeded; password of %s set\n", argv[2]);
 		return rc;
 	}
 	if (rc != PV_ENOTFOUND)
 		return rc;
-	rc = dir_org_create(db, "Acme Demo", &org);
+	if (demo) {
+		rc = dir_user_create(db, demo, &(struct dir_user_new){ .email = argv[2],
+				     .first_name = "Demo", .last_name = "Administrator",
+				     .job_title = "HR Director", .is_admin = 1,
+				     .password_hash = hash }, &admin, &field, &why);
+		if (rc < 0) {
+			fprintf(stderr, "provisioning-admin: seed-demo: %s\n", why ? why : pv_strerror(rc));
+			return rc;
+		}
+		printf("demo: already seeded; administrator %s added\n", argv[2]);
+		return 0;
+	}
+	rc = dir_org_create(db, DEMO_ORG_NAME, &org);
 	if (rc == 0)
 		rc = dir_user_create(db, org, &(struct dir_user_new){ .email = argv[2],
 				     .first_name = "Demo", .last_name = "Administrator",

@@ -13,7 +13,10 @@
 #define KEY_LEN 32
 #define NONCE_LEN 12
 #define TAG_LEN 16
-#define SEAL_PREFIX "v1:"
+/* v2 binds a secret to its organization, integration and column; v1 (the
+ * organization only) is still opened, never written. */
+#define SEAL_PREFIX "v2:"
+#define SEAL_PREFIX_V1 "v1:"
 #define SECRET_MAX 4096
 
 struct crypto_key {
@@ -98,23 +101,36 @@ void crypto_secret_free(char *secret)
 	free(secret);
 }
 
-static void associated_data(int64_t org, char *aad, size_t len)
+/* The associated data: authenticated with the ciphertext, stored nowhere.
+ * PV_EINVAL for a binding without a column (or one too long to spell). */
+static int associated_data(const struct crypto_binding *b, int v1, char *aad, size_t len)
 {
-	snprintf(aad, len, "provisioning-token:org:%lld", (long long)org);
+	int n;
+
+	if (v1)
+		n = snprintf(aad, len, "provisioning-token:org:%lld", (long long)b->org);
+	else if (!b->column || !*b->column)
+		return PV_EINVAL;
+	else
+		n = snprintf(aad, len, "provisioning-token:v2:org:%lld:integration:%lld:column:%s",
+			     (long long)b->org, (long long)b->integration, b->column);
+	return n < 0 || (size_t)n >= len ? PV_EINVAL : 0;
 }
 
-int crypto_seal(const struct crypto_key *key, int64_t org, const char *secret, char **sealed)
+int crypto_seal(const struct crypto_key *key, const struct crypto_binding *b, const char *secret,
+		char **sealed)
 {
 	size_t slen = strlen(secret), rawlen, b64len;
 	unsigned char *raw = NULL;
 	EVP_CIPHER_CTX *ctx = NULL;
-	char aad[64], *out = NULL;
+	char aad[CRYPTO_AAD_MAX], *out = NULL;
 	int n, rc = PV_ECRYPTO;
 
 	*sealed = NULL;
 	if (slen > SECRET_MAX)
 		return PV_ETOOBIG;
-	associated_data(org, aad, sizeof(aad));
+	if (associated_data(b, 0, aad, sizeof(aad)) < 0)
+		return PV_EINVAL;
 	rawlen = NONCE_LEN + slen + TAG_LEN;
 	raw = malloc(rawlen);
 	b64len = 4 * ((rawlen + 2) / 3) + 1;
@@ -146,18 +162,23 @@ out:
 	return rc;
 }
 
-int crypto_open(const struct crypto_key *key, int64_t org, const char *sealed, char **secret)
+int crypto_open(const struct crypto_key *key, const struct crypto_binding *b, const char *sealed,
+		char **secret, int *legacy)
 {
 	const char *b64;
 	unsigned char *raw = NULL;
 	EVP_CIPHER_CTX *ctx = NULL;
-	char aad[64], *plain = NULL;
+	char aad[CRYPTO_AAD_MAX], *plain = NULL;
 	size_t b64len, rawlen, ctlen = 0;
-	int n, decoded, rc = PV_EINVAL;
+	int n, decoded, v1, rc = PV_EINVAL;
 
 	*secret = NULL;
-	if (strncmp(sealed, SEAL_PREFIX, strlen(SEAL_PREFIX)) != 0)
+	if (legacy)
+		*legacy = 0;
+	v1 = strncmp(sealed, SEAL_PREFIX_V1, strlen(SEAL_PREFIX_V1)) == 0;
+	if (!v1 && strncmp(sealed, SEAL_PREFIX, strlen(SEAL_PREFIX)) != 0)
 		return PV_EINVAL;
+	/* Both prefixes have the same length. */
 	b64 = sealed + strlen(SEAL_PREFIX);
 	b64len = strlen(b64);
 	if (b64len % 4 || b64len > 4 * ((SECRET_MAX + NONCE_LEN + TAG_LEN + 2) / 3))
@@ -180,7 +201,9 @@ int crypto_open(const struct crypto_key *key, int64_t org, const char *sealed, c
 		rc = PV_ENOMEM;
 		goto out;
 	}
-	associated_data(org, aad, sizeof(aad));
+	rc = associated_data(b, v1, aad, sizeof(aad));
+	if (rc < 0)
+		goto out;
 	rc = PV_ECRYPTO;
 	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key->bytes, raw) != 1 ||
 	    EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)aad, (int)strlen(aad)) != 1 ||
@@ -193,6 +216,8 @@ int crypto_open(const struct crypto_key *key, int64_t org, const char *sealed, c
 		goto out;
 	*secret = plain;
 	plain = NULL;
+	if (legacy)
+		*legacy = v1;
 	rc = 0;
 out:
 	EVP_CIPHER_CTX_free(ctx);

@@ -7,7 +7,12 @@
  *
  * Untrusted text is parsed strictly (RFC 8259, no comments or single quotes),
  * with a depth limit, and must hold exactly one value: anything but white
- * space after it is an error.
+ * space after it is an error.  Beyond json-c's own strict mode, a text is
+ * refused when it is not valid UTF-8 (overlong forms and encoded UTF-16
+ * surrogates included) or holds a NUL byte; when a string holds a raw
+ * control character, \u0000 or an unpaired surrogate escape; for NaN or
+ * Infinity; and when one object has the same key twice (compared after
+ * decoding escapes), which json-c would silently resolve to the last.
  */
 #ifndef PV_PJSON_H
 #define PV_PJSON_H
@@ -18,8 +23,10 @@
 
 #define PJSON_MAX_DEPTH 16
 
-/* PV_EINVAL with a plain-words reason in *why (static string) on bad
- * JSON, PV_ETOOBIG with *why set when nesting passes max_depth. */
+/* PV_EINVAL with a plain-words reason in *why (static string, naming the
+ * problem: "the body is not valid UTF-8", "an object has the same key
+ * twice" ...) on bad JSON, PV_ETOOBIG with *why set when nesting passes
+ * max_depth, PV_ENOMEM. */
 int pjson_parse(const char *text, size_t len, int max_depth, json_object **out,
 		const char **why);
 

@@ -9,16 +9,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
-/* Prepared statements of db_exec are kept per connection and reused: a
- * sync runs the same few INSERTs and UPDATEs hundreds of thousands of
- * times, and a prepare is a round trip to the server. */
-#define DB_STMT_CACHE 32
+/* Prepared statements are kept per connection, keyed by their SQL text,
+ * and reused by db_exec and db_query alike: a sync runs the same few
+ * INSERTs and UPDATEs hundreds of thousands of times, and an API request
+ * runs the same few SELECTs each time; a prepare is a round trip and a
+ * close one more message, so an uncached query costs three exchanges
+ * where a cached one costs one.  64 slots hold every statement of the API's
+ * common paths; the least recently used is evicted past that. */
+#define DB_STMT_CACHE 64
 
 struct db_cached {
 	char *sql;
 	MYSQL_STMT *stmt;
-	unsigned long used;  /* tick of the last use, for eviction */
+	unsigned long used;       /* tick of the last use, for eviction */
+	struct db_rows *holder;   /* the open cursor reading it, if any */
 };
 
 struct db {
@@ -27,8 +34,15 @@ struct db {
 	MYSQL *conn;
 	char *host, *user, *password, *name, *socket;
 	unsigned int port;
+	/* Set by db_begin, cleared only by db_commit and db_rollback: a
+	 * connection lost inside a transaction leaves it set, so nothing runs
+	 * (autocommitted, on a new connection) until the caller gives up. */
 	int in_tx;
 	int down;          /* the last failure was a lost or refused connection */
+	unsigned long reconnects;  /* statements repeated on a new connection */
+	unsigned long tx_retries;  /* transactions restarted by db_tx_run */
+	unsigned long prepares;    /* statements prepared (cache misses) */
+	unsigned int last_errno;   /* of the last failure */
 	uint64_t insert_id;
 	char err[512];
 };
@@ -36,6 +50,7 @@ struct db {
 struct db_rows {
 	struct db *db;
 	MYSQL_STMT *stmt;
+	struct db_cached *slot;  /* the cache slot of stmt, NULL when owned */
 	unsigned int ncols;
 	MYSQL_BIND *bind;
 	char **bufs;
@@ -69,14 +84,20 @@ int db_new(struct db **out, const struct config *cfg)
 	return 0;
 }
 
+/* Empties the cache.  A statement an open cursor still reads is handed
+ * to that cursor, which closes it when freed, so a cursor never reads a
+ * closed statement whatever happens to the connection meanwhile. */
 static void db_cache_clear(struct db *db)
 {
 	for (int i = 0; i < DB_STMT_CACHE; i++) {
-		if (db->cache[i].stmt)
-			mysql_stmt_close(db->cache[i].stmt);
-		free(db->cache[i].sql);
-		db->cache[i].stmt = NULL;
-		db->cache[i].sql = NULL;
+		struct db_cached *c = &db->cache[i];
+
+		if (c->holder)
+			c->holder->slot = NULL;
+		else if (c->stmt)
+			mysql_stmt_close(c->stmt);
+		free(c->sql);
+		memset(c, 0, sizeof(*c));
 	}
 }
 
@@ -87,7 +108,6 @@ static void db_disconnect(struct db *db)
 		mysql_close(db->conn);
 		db->conn = NULL;
 	}
-	db->in_tx = 0;
 }
 
 void db_free(struct db *db)
@@ -140,6 +160,7 @@ static int db_fail(struct db *db, unsigned int no, const char *msg, const char *
 	int rc = db_classify(no);
 
 	snprintf(db->err, sizeof(db->err), "%s", msg ? msg : "unknown");
+	db->last_errno = no;
 	db->down = rc == PV_EDBDOWN;
 	if (rc == PV_EDBDOWN) {
 		log_warn("db: %s: connection lost: %s", what, db->err);
@@ -157,6 +178,8 @@ int db_ensure(struct db *db)
 
 	if (db->conn)
 		return 0;
+	/* The transaction died with its connection: a new connection would
+	 * run the rest of it autocommitted, piece by piece. */
 	if (db->in_tx)
 		return PV_EDBDOWN;
 	db->conn = mysql_init(NULL);
@@ -210,26 +233,41 @@ uint64_t db_insert_id(const struct db *db)
 }
 
 /* The cached statement of sql, prepared now if needed; NULL on failure
- * with *rc set.  The cache owns the statement. */
-static MYSQL_STMT *db_cached_stmt(struct db *db, const char *sql, int *rc)
+ * with *rc set, or with *rc 0 when every slot that could take it is read
+ * by an open cursor (the caller then prepares its own).  The cache owns the
+ * statement; *slot_out (optional) gets its slot. */
+static MYSQL_STMT *db_cached_stmt(struct db *db, const char *sql, int *rc,
+				  struct db_cached **slot_out)
 {
-	struct db_cached *slot = &db->cache[0];
+	struct db_cached *slot = NULL;
 	MYSQL_STMT *stmt;
 
+	*rc = 0;
 	db->tick++;
 	for (int i = 0; i < DB_STMT_CACHE; i++) {
-		if (db->cache[i].sql && strcmp(db->cache[i].sql, sql) == 0) {
-			db->cache[i].used = db->tick;
-			return db->cache[i].stmt;
+		struct db_cached *c = &db->cache[i];
+
+		if (c->sql && strcmp(c->sql, sql) == 0) {
+			/* The same query nested inside its own loop: the outer
+			 * cursor keeps the cached statement. */
+			if (c->holder)
+				return NULL;
+			c->used = db->tick;
+			if (slot_out)
+				*slot_out = c;
+			return c->stmt;
 		}
-		if (db->cache[i].used < slot->used)
-			slot = &db->cache[i];
+		if (!c->holder && (!slot || c->used < slot->used))
+			slot = c;
 	}
+	if (!slot)
+		return NULL;
 	stmt = mysql_stmt_init(db->conn);
 	if (!stmt) {
 		*rc = PV_ENOMEM;
 		return NULL;
 	}
+	db->prepares++;
 	if (mysql_stmt_prepare(stmt, sql, strlen(sql))) {
 		*rc = db_fail(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt), "prepare");
 		mysql_stmt_close(stmt);
@@ -246,31 +284,127 @@ static MYSQL_STMT *db_cached_stmt(struct db *db, const char *sql, int *rc)
 		*rc = PV_ENOMEM;
 		return NULL;
 	}
+	if (slot_out)
+		*slot_out = slot;
 	return stmt;
 }
 
-/* Prepares (or, cached, reuses) and executes sql with its parameters;
- * *out gets the statement, which the caller closes unless cached. */
-static int db_run(struct db *db, MYSQL_STMT **out, const char *sql,
-		  const struct db_param *p, size_t np, int cached)
+/* Whether a statement that failed because its connection was lost may run
+ * once more on a new connection.  Never inside a transaction: its earlier
+ * statements died with the connection.  Never when there was no connection
+ * to begin with (the server is down: connecting again would only double
+ * the wait).  A read always may; a write only when it cannot have reached
+ * the server: it failed before being sent, or the client found the
+ * connection closed when sending (2006, a killed connection, a server
+ * shutting down), whereas 2013 "lost connection during query" may come
+ * after the server ran it. */
+static int db_may_repeat(const struct db *db, int had_conn, const char *sql, int sent)
+{
+	const char *s = sql;
+
+	if (db->in_tx || !had_conn)
+		return 0;
+	while (*s == ' ' || *s == '(' || *s == '\n')
+		s++;
+	if (strncasecmp(s, "SELECT", 6) == 0)
+		return 1;
+	return !sent || (db->last_errno != CR_SERVER_LOST &&
+			 db->last_errno != CR_SERVER_LOST_EXTENDED);
+}
+
+/* A few milliseconds, growing with the attempt and jittered, so that the
+ * two losers of a deadlock do not meet again at once. */
+static void db_backoff(int attempt)
+{
+	struct timespec ts = { 0, 0 };
+	long ms = (5L << attempt) + (long)(random() % (10L << attempt));
+
+	ts.tv_nsec = ms * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
+/* Whether a statement run outside a transaction goes again after rc:
+ * once on a new connection when db_may_repeat says so, and, like
+ * db_tx_run, after a lost deadlock or lock wait (an autocommitted statement
+ * is its own transaction, rolled back whole).  *lost and *deadlocks count
+ * what was already spent. */
+static int db_again(struct db *db, int rc, int had_conn, const char *sql, int sent,
+		    int *lost, int *deadlocks)
+{
+	if (rc == PV_EDBDOWN && !*lost && db_may_repeat(db, had_conn, sql, sent)) {
+		*lost = 1;
+		db->reconnects++;
+		log_info("db: connection found closed; statement repeated on a new connection");
+		return 1;
+	}
+	if (rc == PV_EDEADLOCK && !db->in_tx && *deadlocks < DB_TX_ATTEMPTS - 1) {
+		db_backoff((*deadlocks)++);
+		db->tx_retries++;
+		return 1;
+	}
+	return 0;
+}
+
+/* Binds p to stmt; the arrays are the caller's, freed after execute. */
+static int db_bind(struct db *db, MYSQL_STMT *stmt, const struct db_param *p, size_t np,
+		   MYSQL_BIND **bind_out, unsigned long **lens_out)
+{
+	MYSQL_BIND *bind;
+	unsigned long *lens;
+
+	*bind_out = bind = calloc(np, sizeof(*bind));
+	*lens_out = lens = calloc(np, sizeof(*lens));
+	if (!bind || !lens)
+		return PV_ENOMEM;
+	for (size_t i = 0; i < np; i++) {
+		if (p[i].type == DB_P_INT) {
+			bind[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			bind[i].buffer = (void *)&p[i].i;
+		} else if (p[i].type == DB_P_STR && p[i].s) {
+			lens[i] = strlen(p[i].s);
+			bind[i].buffer_type = MYSQL_TYPE_STRING;
+			bind[i].buffer = (void *)p[i].s;
+			bind[i].buffer_length = lens[i];
+			bind[i].length = &lens[i];
+		} else {
+			bind[i].buffer_type = MYSQL_TYPE_NULL;
+		}
+	}
+	if (mysql_stmt_bind_param(stmt, bind))
+		return db_fail(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt), "bind");
+	return 0;
+}
+
+/* One try at preparing (or reusing the cached statement of sql) and
+ * executing it.  *out gets the statement; *slot_out its cache slot, or NULL
+ * when the caller owns it and must close it.  *sent says whether execution
+ * was asked of the server. */
+static int db_run_once(struct db *db, MYSQL_STMT **out, struct db_cached **slot_out,
+		       const char *sql, const struct db_param *p, size_t np, int use_cache,
+		       int *sent)
 {
 	MYSQL_BIND *bind = NULL;
 	unsigned long *lens = NULL;
+	struct db_cached *slot = NULL;
 	MYSQL_STMT *stmt = NULL;
 	int rc;
 
 	*out = NULL;
+	*slot_out = NULL;
+	*sent = 0;
 	rc = db_ensure(db);
 	if (rc < 0)
 		return rc;
-	if (cached) {
-		stmt = db_cached_stmt(db, sql, &rc);
-		if (!stmt)
+	if (use_cache) {
+		stmt = db_cached_stmt(db, sql, &rc, &slot);
+		if (rc < 0)
 			return rc;
-	} else {
+	}
+	if (!stmt) {
 		stmt = mysql_stmt_init(db->conn);
 		if (!stmt)
 			return PV_ENOMEM;
+		db->prepares++;
 		if (mysql_stmt_prepare(stmt, sql, strlen(sql))) {
 			rc = db_fail(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt), "prepare");
 			goto out;
@@ -283,43 +417,24 @@ static int db_run(struct db *db, MYSQL_STMT **out, const char *sql,
 		goto out;
 	}
 	if (np) {
-		bind = calloc(np, sizeof(*bind));
-		lens = calloc(np, sizeof(*lens));
-		if (!bind || !lens) {
-			rc = PV_ENOMEM;
+		rc = db_bind(db, stmt, p, np, &bind, &lens);
+		if (rc < 0)
 			goto out;
-		}
-		for (size_t i = 0; i < np; i++) {
-			if (p[i].type == DB_P_INT) {
-				bind[i].buffer_type = MYSQL_TYPE_LONGLONG;
-				bind[i].buffer = (void *)&p[i].i;
-			} else if (p[i].type == DB_P_STR && p[i].s) {
-				lens[i] = strlen(p[i].s);
-				bind[i].buffer_type = MYSQL_TYPE_STRING;
-				bind[i].buffer = (void *)p[i].s;
-				bind[i].buffer_length = lens[i];
-				bind[i].length = &lens[i];
-			} else {
-				bind[i].buffer_type = MYSQL_TYPE_NULL;
-			}
-		}
-		if (mysql_stmt_bind_param(stmt, bind)) {
-			rc = db_fail(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt), "bind");
-			goto out;
-		}
 	}
+	*sent = 1;
 	if (mysql_stmt_execute(stmt)) {
 		rc = db_fail(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt), "execute");
 		goto out;
 	}
 	db->insert_id = mysql_stmt_insert_id(stmt);
 	*out = stmt;
+	*slot_out = slot;
 	stmt = NULL;
 	rc = 0;
 out:
 	/* A cached statement stays with the cache (which a lost connection
 	 * has already emptied). */
-	if (stmt && !cached)
+	if (stmt && !slot)
 		mysql_stmt_close(stmt);
 	free(bind);
 	free(lens);
@@ -329,13 +444,20 @@ out:
 int db_exec(struct db *db, const char *sql, const struct db_param *p, size_t np,
 	    uint64_t *affected)
 {
+	struct db_cached *slot;
 	MYSQL_STMT *stmt;
-	int rc = db_run(db, &stmt, sql, p, np, 1);
+	int rc, sent, had_conn, lost = 0, deadlocks = 0;
 
+	do {
+		had_conn = db->conn != NULL;
+		rc = db_run_once(db, &stmt, &slot, sql, p, np, 1, &sent);
+	} while (rc < 0 && db_again(db, rc, had_conn, sql, sent, &lost, &deadlocks));
 	if (rc < 0)
 		return rc;
 	if (affected)
 		*affected = mysql_stmt_affected_rows(stmt);
+	if (!slot)
+		mysql_stmt_close(stmt);
 	return 0;
 }
 
@@ -345,7 +467,10 @@ void db_rows_free(struct db_rows *r)
 		return;
 	if (r->stmt) {
 		mysql_stmt_free_result(r->stmt);
-		mysql_stmt_close(r->stmt);
+		if (r->slot)
+			r->slot->holder = NULL;
+		else
+			mysql_stmt_close(r->stmt);
 	}
 	for (unsigned int i = 0; r->bufs && i < r->ncols; i++)
 		free(r->bufs[i]);
@@ -358,25 +483,37 @@ void db_rows_free(struct db_rows *r)
 	free(r);
 }
 
-static int db_query_mode(struct db *db, struct db_rows **out, const char *sql,
-			 const struct db_param *p, size_t np, int buffered)
+/* One try at a query: executes, binds the result columns and, when
+ * buffered, reads the whole result. */
+static int db_query_once(struct db *db, struct db_rows **out, const char *sql,
+			 const struct db_param *p, size_t np, int buffered, int *sent)
 {
 	struct db_rows *r = NULL;
+	struct db_cached *slot = NULL;
 	MYSQL_RES *meta = NULL;
 	MYSQL_STMT *stmt = NULL;
 	int rc;
 
 	*out = NULL;
-	rc = db_run(db, &stmt, sql, p, np, 0);
+	/* A streamed cursor leaves unread rows on the connection; a cached
+	 * statement would have to drain them when reused, so it gets its
+	 * own (streams are few and long). */
+	rc = db_run_once(db, &stmt, &slot, sql, p, np, buffered, sent);
 	if (rc < 0)
 		return rc;
 	r = calloc(1, sizeof(*r));
 	if (!r) {
-		mysql_stmt_close(stmt);
+		if (slot)
+			mysql_stmt_free_result(stmt);
+		else
+			mysql_stmt_close(stmt);
 		return PV_ENOMEM;
 	}
 	r->db = db;
 	r->stmt = stmt;
+	r->slot = slot;
+	if (slot)
+		slot->holder = r;
 	meta = mysql_stmt_result_metadata(stmt);
 	r->ncols = meta ? mysql_num_fields(meta) : 0;
 	if (meta)
@@ -420,6 +557,18 @@ static int db_query_mode(struct db *db, struct db_rows **out, const char *sql,
 	return 0;
 out:
 	db_rows_free(r);
+	return rc;
+}
+
+static int db_query_mode(struct db *db, struct db_rows **out, const char *sql,
+			 const struct db_param *p, size_t np, int buffered)
+{
+	int rc, sent, had_conn, lost = 0, deadlocks = 0;
+
+	do {
+		had_conn = db->conn != NULL;
+		rc = db_query_once(db, out, sql, p, np, buffered, &sent);
+	} while (rc < 0 && db_again(db, rc, had_conn, sql, sent, &lost, &deadlocks));
 	return rc;
 }
 
@@ -560,22 +709,38 @@ static int db_command(struct db *db, const char *sql)
 
 int db_begin(struct db *db)
 {
-	int rc = db_ensure(db);
+	int rc;
 
-	if (rc < 0)
-		return rc;
-	rc = db_command(db, "START TRANSACTION");
-	if (rc == 0)
-		db->in_tx = 1;
-	return rc;
+	/* Beginning is a boundary: a transaction whose connection died and
+	 * that its caller never rolled back is over all the same. */
+	if (db->in_tx && !db->conn)
+		db->in_tx = 0;
+	for (int attempt = 0;; attempt++) {
+		int had_conn = db->conn != NULL;
+
+		rc = db_ensure(db);
+		if (rc == 0)
+			rc = db_command(db, "START TRANSACTION");
+		if (rc == 0) {
+			db->in_tx = 1;
+			return 0;
+		}
+		/* Nothing of the transaction ran yet: always safe to repeat. */
+		if (rc != PV_EDBDOWN || !had_conn || attempt > 0)
+			return rc;
+		db->reconnects++;
+		log_info("db: connection found closed; transaction started on a new connection");
+	}
 }
 
 int db_commit(struct db *db)
 {
 	int rc;
 
-	if (!db->conn)
+	if (!db->conn) {
+		db->in_tx = 0;
 		return PV_EDBDOWN;
+	}
 	rc = db_command(db, "COMMIT");
 	db->in_tx = 0;
 	return rc;
@@ -590,21 +755,49 @@ void db_rollback(struct db *db)
 
 int db_tx_run(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
 {
-	int rc = PV_EDEADLOCK;
+	int rc = 0, lost = 0;
 
-	for (int attempt = 0; attempt < 3 && rc == PV_EDEADLOCK; attempt++) {
+	for (int attempt = 0; attempt < DB_TX_ATTEMPTS; attempt++) {
+		int committing = 0;
+
+		if (attempt > 0) {
+			db->tx_retries++;
+			db_backoff(attempt - 1);
+		}
 		rc = db_begin(db);
 		if (rc < 0)
 			return rc;
 		rc = fn(db, arg);
-		if (rc == 0)
+		if (rc == 0) {
+			committing = 1;
 			rc = db_commit(db);
-		if (rc < 0)
-			db_rollback(db);
+		}
+		if (rc == 0)
+			return 0;
+		db_rollback(db);
+		if (rc == PV_EDEADLOCK) {
+			log_info("db: transaction lost a deadlock or a lock wait (attempt %d of %d)",
+				 attempt + 1, DB_TX_ATTEMPTS);
+			continue;
+		}
+		/* A connection lost before COMMIT took the whole transaction
+		 * with it: running it again on a new connection is safe, once.
+		 * A lost COMMIT may have committed, so it is never repeated. */
+		if (rc == PV_EDBDOWN && !committing && !lost) {
+			lost = 1;
+			continue;
+		}
+		return rc;
 	}
 	return rc;
 }
 
+void db_get_stats(const struct db *db, struct db_stats *out)
+{
+	out->reconnects = db->reconnects;
+	out->tx_retries = db->tx_retries;
+	out->prepares = db->prepares;
+}
 int db_exec_script(struct db *db, const char *sql)
 {
 	int rc = db_ensure(db);

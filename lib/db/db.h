@@ -2,11 +2,34 @@
  * db.h - MariaDB access through prepared statements only.
  *
  * One struct db is one connection, used by one thread at a time.  It connects
- * lazily and never relies on the client library's auto-reconnect: when the
- * server goes away, the statement fails with PV_EDBDOWN, the connection is
- * dropped, and the next statement outside a transaction (a request or batch
- * boundary) connects again.  Inside a transaction a lost connection is never
- * hidden: the caller gets PV_EDBDOWN and the transaction is gone.
+ * lazily and never relies on the client library's auto-reconnect.
+ *
+ * Reconnecting: a connection can die while the handle idles (a MariaDB
+ * restart, wait_timeout).  A statement that finds it dead outside a
+ * transaction connects again, re-prepares and runs once more when that is
+ * safe: always for a SELECT, and for a write only when it cannot have
+ * reached the server (it failed before or while being sent; "lost
+ * connection during query" may come after the server ran it).  db_begin
+ * likewise starts its transaction on a new connection.  A second failure,
+ * or a server that refuses connections, gives PV_EDBDOWN: the database is
+ * really down.  Inside a transaction a lost connection is never hidden: the
+ * caller gets PV_EDBDOWN, and every statement fails the same way until
+ * db_rollback (or db_commit) ends the transaction, so nothing of it runs
+ * autocommitted on a new connection.
+ *
+ * Prepared statements are cached per connection, keyed by their SQL text
+ * (least recently used evicted), for db_exec and db_query: a repeated
+ * statement costs one round trip instead of three.  A lost connection
+ * empties the cache; the next use prepares again.  A cursor from db_query
+ * holds its cached statement until db_rows_free; the same SQL run while
+ * that cursor is open gets a statement of its own.  SQL text built from
+ * values would fill the cache with one-off entries: use parameters.
+ *
+ * Deadlocks: a statement outside a transaction (autocommitted, so its own
+ * transaction) that loses a deadlock or a lock wait runs again, like a
+ * transaction under db_tx_run; inside a transaction the caller gets
+ * PV_EDEADLOCK, and db_tx_run, the one helper for transactions that may
+ * lose one, runs the whole transaction again.
  *
  * Parameters are passed as an array of struct db_param built with DB_INT(),
  * DB_STR(), DB_NULL() and DB_ARGS(), so no caller writes MYSQL_BIND code:
@@ -93,9 +116,41 @@ int db_begin(struct db *db);
 int db_commit(struct db *db);
 /* Safe to call after any failure, even with no transaction open. */
 void db_rollback(struct db *db);
-/* Runs fn(db, arg) inside a transaction, committing when it returns 0 and
- * rolling back otherwise; a deadlock restarts it (up to 3 attempts). */
+
+/* Attempts of db_tx_run before a deadlock is handed to the caller. */
+#define DB_TX_ATTEMPTS 4
+
+/* The one way to run a transaction that may lose a deadlock: begins, runs
+ * fn(db, arg), commits when it returns 0 and rolls back otherwise.  When a
+ * statement or the COMMIT fails with PV_EDEADLOCK (InnoDB's 1213 deadlock or
+ * 1205 lock wait timeout, after which the server has rolled the transaction
+ * back or the statement left it unusable), the whole transaction runs again
+ * after a short jittered pause, up to DB_TX_ATTEMPTS times in all; a
+ * connection lost before COMMIT runs it again once on a new connection (a
+ * lost COMMIT may have committed and is never repeated).  Returns fn's or
+ * the commit's code; PV_EDEADLOCK only when every attempt lost.
+ *
+ * So fn must be repeatable: it starts from nothing but arg's inputs, writes
+ * its results to arg only (resetting them first), keeps no database cursor
+ * past its return, and neither sends anything nor changes the world outside
+ * the database.  For instance the sync applier's batch becomes:
+ *
+ *     struct batch_tx bt = { .ctx = ctx, .actions = a, .n = n };
+ *     rc = db_tx_run(ctx->db, apply_batch_tx, &bt);
+ *
+ * where apply_batch_tx(db, arg) clears bt's per-batch counts and report
+ * rows, checks the lease, writes the batch and its report rows, and returns
+ * 0 or the failure; one person's failure replayed action by action stays
+ * inside fn.  Call it outside any transaction. */
 int db_tx_run(struct db *db, int (*fn)(struct db *db, void *arg), void *arg);
+
+/* Counters of this handle since db_new, for tests and benchmarks. */
+struct db_stats {
+	unsigned long reconnects;  /* statements or begins repeated on a new connection */
+	unsigned long tx_retries;  /* transactions run again by db_tx_run */
+	unsigned long prepares;    /* statements prepared (statement cache misses) */
+};
+void db_get_stats(const struct db *db, struct db_stats *out);
 
 /* Runs trusted SQL text with several statements (migrations only). */
 int db_exec_script(struct db *db, const char *sql);

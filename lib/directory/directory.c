@@ -59,28 +59,36 @@ static json_object *user_from_row(const struct db_rows *r, int col)
 	return u;
 }
 
+struct org_create {
+	const char *name;
+	int64_t id;
+};
+
+/* The organization and its settings row, together or not at all. */
+static int org_create_tx(struct db *db, void *arg)
+{
+	struct org_create *oc = arg;
+	int rc;
+
+	rc = db_exec(db, "INSERT INTO organizations (name) VALUES (?)",
+		     DB_ARGS(DB_STR(oc->name)), NULL);
+	if (rc < 0)
+		return rc;
+	oc->id = (int64_t)db_insert_id(db);
+	return db_exec(db, "INSERT INTO organization_settings (organization_id) VALUES (?)",
+		       DB_ARGS(DB_INT(oc->id)), NULL);
+}
+
 int dir_org_create(struct db *db, const char *name, int64_t *id)
 {
+	struct org_create oc = { .name = name, .id = 0 };
 	int rc;
 
 	if (!name || !*name || strlen(name) > 200)
 		return PV_EINVAL;
-	rc = db_begin(db);
-	if (rc < 0)
-		return rc;
-	rc = db_exec(db, "INSERT INTO organizations (name) VALUES (?)",
-		     DB_ARGS(DB_STR(name)), NULL);
-	if (rc < 0)
-		goto out;
-	*id = (int64_t)db_insert_id(db);
-	rc = db_exec(db, "INSERT INTO organization_settings (organization_id) VALUES (?)",
-		     DB_ARGS(DB_INT(*id)), NULL);
-	if (rc < 0)
-		goto out;
-	rc = db_commit(db);
-out:
-	if (rc < 0)
-		db_rollback(db);
+	rc = db_tx_run(db, org_create_tx, &oc);
+	if (rc == 0)
+		*id = oc.id;
 	return rc;
 }
 

@@ -4,11 +4,26 @@
  * A session id is a random 256-bit token given to the browser in a cookie;
  * the database keeps only its SHA-256 digest, with an absolute expiry.
  *
- * Throttling: more than SESSION_MAX_FAILURES failed sign-ins for one e-mail
- * address, or SESSION_MAX_IP_FAILURES from one client address, within
- * SESSION_FAILURE_WINDOW seconds make further attempts fail with
- * PV_ETHROTTLED (even with the right password) until the oldest failure
- * leaves the window.
+ * Throttling (SPEC §4.1), built so that no one can lock another person out
+ * (table sign_in_throttle, migration 006):
+ *  - Per account (an e-mail that some active user with a password has):
+ *    the first SESSION_FREE_FAILURES consecutive failures cost nothing;
+ *    once they are used up, each attempt must wait 2 seconds since the
+ *    last failure, doubling with every further failure (4, 8 ...) up to
+ *    SESSION_MAX_DELAY: a guesser gets about a dozen tries an hour, and
+ *    the owner waits at most minutes, never a fixed lock.  A right
+ *    password resets it.
+ *    Failures older than SESSION_FAILURE_MEMORY are forgotten.
+ *  - Per client address, only failures against unknown accounts count, up
+ *    to SESSION_MAX_ADDRESS_FAILURES in SESSION_ADDRESS_WINDOW seconds;
+ *    past that, attempts at unknown accounts from that address wait for the
+ *    window.  An account that exists never waits for its address, so a
+ *    company NAT or a load balancer shared with a sprayer locks no one out.
+ *  - Atomic: an attempt reserves its password check with one UPDATE whose
+ *    WHERE decides and whose SET records the attempt as a failure (undone
+ *    by success), so concurrent guesses get at most the allowed checks.
+ * A throttled attempt never checks the password: PV_ETHROTTLED with
+ * *retry_after, the seconds until the next attempt may be checked.
  */
 #ifndef PV_SESSION_H
 #define PV_SESSION_H
@@ -19,9 +34,11 @@
 
 struct db;
 
-#define SESSION_MAX_FAILURES 5
-#define SESSION_MAX_IP_FAILURES 50
-#define SESSION_FAILURE_WINDOW (15 * 60)
+#define SESSION_FREE_FAILURES 5
+#define SESSION_MAX_DELAY 300
+#define SESSION_FAILURE_MEMORY (24 * 3600)
+#define SESSION_MAX_ADDRESS_FAILURES 500
+#define SESSION_ADDRESS_WINDOW (15 * 60)
 
 struct session_who {
 	int64_t user_id;

@@ -1,4 +1,5 @@
 """Session: sign-in, sign-out, who am I, throttling (SPEC §4.1)."""
+import time
 
 
 def test_sign_in_returns_user_and_organization_and_a_safe_cookie(ctx):
@@ -107,3 +108,111 @@ def test_member_gets_403_on_administrator_endpoints_but_may_see_me(ctx):
         r = c.request(method, path, body=body)
         assert r.status == 403, (method, path, r)
         assert r.json["error"]["code"] == "forbidden"
+
+
+# The throttle that cannot be turned against users (issue 12 item 4).
+# session.h: 5 free failures per account, then 2, 4, 8 ... s since the last
+# one; per address only failures against unknown accounts count (500 / 15 min).
+FREE_FAILURES = 5
+ADDRESS_BOUND = 500
+
+
+def _sign_in(ctx, email, password):
+    return ctx.client().post("/api/v1/session", {"email": email, "password": password})
+
+
+def test_an_account_waits_growing_delays_never_a_lock_and_its_owner_gets_in(ctx):
+    org = ctx.new_org()
+    for _ in range(FREE_FAILURES):
+        assert _sign_in(ctx, org.admin_email, "wrong-password").status == 401
+    r = _sign_in(ctx, org.admin_email, org.password)
+    assert r.status == 429, r
+    first = int(r.header("Retry-After"))
+    assert 1 <= first <= 2, r.headers  # 2 s after the 5th failure, not 15 minutes
+    assert "second" in r.json["error"]["message"], r.json
+    time.sleep(first + 0.2)
+    # One more failure doubles the delay.
+    assert _sign_in(ctx, org.admin_email, "wrong-password").status == 401
+    r = _sign_in(ctx, org.admin_email, org.password)
+    assert r.status == 429, r
+    second = int(r.header("Retry-After"))
+    assert 3 <= second <= 4, r.headers
+    time.sleep(second + 0.2)
+    # The owner gets in once the delay is over, and that clears the slate.
+    r = _sign_in(ctx, org.admin_email, org.password)
+    assert r.status == 200, r
+    rows = ctx.sql("SELECT failures FROM sign_in_throttle WHERE scope = 'account' AND subject = ?",
+                   org.admin_email.lower())
+    assert rows == [["0"]], rows
+    for _ in range(FREE_FAILURES):
+        assert _sign_in(ctx, org.admin_email, "wrong-password").status == 401
+
+
+def test_40_concurrent_wrong_guesses_check_the_password_at_most_the_free_times(ctx):
+    import threading
+    org = ctx.new_org()
+    statuses = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(40)
+
+    def guess(i):
+        barrier.wait()
+        r = _sign_in(ctx, org.admin_email, "guess-%d" % i)
+        with lock:
+            statuses.append(r.status)
+    start = time.time()
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.time() - start
+    checked = statuses.count(401)
+    assert len(statuses) == 40 and checked + statuses.count(429) == 40, statuses
+    # 401 means the password was checked; a 429 never checks it.  The first
+    # delay is 2 s, so a burst shorter than that gets exactly the free ones.
+    if elapsed < 2:
+        assert checked == FREE_FAILURES, (checked, elapsed, statuses)
+    else:
+        assert FREE_FAILURES <= checked <= FREE_FAILURES + 1, (checked, elapsed, statuses)
+    rows = ctx.sql("SELECT failures FROM sign_in_throttle WHERE scope = 'account' AND subject = ?",
+                   org.admin_email.lower())
+    assert rows == [[str(checked)]], rows
+
+
+def test_failures_from_an_address_never_lock_out_an_account_that_has_not_failed(ctx):
+    org = ctx.new_org()
+    other = ctx.new_org()
+    ip = "127.0.0.1"  # every test client's address, as nginx passes it
+
+    def address_failures():
+        rows = ctx.sql("SELECT failures FROM sign_in_throttle WHERE scope = 'address' AND subject = ?", ip)
+        return int(rows[0][0]) if rows else 0
+    try:
+        # Only failures against unknown accounts count for the address.
+        before = address_failures()
+        for i in range(3):
+            assert _sign_in(ctx, "nobody-%s@example.test" % ctx.unique(), "x").status == 401
+        assert address_failures() == before + 3
+        for _ in range(2):
+            assert _sign_in(ctx, org.admin_email, "wrong-password").status == 401
+        assert address_failures() == before + 3
+        # The address at its bound (a sprayer behind the same NAT).
+        ctx.sql("UPDATE sign_in_throttle SET failures = ?, window_start = NOW(3)"
+                " WHERE scope = 'address' AND subject = ?", ADDRESS_BOUND, ip)
+        r = _sign_in(ctx, "nobody-%s@example.test" % ctx.unique(), "x")
+        assert r.status == 429, r
+        assert int(r.header("Retry-After")) > 60, r.headers
+        # Accounts that exist are not its hostages: one that never failed,
+        # and one with two failures of its own, both sign in.
+        r = _sign_in(ctx, other.admin_email, other.password)
+        assert r.status == 200, r
+        r = _sign_in(ctx, org.admin_email, org.password)
+        assert r.status == 200, r
+        # Another account's lock-out does not spread either.
+        for _ in range(FREE_FAILURES + 1):
+            _sign_in(ctx, org.admin_email, "wrong-password")
+        assert _sign_in(ctx, org.admin_email, org.password).status == 429
+        assert _sign_in(ctx, other.admin_email, other.password).status == 200
+    finally:
+        ctx.sql("DELETE FROM sign_in_throttle WHERE scope = 'address' AND subject = ?", ip)

@@ -82,7 +82,7 @@ def test_token_is_stored_sealed_and_opens_back(ctx):
     row = ctx.sql("SELECT access_token_sealed, scopes FROM provisioning_integrations"
                   " WHERE organization_id = ?", org.id)
     sealed = row[0][0]
-    assert sealed.startswith("v1:") and token not in sealed
+    assert sealed.startswith("v2:") and token not in sealed
     dump = ctx.sql("SELECT * FROM provisioning_integrations WHERE organization_id = ?", org.id)
     assert token not in repr(dump)
     # The API never shows it either.

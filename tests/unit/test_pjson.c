@@ -11,21 +11,64 @@
 struct parse_case {
 	const char *text;
 	int rc;
+	size_t len;          /* 0: strlen(text); set for texts holding NUL */
+	const char *why;     /* a words the reason must contain, or NULL */
 };
 
 static const struct parse_case parse_cases[] = {
-	{ "{}", 0 },
-	{ " {\"a\": [1, 2, {\"b\": null}]} \n", 0 },
-	{ "\"\xf0\x9f\x8e\x89\"", 0 },   /* 4-byte UTF-8 */
-	{ "12", 0 },
-	{ "", PV_EINVAL },
-	{ "{", PV_EINVAL },
-	{ "{\"a\":1} x", PV_EINVAL },   /* trailing text */
-	{ "{\"a\":1}{}", PV_EINVAL },
-	{ "{'a':1}", PV_EINVAL },       /* strict: no single quotes */
-	{ "{\"a\":1,}", PV_EINVAL },    /* strict: no trailing comma */
-	{ "/* c */ {}", PV_EINVAL },    /* strict: no comments */
-	{ "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]", PV_ETOOBIG }, /* 20 > 16 */
+	{ "{}", 0, 0, NULL },
+	{ " {\"a\": [1, 2, {\"b\": null}]} \n", 0, 0, NULL },
+	{ "\"\xf0\x9f\x8e\x89\"", 0, 0, NULL },   /* 4-byte UTF-8 */
+	{ "12", 0, 0, NULL },
+	{ "", PV_EINVAL, 0, NULL },
+	{ "{", PV_EINVAL, 0, NULL },
+	{ "{\"a\":1} x", PV_EINVAL, 0, NULL },   /* trailing text */
+	{ "{\"a\":1}{}", PV_EINVAL, 0, NULL },
+	{ "{'a':1}", PV_EINVAL, 0, NULL },       /* strict: no single quotes */
+	{ "{\"a\":1,}", PV_EINVAL, 0, NULL },    /* strict: no trailing comma */
+	{ "/* c */ {}", PV_EINVAL, 0, NULL },    /* strict: no comments */
+	{ "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]", PV_ETOOBIG, 0, NULL }, /* 20 > 16 */
+	/* Strict input (issue 12 item 7): every case names its problem. */
+	{ "{\"a\":\"x\xff\"}", PV_EINVAL, 0, "not valid UTF-8" },
+	{ "{\"a\":\"\xc0\xaf\"}", PV_EINVAL, 0, "not valid UTF-8" },       /* overlong '/' */
+	{ "{\"a\":\"\xe2\x82\"}", PV_EINVAL, 0, "not valid UTF-8" },       /* cut short */
+	{ "{\"a\":\"\xf4\x90\x80\x80\"}", PV_EINVAL, 0, "not valid UTF-8" }, /* > U+10FFFF */
+	{ "{\"a\":\"\xed\xa0\x80\"}", PV_EINVAL, 0, "surrogate" },        /* U+D800 encoded */
+	{ "{\"a\":\"\xed\xbf\xbf\"}", PV_EINVAL, 0, "surrogate" },        /* U+DFFF encoded */
+	{ "{\"a\":\"\\ud800\"}", PV_EINVAL, 0, "unpaired" },
+	{ "{\"a\":\"\\udc00x\"}", PV_EINVAL, 0, "unpaired" },
+	{ "{\"a\":\"\\ud800\\u0041\"}", PV_EINVAL, 0, "unpaired" },
+	{ "{\"a\":\"\\ud83c\\udf89\"}", 0, 0, NULL },                             /* a pair: fine */
+	{ "{\"a\":\"\xef\xbf\xbf\xf0\x90\x80\x80\"}", 0, 0, NULL },            /* U+FFFF, U+10000 */
+	{ "{\"email\":\"nulmail@x.com\\u0000evil\"}", PV_EINVAL, 0, "\\u0000" },
+	{ "{\"a\":\"tab\there\"}", PV_EINVAL, 0, "control character" },
+	{ "{\"a\":\"line\nbreak\"}", PV_EINVAL, 0, "control character" },
+	{ "{\"a\":\"\x1f\"}", PV_EINVAL, 0, "control character" },
+	{ "{\"a\":\"\\t\\n\\u001f\"}", 0, 0, NULL },                            /* escaped: fine */
+	{ "{\"a\":1}\0", PV_EINVAL, 8, "NUL byte" },                         /* trailing NUL */
+	{ "{\"a\":1}\0\0\0", PV_EINVAL, 10, "NUL byte" },
+	{ "{\"a\":\"x\0y\"}", PV_EINVAL, 11, "NUL byte" },
+	{ "{\"a\":NaN}", PV_EINVAL, 0, "NaN" },
+	{ "{\"a\":-Infinity}", PV_EINVAL, 0, "NaN and Infinity" },
+	{ "{\"a\":Infinity}", PV_EINVAL, 0, "NaN and Infinity" },
+	{ "NaN", PV_EINVAL, 0, "NaN" },
+	{ "{\"a\":1,\"a\":2}", PV_EINVAL, 0, "same key twice" },
+	{ "{\"b\":{\"x\":1,\"y\":2,\"x\":3}}", PV_EINVAL, 0, "same key twice" },
+	{ "{\"a\":1,\"\\u0061\":2}", PV_EINVAL, 0, "same key twice" },    /* equal once decoded */
+	{ "{\"a\":{\"a\":1},\"b\":[{\"a\":1},{\"a\":2}]}", 0, 0, NULL },          /* same key, other objects */
+	{ "{\"ab\":1,\"a\":2,\"abc\":3}", 0, 0, NULL },                               /* prefixes differ */
+	{ "{\"a\":01}", PV_EINVAL, 0, "number" },
+	{ "{\"a\":1.}", PV_EINVAL, 0, "number" },
+	{ "{\"a\":-}", PV_EINVAL, 0, "number" },
+	{ "{\"a\":1e}", PV_EINVAL, 0, "number" },
+	{ "{\"a\":-0.5e+3}", 0, 0, NULL },
+	{ "{\"a\":\"\\x41\"}", PV_EINVAL, 0, "escape" },
+	{ "{\"a\":\"\\u12\"}", PV_EINVAL, 0, "four hex digits" },
+	{ "{\"a\":\"open}", PV_EINVAL, 0, "not closed" },
+	{ "{\"a\":1} \r\n\t", 0, 0, NULL },
+	{ "{\"a\":1} x", PV_EINVAL, 0, "text after" },
+	{ "   ", PV_EINVAL, 0, "empty" },
+	{ "{a:1}", PV_EINVAL, 0, "double quotes" },
 };
 
 static void test_parse_table(void **state)
@@ -35,14 +78,19 @@ static void test_parse_table(void **state)
 		const struct parse_case *c = &parse_cases[i];
 		json_object *o = NULL;
 		const char *why = NULL;
-		int rc = pjson_parse(c->text, strlen(c->text), PJSON_MAX_DEPTH, &o, &why);
+		size_t len = c->len ? c->len : strlen(c->text);
+		int rc = pjson_parse(c->text, len, PJSON_MAX_DEPTH, &o, &why);
 
 		if (rc != c->rc)
-			fail_msg("case %zu (%s): got %d, want %d", i, c->text, rc, c->rc);
+			fail_msg("case %zu (%s): got %d (%s), want %d", i, c->text, rc,
+				 why ? why : "-", c->rc);
 		if (rc == 0)
 			assert_non_null(o);
 		else
 			assert_true(o == NULL && why && *why);
+		if (c->why && !strstr(why, c->why))
+			fail_msg("case %zu (%s): reason \"%s\" does not say \"%s\"", i, c->text,
+				 why, c->why);
 		json_object_put(o);
 	}
 }

@@ -141,6 +141,20 @@ static int conn_clear_config(struct db *db, int64_t org, int64_t id, uint64_t *c
 	return rc;
 }
 
+/* Seals an integration's tokens, each bound to its organization, its row
+ * and its column (refresh may be NULL: no refresh token). */
+static int conn_seal_tokens(const struct crypto_key *key, int64_t org, int64_t integration,
+			    const char *access, const char *refresh, char **sealed_a, char **sealed_r)
+{
+	int rc = crypto_seal(key, &(struct crypto_binding){ org, integration, "access_token_sealed" },
+			     access, sealed_a);
+
+	if (rc == 0 && refresh)
+		rc = crypto_seal(key, &(struct crypto_binding){ org, integration, "refresh_token_sealed" },
+				 refresh, sealed_r);
+	return rc;
+}
+
 int conn_store(struct db *db, const struct crypto_key *key, int64_t org, int64_t user,
 	       const struct conn_grant *g, int replace, int *workspace_changed)
 {
@@ -150,11 +164,6 @@ int conn_store(struct db *db, const struct crypto_key *key, int64_t org, int64_t
 	int rc;
 
 	*workspace_changed = 0;
-	rc = crypto_seal(key, org, g->access_token, &access);
-	if (rc == 0 && g->refresh_token)
-		rc = crypto_seal(key, org, g->refresh_token, &refresh);
-	if (rc < 0)
-		goto out;
 	rc = db_begin(db);
 	if (rc < 0)
 		goto out;
@@ -181,6 +190,12 @@ int conn_store(struct db *db, const struct crypto_key *key, int64_t org, int64_t
 		*workspace_changed = !db_rows_str(r, 2) ||
 				     strcmp(db_rows_str(r, 2), g->workspace_id) != 0;
 	}
+	/* The tokens are sealed for this integration's row: a new row's id is
+	 * known only after its INSERT, which stores them a moment later. */
+	if (id)
+		rc = conn_seal_tokens(key, org, id, g->access_token, g->refresh_token, &access, &refresh);
+	if (rc < 0)
+		goto out;
 	if (id) {
 		rc = db_exec(db, "UPDATE provisioning_integrations SET status = 'connected',"
 			     " status_reason = NULL, workspace_id = ?, workspace_name = ?,"
@@ -208,6 +223,14 @@ int conn_store(struct db *db, const struct crypto_key *key, int64_t org, int64_t
 				     DB_STR(g->bot_user_id), DB_STR(g->scopes), DB_STR(access),
 				     DB_STR(refresh), DB_INT(g->expires_in), DB_INT(g->expires_in),
 				     DB_INT(user)), NULL);
+		id = rc == 0 ? (int64_t)db_insert_id(db) : 0;
+		if (rc == 0)
+			rc = conn_seal_tokens(key, org, id, g->access_token, g->refresh_token,
+					      &access, &refresh);
+		if (rc == 0)
+			rc = db_exec(db, "UPDATE provisioning_integrations SET access_token_sealed = ?,"
+				     " refresh_token_sealed = ? WHERE id = ? AND organization_id = ?",
+				     DB_ARGS(DB_STR(access), DB_STR(refresh), DB_INT(id), DB_INT(org)), NULL);
 	}
 	if (rc == 0 && *workspace_changed) {
 		uint64_t cleared = 0;
@@ -301,7 +324,7 @@ static int conn_refresh(struct db *db, const struct config *cfg, const struct cr
 	if (got != 1)
 		return PV_ETHROTTLED;
 	rc = db_query(db, &r, "SELECT access_token_sealed, refresh_token_sealed,"
-		      " token_expires_at < NOW() + INTERVAL ? SECOND"
+		      " token_expires_at < NOW() + INTERVAL ? SECOND, id"
 		      " FROM provisioning_integrations WHERE active_organization_id = ?",
 		      DB_ARGS(DB_INT(CONN_REFRESH_MARGIN), DB_INT(org)));
 	if (rc == 0)
@@ -311,13 +334,19 @@ static int conn_refresh(struct db *db, const struct config *cfg, const struct cr
 	if (rc < 0)
 		goto out;
 	due = force || db_rows_int(r, 2) != 0;
-	rc = crypto_open(key, org, db_rows_str(r, 0), &access);
+	/* Tokens sealed before v2 open too (crypto.h); the refresh below, or
+	 * the next connection, seals them again for their row and column. */
+	rc = crypto_open(key, &(struct crypto_binding){ org, db_rows_int(r, 3), "access_token_sealed" },
+			 db_rows_str(r, 0), &access, NULL);
 	if (rc < 0 || !due || db_rows_is_null(r, 1))
 		goto out;
 	/* What was read, so that the new pair replaces only that pair: no row
 	 * lock is held, and a replace may store other tokens meanwhile. */
 	read_sealed = strdup(db_rows_str(r, 1));
-	rc = read_sealed ? crypto_open(key, org, db_rows_str(r, 1), &refresh) : PV_ENOMEM;
+	rc = read_sealed ? crypto_open(key, &(struct crypto_binding){ org, db_rows_int(r, 3),
+								   "refresh_token_sealed" },
+				       db_rows_str(r, 1), &refresh, NULL)
+			 : PV_ENOMEM;
 	if (rc == 0)
 		rc = slack_oauth_refresh_p(cfg, refresh, policy, &fresh, &serr);
 	if (rc < 0) {
@@ -325,9 +354,8 @@ static int conn_refresh(struct db *db, const struct config *cfg, const struct cr
 			conn_mark_broken(db, org, serr.code[0] ? serr.code : "refresh_failed");
 		goto out;
 	}
-	rc = crypto_seal(key, org, fresh.access_token, &sealed_a);
-	if (rc == 0 && fresh.refresh_token)
-		rc = crypto_seal(key, org, fresh.refresh_token, &sealed_r);
+	rc = conn_seal_tokens(key, org, db_rows_int(r, 3), fresh.access_token, fresh.refresh_token,
+			      &sealed_a, &sealed_r);
 	if (rc == 0)
 		rc = db_exec(db, "UPDATE provisioning_integrations SET access_token_sealed = ?,"
 			     " refresh_token_sealed = ?,"
