@@ -61,7 +61,7 @@ void sync_act_from_plan(const struct plan_action *a, struct sync_act *out)
 		out->user_name = a->user->display_name;
 	} else if (a->slack) {
 		out->user_email = a->slack->email;
-		out->user_name = a->slack->real_name ? a->slack->real_name : a->slack->name;
+		out->user_name = a->slack->full_name ? a->slack->full_name : a->slack->handle;
 	}
 	out->team_id = a->team ? a->team->id : 0;
 	out->team_name = a->team ? a->team->name : NULL;
@@ -69,7 +69,7 @@ void sync_act_from_plan(const struct plan_action *a, struct sync_act *out)
 	out->profile = a->profile;
 	out->changes = a->changes;
 	out->n_changes = a->n_changes;
-	out->avatar_hash = a->avatar_hash;
+	out->avatar_hash = a->picture_key;
 	out->rival = a->rival ? a->rival->id : NULL;
 }
 
@@ -176,7 +176,7 @@ static json_object *payload_of(const struct sync_act *a)
 		    pjson_add_str(pr, "email", a->profile.email) ||
 		    pjson_add_str(pr, "job_title", a->profile.job_title) ||
 		    pjson_add_str(pr, "picture_url", a->profile.picture_url) ||
-		    pjson_add_str(pr, "avatar_hash", a->profile.avatar_hash) ||
+		    pjson_add_str(pr, "avatar_hash", a->profile.picture_key) ||
 		    pjson_add_bool(pr, "is_guest", a->profile.is_guest) || pjson_add(p, "profile", pr))
 			goto fail_p;
 	}
@@ -245,7 +245,7 @@ int sync_act_from_payload(json_object *p, int64_t row_id, struct sync_act *out,
 		out->profile.email = jstr(pr, "email");
 		out->profile.job_title = jstr(pr, "job_title");
 		out->profile.picture_url = jstr(pr, "picture_url");
-		out->profile.avatar_hash = jstr(pr, "avatar_hash");
+		out->profile.picture_key = jstr(pr, "avatar_hash");
 		pjson_get_bool(pr, "is_guest", &guest);
 		out->profile.is_guest = guest;
 	}
@@ -512,7 +512,7 @@ static int apply_one(struct sync_apply_ctx *ctx, const struct sync_act *a, const
 			     DB_ARGS(DB_INT(ctx->org), DB_STR(a->profile.email),
 				     DB_STR(a->profile.first_name), DB_STR(a->profile.last_name),
 				     DB_STR(a->profile.display_name), DB_STR(a->profile.job_title),
-				     DB_STR(a->profile.picture_url), DB_STR(a->profile.avatar_hash),
+				     DB_STR(a->profile.picture_url), DB_STR(a->profile.picture_key),
 				     DB_INT(a->profile.is_guest ? 1 : 0), DB_STR(ctx->workspace_id),
 				     DB_STR(a->slack_user_id)), NULL);
 		if (rc == PV_ECONFLICT)
@@ -632,7 +632,7 @@ static int insert_creates(struct sync_apply_ctx *ctx, const struct sync_act *act
 		q[4] = DB_STR(pr->display_name);
 		q[5] = DB_STR(pr->job_title);
 		q[6] = DB_STR(pr->picture_url);
-		q[7] = DB_STR(pr->avatar_hash);
+		q[7] = DB_STR(pr->picture_key);
 		q[8] = DB_INT(pr->is_guest ? 1 : 0);
 		q[9] = DB_STR(ctx->workspace_id);
 		q[10] = DB_STR(acts[i].slack_user_id);
