@@ -146,44 +146,53 @@ static void row_text_release(struct row_text *t)
 	t->changes = NULL;
 }
 
-/* What applying needs later, for planned rows (held syncs). */
+/* What applying needs later, for planned rows (held syncs).  Kinds,
+ * reasons and fields are stored by name, never by enum ordinal: a value
+ * added in the middle of an enum must not re-label stored syncs (sql/005
+ * rewrote the ones stored before).  Every add hands its value over, even
+ * when it fails (pjson.h), so one put of p frees everything. */
 static json_object *payload_of(const struct sync_act *a)
 {
 	json_object *p = json_object_new_object(), *ch = json_object_new_array(), *pr;
 
-	if (!p || !ch)
+	if (!p || !ch) {
+		json_object_put(ch);
+		goto fail;
+	}
+	if (pjson_add(p, "changes", ch))
 		goto fail;
 	for (size_t i = 0; i < a->n_changes; i++) {
 		json_object *o = json_object_new_object();
 
-		if (!o || pjson_add_int(o, "f", a->changes[i].field) ||
+		if (!o || pjson_push(ch, o) ||
+		    pjson_add_str(o, "f", sync_plan_field_name(a->changes[i].field)) ||
 		    pjson_add_str(o, "from", a->changes[i].from) ||
-		    pjson_add_str(o, "to", a->changes[i].to) || pjson_push(ch, o))
+		    pjson_add_str(o, "to", a->changes[i].to))
 			goto fail;
 	}
-	if (pjson_add_int(p, "kind", a->kind) || pjson_add_int(p, "reason", a->reason) ||
+	if (pjson_add_str(p, "kind", sync_plan_kind_name(a->kind)) ||
+	    pjson_add_str(p, "reason", sync_plan_reason_name(a->reason)) ||
 	    pjson_add_int(p, "user_id", a->user_id) || pjson_add_str(p, "email", a->user_email) ||
 	    pjson_add_str(p, "name", a->user_name) || pjson_add_str(p, "slack", a->slack_user_id) ||
 	    pjson_add_int(p, "team_id", a->team_id) || pjson_add_str(p, "team", a->team_name) ||
 	    pjson_add_bool(p, "link", a->link) || pjson_add_str(p, "avatar_hash", a->avatar_hash) ||
-	    pjson_add_str(p, "rival", a->rival) || pjson_add(p, "changes", ch))
-		goto fail_p;
+	    pjson_add_str(p, "rival", a->rival))
+		goto fail;
 	if (a->kind == PLAN_CREATE) {
 		pr = json_object_new_object();
-		if (!pr || pjson_add_str(pr, "first_name", a->profile.first_name) ||
+		if (!pr || pjson_add(p, "profile", pr) ||
+		    pjson_add_str(pr, "first_name", a->profile.first_name) ||
 		    pjson_add_str(pr, "last_name", a->profile.last_name) ||
 		    pjson_add_str(pr, "display_name", a->profile.display_name) ||
 		    pjson_add_str(pr, "email", a->profile.email) ||
 		    pjson_add_str(pr, "job_title", a->profile.job_title) ||
 		    pjson_add_str(pr, "picture_url", a->profile.picture_url) ||
 		    pjson_add_str(pr, "avatar_hash", a->profile.picture_key) ||
-		    pjson_add_bool(pr, "is_guest", a->profile.is_guest) || pjson_add(p, "profile", pr))
-			goto fail_p;
+		    pjson_add_bool(pr, "is_guest", a->profile.is_guest))
+			goto fail;
 	}
 	return p;
 fail:
-	json_object_put(ch);
-fail_p:
 	json_object_put(p);
 	return NULL;
 }
@@ -211,9 +220,8 @@ int sync_act_from_payload(json_object *p, int64_t row_id, struct sync_act *out,
 	int link = 0, guest = 0;
 
 	memset(out, 0, sizeof(*out));
-	out->kind = (enum plan_kind)jint(p, "kind");
-	out->reason = (enum plan_reason)jint(p, "reason");
-	if (out->kind >= PLAN_KIND_COUNT || out->reason >= PLAN_REASON_COUNT)
+	if (sync_plan_kind_of(jstr(p, "kind"), &out->kind) < 0 ||
+	    sync_plan_reason_of(jstr(p, "reason"), &out->reason) < 0)
 		return PV_EINVAL;
 	out->row_id = row_id;
 	out->user_id = jint(p, "user_id");
@@ -227,13 +235,18 @@ int sync_act_from_payload(json_object *p, int64_t row_id, struct sync_act *out,
 	out->avatar_hash = jstr(p, "avatar_hash");
 	out->rival = jstr(p, "rival");
 	if (pjson_get_array(p, "changes", &ch) == 0) {
-		for (size_t i = 0; i < json_object_array_length(ch) && i < max_changes; i++) {
-			json_object *c = json_object_array_get_idx(ch, i);
-			int64_t f = jint(c, "f");
+		size_t n = json_object_array_length(ch);
 
-			if (f < 0 || f >= PLAN_FIELD_COUNT)
+		/* One change per field at most: more is not a payload we wrote. */
+		if (n > max_changes)
+			return PV_EINVAL;
+		for (size_t i = 0; i < n; i++) {
+			json_object *c = json_object_array_get_idx(ch, i);
+			enum plan_field f;
+
+			if (sync_plan_field_of(jstr(c, "f"), &f) < 0)
 				return PV_EINVAL;
-			changes[i] = (struct plan_change){ (enum plan_field)f, jstr(c, "from"), jstr(c, "to") };
+			changes[i] = (struct plan_change){ f, jstr(c, "from"), jstr(c, "to") };
 			out->n_changes = i + 1;
 		}
 		out->changes = changes;

@@ -1243,3 +1243,42 @@ const char *sync_plan_field_name(enum plan_field f)
 {
 	return (unsigned)f < PLAN_FIELD_COUNT ? field_names[f] : "unknown";
 }
+
+/* A linear search: 16 names at most, and only for held syncs' payloads. */
+static int name_index(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int sync_plan_kind_of(const char *name, enum plan_kind *out)
+{
+	int i = name_index(kind_names, PLAN_KIND_COUNT, name);
+
+	if (i < 0)
+		return PV_EINVAL;
+	*out = (enum plan_kind)i;
+	return 0;
+}
+
+int sync_plan_reason_of(const char *name, enum plan_reason *out)
+{
+	int i = name_index(reason_names, PLAN_REASON_COUNT, name);
+
+	if (i < 0)
+		return PV_EINVAL;
+	*out = (enum plan_reason)i;
+	return 0;
+}
+
+int sync_plan_field_of(const char *name, enum plan_field *out)
+{
+	int i = name_index(field_names, PLAN_FIELD_COUNT, name);
+
+	if (i < 0)
+		return PV_EINVAL;
+	*out = (enum plan_field)i;
+	return 0;
+}

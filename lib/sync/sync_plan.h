@@ -300,5 +300,12 @@ void sync_plan_release(struct sync_plan *p);
 const char *sync_plan_kind_name(enum plan_kind k);
 const char *sync_plan_reason_name(enum plan_reason r);
 const char *sync_plan_field_name(enum plan_field f);
+/* The reverse: the value named name (exactly as above) in *out; PV_EINVAL
+ * for NULL or a name no value has ("unknown" included).  Stored payloads
+ * name their values (sync_apply.c), so that a value added in the middle of
+ * an enum does not re-label what is already stored. */
+int sync_plan_kind_of(const char *name, enum plan_kind *out);
+int sync_plan_reason_of(const char *name, enum plan_reason *out);
+int sync_plan_field_of(const char *name, enum plan_field *out);
 
 #endif

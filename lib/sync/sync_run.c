@@ -269,6 +269,13 @@ int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_jo
 		actx.invites = r.invites;
 		if (rc == 0)
 			rc = apply_approved(&r, &actx);
+		if (rc == PV_EINVAL) {
+			/* Every payload is read before anything is applied. */
+			snprintf(r.error, sizeof(r.error), "A planned action of this held sync could not be"
+				 " read, so nothing was changed. Discard it and start a new sync.");
+			rc = 0;
+			goto finish;
+		}
 		if (rc < 0)
 			goto out;
 		status = actx.failed ? "completed_with_errors" : "succeeded";

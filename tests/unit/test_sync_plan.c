@@ -1191,6 +1191,34 @@ static void test_names(void **state)
 		assert_string_not_equal(sync_plan_field_name((enum plan_field)i), "unknown");
 }
 
+/* Names read back to the same value (held syncs' payloads store names);
+ * anything else is refused. */
+static void test_names_read_back(void **state)
+{
+	enum plan_kind k;
+	enum plan_reason r;
+	enum plan_field f;
+
+	(void)state;
+	for (int i = 0; i < PLAN_KIND_COUNT; i++) {
+		assert_int_equal(sync_plan_kind_of(sync_plan_kind_name((enum plan_kind)i), &k), 0);
+		assert_int_equal(k, i);
+	}
+	for (int i = 0; i < PLAN_REASON_COUNT; i++) {
+		assert_int_equal(sync_plan_reason_of(sync_plan_reason_name((enum plan_reason)i), &r), 0);
+		assert_int_equal(r, i);
+	}
+	for (int i = 0; i < PLAN_FIELD_COUNT; i++) {
+		assert_int_equal(sync_plan_field_of(sync_plan_field_name((enum plan_field)i), &f), 0);
+		assert_int_equal(f, i);
+	}
+	assert_int_equal(sync_plan_kind_of("left_scope", &k), PV_EINVAL);
+	assert_int_equal(sync_plan_reason_of("unknown", &r), PV_EINVAL);
+	assert_int_equal(sync_plan_field_of(NULL, &f), PV_EINVAL);
+	assert_int_equal(sync_plan_field_of("Status", &f), PV_EINVAL);
+	assert_int_equal(sync_plan_reason_of("2", &r), PV_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1219,6 +1247,7 @@ int main(void)
 		cmocka_unit_test(test_order_does_not_depend_on_input_order),
 		cmocka_unit_test(test_hundred_thousand_users),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_names_read_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
