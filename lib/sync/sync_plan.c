@@ -1181,8 +1181,8 @@ void sync_plan_config_init(struct plan_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->members_mode = PLAN_MEMBERS_EVERYONE;
-	c->threshold_percent = 10;
-	c->threshold_minimum = 10;
+	c->threshold_percent = PLAN_DEFAULT_THRESHOLD_PERCENT;
+	c->threshold_minimum = PLAN_DEFAULT_THRESHOLD_MINIMUM;
 	c->full_members = 1;
 	c->multi_channel_guests = 1;
 	c->single_channel_guests = 1;

@@ -146,8 +146,8 @@ struct plan_config {
 	int team_mapping_enabled;
 	const struct plan_mapping *mappings; /* several may name one team */
 	size_t n_mappings;
-	unsigned threshold_percent;        /* 0..100; default 10 */
-	unsigned threshold_minimum;        /* default 10 */
+	unsigned threshold_percent;        /* 0..100 */
+	unsigned threshold_minimum;
 	/* §7.4 toggles, all 1 by default. */
 	int full_members;
 	int multi_channel_guests;
@@ -164,7 +164,15 @@ struct plan_config {
 	size_t n_allowed_domains;
 };
 
-/* Defaults: everyone, no mapping, 10 % / 10, every toggle on, no lists. */
+/* The safety guard's default (SPEC §2.6): held above 10 % of the active
+ * provisioned users and at least 10 deactivations.  The one place these
+ * numbers are written in C (lib/provider/slack/connection.c's default
+ * configuration JSON sits a layer below and repeats them). */
+#define PLAN_DEFAULT_THRESHOLD_PERCENT 10
+#define PLAN_DEFAULT_THRESHOLD_MINIMUM 10
+
+/* Defaults: everyone, no mapping, the default threshold, every toggle on,
+ * no lists. */
 void sync_plan_config_init(struct plan_config *c);
 
 struct plan_input {

@@ -12,6 +12,7 @@
 #include "sync/sync_apply.h"
 #include "sync/sync_config.h"
 #include "sync/sync_plan.h"
+#include "sync/sync_report_rows.h"
 
 #include <stdio.h>
 #include <stdlib.h>
