@@ -54,7 +54,7 @@ static size_t create_changes(const struct sync_act *a, struct plan_change *c)
 
 static int row_text_build(const struct sync_act *a, struct sync_report_text *t)
 {
-	struct plan_change created[8];
+	struct plan_change created[PLAN_FIELD_COUNT];  /* at most 7 */
 	const struct plan_change *c = a->changes;
 	size_t n = a->n_changes;
 	int rc = 0;
@@ -72,9 +72,10 @@ static int row_text_build(const struct sync_act *a, struct sync_report_text *t)
 		const char *filter = field_filter(c[i].field);
 		json_object *o = json_object_new_object();
 
-		if (!o || pjson_add_str(o, "field", sync_plan_field_name(c[i].field)) ||
-		    pjson_add_str(o, "from", c[i].from) || pjson_add_str(o, "to", c[i].to) ||
-		    pjson_push(t->changes, o)) {
+		/* Pushed first: t->changes owns it, even if filling it fails. */
+		if (!o || pjson_push(t->changes, o) ||
+		    pjson_add_str(o, "field", sync_plan_field_name(c[i].field)) ||
+		    pjson_add_str(o, "from", c[i].from) || pjson_add_str(o, "to", c[i].to)) {
 			rc = PV_ENOMEM;
 			break;
 		}
