@@ -1,5 +1,6 @@
-"""The directory side of a sync's snapshot (directory_snapshot_read) is one
-moment: rows written while it reads are wholly out of it, and the next read
+"""The sync's snapshot as it is read.  The people: a users.list that starts
+over is counted once (the last test).  The directory side
+(directory_snapshot_read) is one moment: rows written while it reads are wholly out of it, and the next read
 has them.  Driven through build/rel/directory-snapshot-probe
 (tests/directory-snapshot-probe.c).
 
@@ -105,3 +106,36 @@ def test_directory_read_keeps_links_of_this_workspace_only(ctx):
     assert rows[a] == ["UA", "1", "1"], done.stdout
     # Linked to a previous workspace: no link, not provisioned.
     assert rows[b] == ["-", "0", "0"], done.stdout
+
+
+def test_sync_whose_listing_restarts_keeps_every_member_once(ctx):
+    """users.list answering invalid_cursor on its third page starts over
+    (SLACK-API.md): the snapshot starts the people over once, so the first
+    sync creates every member of a 650-member workspace, each once."""
+    from test_slack_connection import connect
+    team = "T0RESTART1"
+    emu = ctx.emulator()
+    assert emu.post("/_emulator/reset", {}).status == 200
+    r = emu.post("/_emulator/generate", {"team": team, "users": 650, "groups": 1,
+                                         "members_per_group": 10, "seed": 7})
+    assert r.status == 200, r
+    org = ctx.new_org()
+    assert connect(ctx, org, team=team) == {"connected": "1"}
+    cfg = {"members": {"mode": "everyone", "group_ids": []}}
+    assert org.admin.put("/api/v1/provisioning/slack/config", cfg).status == 200
+    assert emu.post("/_emulator/faults", [{"method": "users.list", "kind": "error",
+                                           "error": "invalid_cursor", "after": 2,
+                                           "count": 1}]).status == 200
+    assert org.admin.post("/api/v1/provisioning/slack/syncs").status == 202
+    ctx.sync_pass("--org", str(org.id))
+    sid, status, created, skipped = ctx.sql(
+        "SELECT id, status, n_created, n_skipped FROM provisioning_syncs WHERE organization_id = ?"
+        " ORDER BY id DESC LIMIT 1", org.id)[0]
+    assert status == "succeeded", (status, created, skipped)
+    linked = ctx.sql("SELECT COUNT(DISTINCT slack_user_id), COUNT(*) FROM users"
+                     " WHERE organization_id = ? AND slack_user_id IS NOT NULL", org.id)[0]
+    assert linked[0] == linked[1] == created, (linked, created, skipped)
+    ws = emu.get("/_emulator/workspace/%s?full=1" % team).json["users"]
+    people = [u for u in ws if not u.get("deleted") and not u.get("is_bot")
+              and not u.get("is_app_user") and u["id"] != "USLACKBOT"]
+    assert int(created) + int(skipped) == len(people) > 400, (created, skipped, len(people))
