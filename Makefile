@@ -97,6 +97,12 @@ $(BUILD)/db-probe: tests/db-probe.c $(BUILD)/libprovision.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The directory snapshot's driver for tests/integration/test_directory_snapshot.py.
+DIRPROBE = build/rel/directory-snapshot-probe
+$(BUILD)/directory-snapshot-probe: tests/directory-snapshot-probe.c $(BUILD)/libprovision.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # Unit tests are built and run with the sanitizers.
 .PHONY: unit-bins
 unit-bins: $(UNIT_BIN)
@@ -122,7 +128,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
 test: deps node_modules/.package-lock.json
-	@$(MAKE) --no-print-directory all $(PROBE) $(DB_PROBE)
+	@$(MAKE) --no-print-directory all $(PROBE) $(DB_PROBE) $(DIRPROBE)
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-bins
 	@scripts/test.sh

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 struct db;
+struct snapshot;
 
 #define DIR_PAGE_DEFAULT 50
 #define DIR_PAGE_MAX 500
@@ -73,5 +74,17 @@ int dir_settings_set_invites(struct db *db, int64_t org, int on);
 /* Days a finished sync and its report are kept (the sync pass deletes
  * older ones); PV_EINVAL outside DIR_RETENTION_MIN..MAX. */
 int dir_settings_set_retention(struct db *db, int64_t org, int64_t days);
+
+/* The directory side of a sync's snapshot (lib/snapshot/snapshot.h): every
+ * user, team and membership of org, appended to s, all read inside one
+ * START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY, so that a row
+ * written meanwhile is either wholly in or wholly out and the three lists
+ * come from one moment.  Rows are streamed into growing arrays (no count
+ * first).  A link to a workspace other than workspace_id (before a replace,
+ * SPEC §1.5) is read as no link and not provisioned.  The transaction is
+ * over when the function returns.  Errors: db.h's, PV_ENOMEM; on failure s
+ * may hold part of the rows (release it). */
+int directory_snapshot_read(struct db *db, int64_t org, const char *workspace_id,
+			    struct snapshot *s);
 
 #endif

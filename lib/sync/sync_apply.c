@@ -4,7 +4,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/pjson.h"
-#include "sync/sync_details.h"
+#include "sync/sync_report_rows.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,27 +25,6 @@ static const char *const field_column[PLAN_FIELD_COUNT] = {
 	[PLAN_F_STATUS] = "status",
 };
 
-/* The report filter's name for a field (SPEC §1.10). */
-static const char *field_filter(enum plan_field f)
-{
-	switch (f) {
-	case PLAN_F_FIRST_NAME:
-	case PLAN_F_LAST_NAME:
-	case PLAN_F_DISPLAY_NAME:
-		return "name";
-	case PLAN_F_EMAIL:
-		return "email";
-	case PLAN_F_PICTURE:
-		return "picture";
-	case PLAN_F_JOB_TITLE:
-		return "job_title";
-	case PLAN_F_STATUS:
-		return "status";
-	default:
-		return NULL;
-	}
-}
-
 void sync_act_from_plan(const struct plan_action *a, struct sync_act *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -61,7 +40,7 @@ void sync_act_from_plan(const struct plan_action *a, struct sync_act *out)
 		out->user_name = a->user->display_name;
 	} else if (a->slack) {
 		out->user_email = a->slack->email;
-		out->user_name = a->slack->real_name ? a->slack->real_name : a->slack->name;
+		out->user_name = a->slack->full_name ? a->slack->full_name : a->slack->handle;
 	}
 	out->team_id = a->team ? a->team->id : 0;
 	out->team_name = a->team ? a->team->name : NULL;
@@ -69,294 +48,8 @@ void sync_act_from_plan(const struct plan_action *a, struct sync_act *out)
 	out->profile = a->profile;
 	out->changes = a->changes;
 	out->n_changes = a->n_changes;
-	out->avatar_hash = a->avatar_hash;
+	out->avatar_hash = a->picture_key;
 	out->rival = a->rival ? a->rival->id : NULL;
-}
-
-/* The create's values as changes from nothing, for the report. */
-static size_t create_changes(const struct sync_act *a, struct plan_change *c)
-{
-	size_t n = 0;
-
-	c[n++] = (struct plan_change){ PLAN_F_FIRST_NAME, NULL, a->profile.first_name };
-	c[n++] = (struct plan_change){ PLAN_F_LAST_NAME, NULL, a->profile.last_name };
-	c[n++] = (struct plan_change){ PLAN_F_DISPLAY_NAME, NULL, a->profile.display_name };
-	c[n++] = (struct plan_change){ PLAN_F_EMAIL, NULL, a->profile.email };
-	if (a->profile.job_title && *a->profile.job_title)
-		c[n++] = (struct plan_change){ PLAN_F_JOB_TITLE, NULL, a->profile.job_title };
-	if (a->profile.picture_url)
-		c[n++] = (struct plan_change){ PLAN_F_PICTURE, NULL, a->profile.picture_url };
-	if (a->profile.is_guest)
-		c[n++] = (struct plan_change){ PLAN_F_IS_GUEST, "false", "true" };
-	return n;
-}
-
-struct row_text {
-	struct buf changed;   /* SET value */
-	struct buf fields;    /* "job title, picture" for the Details */
-	json_object *changes; /* [{field, from, to}] */
-};
-
-static int row_text_build(const struct sync_act *a, struct row_text *t)
-{
-	struct plan_change created[8];
-	const struct plan_change *c = a->changes;
-	size_t n = a->n_changes;
-	int rc = 0;
-
-	buf_init(&t->changed, 128);
-	buf_init(&t->fields, 256);
-	t->changes = json_object_new_array();
-	if (!t->changes)
-		return PV_ENOMEM;
-	if (a->kind == PLAN_CREATE) {
-		n = create_changes(a, created);
-		c = created;
-	}
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		const char *filter = field_filter(c[i].field);
-		json_object *o = json_object_new_object();
-
-		if (!o || pjson_add_str(o, "field", sync_plan_field_name(c[i].field)) ||
-		    pjson_add_str(o, "from", c[i].from) || pjson_add_str(o, "to", c[i].to) ||
-		    pjson_push(t->changes, o)) {
-			rc = PV_ENOMEM;
-			break;
-		}
-		/* "name" stands once for the three name fields. */
-		if (filter && !strstr(buf_cstr(&t->changed), filter))
-			rc = buf_printf(&t->changed, "%s%s", t->changed.len ? "," : "", filter);
-		if (rc == 0)
-			rc = buf_printf(&t->fields, "%s%s", t->fields.len ? ", " : "",
-					sync_plan_field_name(c[i].field));
-	}
-	if (rc == 0 && (a->kind == PLAN_DEACTIVATE || a->kind == PLAN_REACTIVATE) &&
-	    !strstr(buf_cstr(&t->changed), "status"))
-		rc = buf_printf(&t->changed, "%sstatus", t->changed.len ? "," : "");
-	if (rc == 0 && (a->kind == PLAN_ADD_TO_TEAM || a->kind == PLAN_REMOVE_FROM_TEAM))
-		rc = buf_puts(&t->changed, "team_membership");
-	return rc;
-}
-
-static void row_text_release(struct row_text *t)
-{
-	buf_release(&t->changed);
-	buf_release(&t->fields);
-	json_object_put(t->changes);
-	t->changes = NULL;
-}
-
-/* What applying needs later, for planned rows (held syncs). */
-static json_object *payload_of(const struct sync_act *a)
-{
-	json_object *p = json_object_new_object(), *ch = json_object_new_array(), *pr;
-
-	if (!p || !ch)
-		goto fail;
-	for (size_t i = 0; i < a->n_changes; i++) {
-		json_object *o = json_object_new_object();
-
-		if (!o || pjson_add_int(o, "f", a->changes[i].field) ||
-		    pjson_add_str(o, "from", a->changes[i].from) ||
-		    pjson_add_str(o, "to", a->changes[i].to) || pjson_push(ch, o))
-			goto fail;
-	}
-	if (pjson_add_int(p, "kind", a->kind) || pjson_add_int(p, "reason", a->reason) ||
-	    pjson_add_int(p, "user_id", a->user_id) || pjson_add_str(p, "email", a->user_email) ||
-	    pjson_add_str(p, "name", a->user_name) || pjson_add_str(p, "slack", a->slack_user_id) ||
-	    pjson_add_int(p, "team_id", a->team_id) || pjson_add_str(p, "team", a->team_name) ||
-	    pjson_add_bool(p, "link", a->link) || pjson_add_str(p, "avatar_hash", a->avatar_hash) ||
-	    pjson_add_str(p, "rival", a->rival) || pjson_add(p, "changes", ch))
-		goto fail_p;
-	if (a->kind == PLAN_CREATE) {
-		pr = json_object_new_object();
-		if (!pr || pjson_add_str(pr, "first_name", a->profile.first_name) ||
-		    pjson_add_str(pr, "last_name", a->profile.last_name) ||
-		    pjson_add_str(pr, "display_name", a->profile.display_name) ||
-		    pjson_add_str(pr, "email", a->profile.email) ||
-		    pjson_add_str(pr, "job_title", a->profile.job_title) ||
-		    pjson_add_str(pr, "picture_url", a->profile.picture_url) ||
-		    pjson_add_str(pr, "avatar_hash", a->profile.avatar_hash) ||
-		    pjson_add_bool(pr, "is_guest", a->profile.is_guest) || pjson_add(p, "profile", pr))
-			goto fail_p;
-	}
-	return p;
-fail:
-	json_object_put(ch);
-fail_p:
-	json_object_put(p);
-	return NULL;
-}
-
-static const char *jstr(json_object *o, const char *key)
-{
-	const char *s = NULL;
-
-	pjson_get_str(o, key, &s);
-	return s;
-}
-
-static int64_t jint(json_object *o, const char *key)
-{
-	int64_t v = 0;
-
-	pjson_get_int(o, key, &v);
-	return v;
-}
-
-int sync_act_from_payload(json_object *p, int64_t row_id, struct sync_act *out,
-			  struct plan_change *changes, size_t max_changes)
-{
-	json_object *ch = NULL, *pr = NULL;
-	int link = 0, guest = 0;
-
-	memset(out, 0, sizeof(*out));
-	out->kind = (enum plan_kind)jint(p, "kind");
-	out->reason = (enum plan_reason)jint(p, "reason");
-	if (out->kind >= PLAN_KIND_COUNT || out->reason >= PLAN_REASON_COUNT)
-		return PV_EINVAL;
-	out->row_id = row_id;
-	out->user_id = jint(p, "user_id");
-	out->user_email = jstr(p, "email");
-	out->user_name = jstr(p, "name");
-	out->slack_user_id = jstr(p, "slack");
-	out->team_id = jint(p, "team_id");
-	out->team_name = jstr(p, "team");
-	pjson_get_bool(p, "link", &link);
-	out->link = link;
-	out->avatar_hash = jstr(p, "avatar_hash");
-	out->rival = jstr(p, "rival");
-	if (pjson_get_array(p, "changes", &ch) == 0) {
-		for (size_t i = 0; i < json_object_array_length(ch) && i < max_changes; i++) {
-			json_object *c = json_object_array_get_idx(ch, i);
-			int64_t f = jint(c, "f");
-
-			if (f < 0 || f >= PLAN_FIELD_COUNT)
-				return PV_EINVAL;
-			changes[i] = (struct plan_change){ (enum plan_field)f, jstr(c, "from"), jstr(c, "to") };
-			out->n_changes = i + 1;
-		}
-		out->changes = changes;
-	}
-	if (pjson_get_obj(p, "profile", &pr) == 0) {
-		out->profile.first_name = jstr(pr, "first_name");
-		out->profile.last_name = jstr(pr, "last_name");
-		out->profile.display_name = jstr(pr, "display_name");
-		out->profile.email = jstr(pr, "email");
-		out->profile.job_title = jstr(pr, "job_title");
-		out->profile.picture_url = jstr(pr, "picture_url");
-		out->profile.avatar_hash = jstr(pr, "avatar_hash");
-		pjson_get_bool(pr, "is_guest", &guest);
-		out->profile.is_guest = guest;
-	}
-	return 0;
-}
-
-/* A report row, ready to write: text computed, values borrowed from the
- * act or owned here. */
-struct row {
-	const struct sync_act *a;
-	const char *outcome;
-	int64_t user_id;
-	struct row_text t;
-	struct buf details;
-	json_object *payload;   /* planned rows only */
-	/* Values longer than their report column, cut (owned); NULL when the
-	 * act's own value fits.  A report row must never fail over the very
-	 * value that made its action fail. */
-	char *email, *name, *slack, *team;
-};
-
-#define ROW_PARAMS 15
-
-static void row_release(struct row *r)
-{
-	free(r->email);
-	free(r->name);
-	free(r->slack);
-	free(r->team);
-	row_text_release(&r->t);
-	buf_release(&r->details);
-	json_object_put(r->payload);
-	r->payload = NULL;
-}
-
-/* A copy of s cut to max characters (UTF-8), or NULL when s fits (or on
- * ENOMEM, *rc then set). */
-static char *cut(const char *s, size_t max, int *rc)
-{
-	size_t chars = 0, i = 0;
-	char *c;
-
-	if (!s)
-		return NULL;
-	for (; s[i]; i++) {
-		if (((unsigned char)s[i] & 0xC0) != 0x80 && ++chars > max)
-			break;
-	}
-	if (!s[i])
-		return NULL;
-	c = strndup(s, i);
-	if (!c)
-		*rc = PV_ENOMEM;
-	return c;
-}
-
-static int row_fill(struct sync_apply_ctx *ctx, struct row *r, const struct sync_act *a,
-		    const char *outcome, int64_t user_id, int planned, const char *failure)
-{
-	struct sync_details_ctx dctx = { 0 };
-	int rc;
-
-	memset(r, 0, sizeof(*r));
-	r->a = a;
-	r->outcome = outcome;
-	r->user_id = user_id;
-	buf_init(&r->details, 1000);
-	rc = row_text_build(a, &r->t);
-	dctx.team_name = a->team_name;
-	dctx.rival = a->rival;
-	dctx.fields = buf_cstr(&r->t.fields);
-	dctx.invited = ctx->invites && !planned;
-	dctx.planned = planned;
-	dctx.failure = failure;
-	if (rc == 0)
-		rc = sync_details(a->kind, a->reason, &dctx, &r->details);
-	if (rc == PV_ETOOBIG)
-		rc = 0;  /* a long sentence is cut, not fatal */
-	if (rc == 0 && planned) {
-		r->payload = payload_of(a);
-		if (!r->payload)
-			rc = PV_ENOMEM;
-	}
-	/* The widths of sql/003's report columns. */
-	r->email = cut(a->user_email, 254, &rc);
-	r->name = cut(a->user_name, 200, &rc);
-	r->slack = cut(a->slack_user_id, 32, &rc);
-	r->team = cut(a->team_name, 200, &rc);
-	return rc;
-}
-
-static void row_params(struct sync_apply_ctx *ctx, const struct row *r, struct db_param *p)
-{
-	const struct sync_act *a = r->a;
-	size_t i = 0;
-
-	p[i++] = DB_INT(ctx->sync_id);
-	p[i++] = DB_INT(ctx->org);
-	p[i++] = DB_STR(sync_plan_kind_name(a->kind));
-	p[i++] = DB_STR(sync_plan_reason_name(a->reason));
-	p[i++] = DB_STR(r->outcome);
-	p[i++] = DB_STR(buf_cstr(&r->t.changed));
-	p[i++] = r->user_id ? DB_INT(r->user_id) : DB_NULL();
-	p[i++] = DB_STR(r->email ? r->email : a->user_email);
-	p[i++] = DB_STR(r->name ? r->name : a->user_name);
-	p[i++] = DB_STR(r->slack ? r->slack : a->slack_user_id);
-	p[i++] = a->team_id ? DB_INT(a->team_id) : DB_NULL();
-	p[i++] = DB_STR(r->team ? r->team : a->team_name);
-	p[i++] = DB_STR(pjson_text(r->t.changes, NULL));
-	p[i++] = DB_STR(r->payload ? pjson_text(r->payload, NULL) : NULL);
-	p[i++] = DB_STR(buf_cstr(&r->details));
 }
 
 /* "INSERT INTO table (cols) VALUES (row)" with n copies of row; the text
@@ -372,7 +65,7 @@ static int multi_insert_sql(struct buf *sql, const char *head, const char *row, 
 
 /* Writes rows in one multi-row INSERT (rows of an approved held sync are
  * updated one by one instead: they exist already). */
-static int rows_write(struct sync_apply_ctx *ctx, struct row *rows, size_t n)
+static int rows_write(struct sync_apply_ctx *ctx, struct sync_report_row *rows, size_t n)
 {
 	struct db_param *p = NULL;
 	struct buf sql;
@@ -394,19 +87,17 @@ static int rows_write(struct sync_apply_ctx *ctx, struct row *rows, size_t n)
 	if (rc < 0 || ins == 0)
 		return rc;
 	buf_init(&sql, 1 << 20);
-	p = calloc(ins * ROW_PARAMS, sizeof(*p));
+	p = calloc(ins * SYNC_REPORT_ROW_PARAMS, sizeof(*p));
 	if (!p)
 		rc = PV_ENOMEM;
 	if (rc == 0)
-		rc = multi_insert_sql(&sql, "INSERT INTO provisioning_sync_actions (sync_id, organization_id,"
-				      " action, reason, outcome, changed, user_id, user_email, user_name,"
-				      " slack_user_id, team_id, team_name, changes_json, payload_json, details)"
-				      " VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ins);
+		rc = multi_insert_sql(&sql, "INSERT INTO " SYNC_REPORT_ROW_COLUMNS " VALUES ",
+				      SYNC_REPORT_ROW_VALUES, ins);
 	for (size_t i = 0, k = 0; rc == 0 && i < n; i++)
 		if (!rows[i].a->row_id)
-			row_params(ctx, &rows[i], p + ROW_PARAMS * k++);
+			sync_report_row_params(&rows[i], ctx->sync_id, ctx->org, p + SYNC_REPORT_ROW_PARAMS * k++);
 	if (rc == 0)
-		rc = db_exec(ctx->db, buf_cstr(&sql), p, ins * ROW_PARAMS, NULL);
+		rc = db_exec(ctx->db, buf_cstr(&sql), p, ins * SYNC_REPORT_ROW_PARAMS, NULL);
 	free(p);
 	buf_release(&sql);
 	return rc;
@@ -416,12 +107,12 @@ static int rows_write(struct sync_apply_ctx *ctx, struct row *rows, size_t n)
 static int row_write(struct sync_apply_ctx *ctx, const struct sync_act *a, const char *outcome,
 		     int64_t user_id, int planned, const char *failure)
 {
-	struct row r;
-	int rc = row_fill(ctx, &r, a, outcome, user_id, planned, failure);
+	struct sync_report_row r;
+	int rc = sync_report_row_build(&r, a, outcome, user_id, planned, ctx->invites, failure);
 
 	if (rc == 0)
 		rc = rows_write(ctx, &r, 1);
-	row_release(&r);
+	sync_report_row_release(&r);
 	return rc;
 }
 
@@ -443,8 +134,11 @@ static int find_linked(struct sync_apply_ctx *ctx, const char *slack_id, int64_t
  * (re)activation) of one user. */
 static int apply_update(struct sync_apply_ctx *ctx, const struct sync_act *a, uint64_t *changed)
 {
+	/* Each field at most once (checked below): 7 columns besides the
+	 * status, avatar_hash with the picture, 2 for a link, 2 for WHERE. */
 	struct db_param p[PLAN_FIELD_COUNT + 8];
 	char guest[2][2] = { "0", "1" };
+	unsigned seen = 0;
 	struct buf sql;
 	size_t np = 0;
 	int rc;
@@ -454,6 +148,13 @@ static int apply_update(struct sync_apply_ctx *ctx, const struct sync_act *a, ui
 	for (size_t i = 0; rc == 0 && i < a->n_changes; i++) {
 		const struct plan_change *c = &a->changes[i];
 
+		/* A held sync's payload is data: a field out of range or twice
+		 * must not index field_column or overrun p. */
+		if ((unsigned)c->field >= PLAN_FIELD_COUNT || (seen & (1u << c->field))) {
+			rc = PV_EINVAL;
+			break;
+		}
+		seen |= 1u << c->field;
 		if (c->field == PLAN_F_STATUS)
 			continue;  /* the kind decides the status below */
 		rc = buf_printf(&sql, ", %s = ?", field_column[c->field]);
@@ -490,10 +191,50 @@ static int apply_update(struct sync_apply_ctx *ctx, const struct sync_act *a, ui
 #define TOO_LONG "a value from Slack (an e-mail address, a name or a job title) is longer than" \
 	" the directory accepts; shorten it in the Slack profile."
 
+/* A created user's row and its invitation: one text each for the single
+ * and the multi-row INSERT, so the two cannot drift apart. */
+#define USERS_INSERT "INSERT INTO users (organization_id, email, first_name, last_name," \
+	" display_name, job_title, picture_url, avatar_hash, is_guest, source, provisioned," \
+	" slack_workspace_id, slack_user_id) VALUES "
+#define USERS_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'slack', 1, ?, ?)"
+#define USER_PARAMS 11
+#define OUTBOX_INSERT "INSERT INTO invitation_outbox (organization_id, user_id, email) VALUES "
+#define OUTBOX_ROW "(?, ?, ?)"
+#define OUTBOX_PARAMS 3
+
+/* The USER_PARAMS parameters of USERS_ROW for the create a. */
+static void user_params(const struct sync_apply_ctx *ctx, const struct sync_act *a,
+			struct db_param *q)
+{
+	const struct plan_profile *pr = &a->profile;
+
+	q[0] = DB_INT(ctx->org);
+	q[1] = DB_STR(pr->email);
+	q[2] = DB_STR(pr->first_name);
+	q[3] = DB_STR(pr->last_name);
+	q[4] = DB_STR(pr->display_name);
+	q[5] = DB_STR(pr->job_title);
+	q[6] = DB_STR(pr->picture_url);
+	q[7] = DB_STR(pr->picture_key);
+	q[8] = DB_INT(pr->is_guest ? 1 : 0);
+	q[9] = DB_STR(ctx->workspace_id);
+	q[10] = DB_STR(a->slack_user_id);
+}
+
+/* The OUTBOX_PARAMS parameters of OUTBOX_ROW. */
+static void outbox_params(const struct sync_apply_ctx *ctx, int64_t user_id, const char *email,
+			  struct db_param *q)
+{
+	q[0] = DB_INT(ctx->org);
+	q[1] = DB_INT(user_id);
+	q[2] = DB_STR(email);
+}
+
 /* Applies one action; *outcome and *user_id say what happened. */
 static int apply_one(struct sync_apply_ctx *ctx, const struct sync_act *a, const char **outcome,
 		     int64_t *user_id, const char **failure)
 {
+	struct db_param q[USER_PARAMS];
 	uint64_t n = 1;
 	int rc = 0;
 
@@ -505,16 +246,8 @@ static int apply_one(struct sync_apply_ctx *ctx, const struct sync_act *a, const
 		*outcome = "skipped";
 		return 0;
 	case PLAN_CREATE:
-		rc = db_exec(ctx->db, "INSERT INTO users (organization_id, email, first_name, last_name,"
-			     " display_name, job_title, picture_url, avatar_hash, is_guest, source,"
-			     " provisioned, slack_workspace_id, slack_user_id)"
-			     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'slack', 1, ?, ?)",
-			     DB_ARGS(DB_INT(ctx->org), DB_STR(a->profile.email),
-				     DB_STR(a->profile.first_name), DB_STR(a->profile.last_name),
-				     DB_STR(a->profile.display_name), DB_STR(a->profile.job_title),
-				     DB_STR(a->profile.picture_url), DB_STR(a->profile.avatar_hash),
-				     DB_INT(a->profile.is_guest ? 1 : 0), DB_STR(ctx->workspace_id),
-				     DB_STR(a->slack_user_id)), NULL);
+		user_params(ctx, a, q);
+		rc = db_exec(ctx->db, USERS_INSERT USERS_ROW, q, USER_PARAMS, NULL);
 		if (rc == PV_ECONFLICT)
 			*failure = "another account already has this e-mail address or this Slack member.";
 		else if (rc == PV_EINVAL)
@@ -522,10 +255,10 @@ static int apply_one(struct sync_apply_ctx *ctx, const struct sync_act *a, const
 		if (rc < 0)
 			return rc;
 		*user_id = (int64_t)db_insert_id(ctx->db);
-		if (ctx->invites)
-			rc = db_exec(ctx->db, "INSERT INTO invitation_outbox (organization_id, user_id, email)"
-				     " VALUES (?, ?, ?)", DB_ARGS(DB_INT(ctx->org), DB_INT(*user_id),
-				     DB_STR(a->profile.email)), NULL);
+		if (ctx->invites) {
+			outbox_params(ctx, *user_id, a->profile.email, q);
+			rc = db_exec(ctx->db, OUTBOX_INSERT OUTBOX_ROW, q, OUTBOX_PARAMS, NULL);
+		}
 		return rc;
 	case PLAN_UPDATE:
 	case PLAN_REACTIVATE:
@@ -580,8 +313,6 @@ static int fatal(int rc)
 	return rc == PV_EDBDOWN || rc == PV_ENOMEM;
 }
 
-#define USER_PARAMS 11
-
 /* Finds, among the creates of acts[from..to), the one for slack_id; start
  * is where it is expected (ids come back in the order of the INSERT). */
 static size_t find_create(const struct sync_act *acts, size_t from, size_t to, size_t start,
@@ -619,37 +350,20 @@ static int insert_creates(struct sync_apply_ctx *ctx, const struct sync_act *act
 		rc = PV_ENOMEM;
 		goto out;
 	}
-	for (size_t i = from; i < to; i++) {
-		const struct plan_profile *pr = &acts[i].profile;
-		struct db_param *q = p + USER_PARAMS * k;
-
-		if (acts[i].kind != PLAN_CREATE)
-			continue;
-		q[0] = DB_INT(ctx->org);
-		q[1] = DB_STR(pr->email);
-		q[2] = DB_STR(pr->first_name);
-		q[3] = DB_STR(pr->last_name);
-		q[4] = DB_STR(pr->display_name);
-		q[5] = DB_STR(pr->job_title);
-		q[6] = DB_STR(pr->picture_url);
-		q[7] = DB_STR(pr->avatar_hash);
-		q[8] = DB_INT(pr->is_guest ? 1 : 0);
-		q[9] = DB_STR(ctx->workspace_id);
-		q[10] = DB_STR(acts[i].slack_user_id);
-		k++;
-	}
-	rc = multi_insert_sql(&sql, "INSERT INTO users (organization_id, email, first_name, last_name,"
-			      " display_name, job_title, picture_url, avatar_hash, is_guest, source,"
-			      " provisioned, slack_workspace_id, slack_user_id) VALUES ",
-			      "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'slack', 1, ?, ?)", n);
+	for (size_t i = from; i < to; i++)
+		if (acts[i].kind == PLAN_CREATE)
+			user_params(ctx, &acts[i], p + USER_PARAMS * k++);
+	rc = multi_insert_sql(&sql, USERS_INSERT, USERS_ROW, n);
 	if (rc == 0)
 		rc = db_exec(ctx->db, buf_cstr(&sql), p, n * USER_PARAMS, NULL);
 	if (rc < 0)
 		goto out;
 	/* The ids are read back rather than assumed consecutive, which
 	 * depends on innodb_autoinc_lock_mode.  Rows of this workspace with
-	 * an id from the first one on can only be ours: this worker holds the
-	 * organization's one sync lease. */
+	 * an id from the first one on are this batch's or, with two writers,
+	 * the other writer's batch of the same sync (the lease keeps anyone
+	 * else out): each is matched by Slack id among this batch's creates
+	 * and the others' rows are passed over. */
 	first = (int64_t)db_insert_id(ctx->db);
 	rc = db_query(ctx->db, &r, "SELECT id, slack_user_id FROM users WHERE organization_id = ?"
 		      " AND slack_workspace_id = ? AND id >= ? ORDER BY id",
@@ -674,18 +388,13 @@ static int insert_creates(struct sync_apply_ctx *ctx, const struct sync_act *act
 		goto out;
 	buf_reset(&sql);
 	k = 0;
-	for (size_t i = from; i < to; i++) {
-		if (acts[i].kind != PLAN_CREATE)
-			continue;
-		p[3 * k] = DB_INT(ctx->org);
-		p[3 * k + 1] = DB_INT(ids[i - from]);
-		p[3 * k + 2] = DB_STR(acts[i].profile.email);
-		k++;
-	}
-	rc = multi_insert_sql(&sql, "INSERT INTO invitation_outbox (organization_id, user_id, email)"
-			      " VALUES ", "(?, ?, ?)", n);
+	/* p holds USER_PARAMS per create: room for OUTBOX_PARAMS each. */
+	for (size_t i = from; i < to; i++)
+		if (acts[i].kind == PLAN_CREATE)
+			outbox_params(ctx, ids[i - from], acts[i].profile.email, p + OUTBOX_PARAMS * k++);
+	rc = multi_insert_sql(&sql, OUTBOX_INSERT, OUTBOX_ROW, n);
 	if (rc == 0)
-		rc = db_exec(ctx->db, buf_cstr(&sql), p, 3 * n, NULL);
+		rc = db_exec(ctx->db, buf_cstr(&sql), p, OUTBOX_PARAMS * n, NULL);
 out:
 	db_rows_free(r);
 	free(p);
@@ -698,7 +407,7 @@ out:
 static int apply_range(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t from, size_t to)
 {
 	const char *failure;
-	struct row *rows = calloc(to - from, sizeof(*rows));
+	struct sync_report_row *rows = calloc(to - from, sizeof(*rows));
 	int64_t *ids = calloc(to - from, sizeof(*ids));
 	size_t filled = 0;
 	int rc;
@@ -717,7 +426,8 @@ static int apply_range(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t
 		if (acts[i].kind != PLAN_CREATE)
 			rc = apply_one(ctx, &acts[i], &outcome, &user_id, &failure);
 		if (rc == 0)
-			rc = row_fill(ctx, &rows[i - from], &acts[i], outcome, user_id, 0, NULL);
+			rc = sync_report_row_build(&rows[i - from], &acts[i], outcome, user_id, 0,
+						   ctx->invites, NULL);
 		filled = i - from + 1;
 	}
 	if (rc == 0)
@@ -728,7 +438,7 @@ static int apply_range(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t
 		db_rollback(ctx->db);
 out:
 	for (size_t i = 0; i < filled; i++)
-		row_release(&rows[i]);
+		sync_report_row_release(&rows[i]);
 	free(rows);
 	free(ids);
 	return rc;
@@ -864,16 +574,17 @@ int sync_apply(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n)
 int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct sync_act *acts, size_t n)
 {
 	size_t batch = ctx->batch ? ctx->batch : 200;
-	struct row *rows = calloc(batch, sizeof(*rows));
+	struct sync_report_row *rows = calloc(batch, sizeof(*rows));
 	int rc = rows ? 0 : PV_ENOMEM;
 
 	for (size_t from = 0; from < n && rc == 0; from += batch) {
 		size_t to = from + batch < n ? from + batch : n, filled = 0;
 
 		for (size_t i = from; i < to && rc == 0; i++, filled++)
-			rc = row_fill(ctx, &rows[i - from], &acts[i],
-				      acts[i].kind == PLAN_SKIP ? "skipped" : "planned", acts[i].user_id,
-				      acts[i].kind != PLAN_SKIP, NULL);
+			rc = sync_report_row_build(&rows[i - from], &acts[i],
+						   acts[i].kind == PLAN_SKIP ? "skipped" : "planned",
+						   acts[i].user_id, acts[i].kind != PLAN_SKIP,
+						   ctx->invites, NULL);
 		if (rc == 0)
 			rc = db_begin(ctx->db);
 		if (rc == 0)
@@ -883,7 +594,7 @@ int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct sync_act *acts
 		if (rc < 0)
 			db_rollback(ctx->db);
 		for (size_t i = 0; i < filled; i++)
-			row_release(&rows[i]);
+			sync_report_row_release(&rows[i]);
 		if (rc == 0 && ctx->between)
 			rc = ctx->between(ctx->arg);
 	}

@@ -70,9 +70,7 @@ int sync_apply(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n);
 /* Writes the acts as planned rows, changing nothing else (dry run, held). */
 int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct sync_act *acts, size_t n);
 
-/* Rebuilds an act from a planned row's payload (borrowing from payload,
- * which must outlive the act). */
-int sync_act_from_payload(json_object *payload, int64_t row_id, struct sync_act *out,
-			  struct plan_change *changes, size_t max_changes);
+/* The report rows and held syncs' payloads: sync_report_rows.h
+ * (sync_act_from_payload reads a payload back). */
 
 #endif

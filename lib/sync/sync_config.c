@@ -38,6 +38,24 @@ static const char *path(const char *fmt, size_t i)
 #define FAIL(f, ...) do { *field = (f); snprintf(why, whylen, __VA_ARGS__); rc = PV_EINVAL; \
 	goto out; } while (0)
 
+/* A copy of s pushed onto arr.  0 or PV_ENOMEM. */
+static int push_string(json_object *arr, const char *s)
+{
+	json_object *v = json_object_new_string(s);
+
+	/* json_object_array_add takes NULL as JSON null: check first. */
+	return v ? pjson_push(arr, v) : PV_ENOMEM;
+}
+
+/* A new empty object added to parent under key; borrowed (parent owns
+ * it), NULL when out of memory. */
+static json_object *child(json_object *parent, const char *key)
+{
+	json_object *o = json_object_new_object();
+
+	return o && pjson_add(parent, key, o) == 0 ? o : NULL;
+}
+
 static int known_keys(json_object *obj, const char *const *keys, const char **bad)
 {
 	json_object_object_foreach(obj, key, val) {
@@ -64,9 +82,10 @@ int sync_config_validate(struct db *db, int64_t org, json_object *body,
 	static const char *const row_keys[] = { "slack_group_id", "team_id", NULL };
 	static const char *const threshold_keys[] = { "percent", "minimum", NULL };
 	json_object *members, *mapping, *threshold, *ids = NULL, *rows = NULL, *out = NULL;
-	json_object *nm = NULL, *ntm = NULL, *nth = NULL, *nids = NULL, *nrows = NULL;
+	json_object *nm, *ntm, *nth;          /* borrowed from out */
+	json_object *nids = NULL, *nrows = NULL;
 	const char *mode = NULL, *bad = NULL;
-	int64_t percent = 10, minimum = 10;
+	int64_t percent = PLAN_DEFAULT_THRESHOLD_PERCENT, minimum = PLAN_DEFAULT_THRESHOLD_MINIMUM;
 	int enabled = 0, rc = 0;
 
 	*normalized = NULL;
@@ -85,6 +104,10 @@ int sync_config_validate(struct db *db, int64_t org, json_object *body,
 		FAIL("members.group_ids", "members.group_ids must be a list of Slack group ids.");
 	rc = 0;
 	nids = json_object_new_array();
+	if (!nids) {
+		rc = PV_ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; ids && i < json_object_array_length(ids); i++) {
 		json_object *v = json_object_array_get_idx(ids, i);
 		const char *id = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
@@ -97,7 +120,8 @@ int sync_config_validate(struct db *db, int64_t org, json_object *body,
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(json_object_get_string(json_object_array_get_idx(ids, j)), id) == 0)
 				FAIL(path("members.group_ids[%zu]", i), "The group %.40s is listed twice.", id);
-		pjson_push(nids, json_object_new_string(id));
+		if ((rc = push_string(nids, id)) < 0)
+			goto out;
 	}
 	if (strcmp(mode, "groups") == 0 && json_object_array_length(nids) == 0)
 		FAIL("members.group_ids", "Choose at least one Slack group, or import everyone.");
@@ -110,6 +134,10 @@ int sync_config_validate(struct db *db, int64_t org, json_object *body,
 			FAIL("team_mapping.mappings", "team_mapping.mappings must be a list.");
 	}
 	nrows = json_object_new_array();
+	if (!nrows) {
+		rc = PV_ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; rows && i < json_object_array_length(rows); i++) {
 		json_object *row = json_object_array_get_idx(rows, i), *nrow;
 		const char *gid = NULL;
@@ -144,10 +172,13 @@ int sync_config_validate(struct db *db, int64_t org, json_object *body,
 			if (pg && strcmp(pg, gid) == 0 && pt == team)
 				FAIL(path("team_mapping.mappings[%zu]", i), "This group is already mapped to this team.");
 		}
+		/* Pushed first: nrows owns it, even if filling it fails. */
 		nrow = json_object_new_object();
-		pjson_add_str(nrow, "slack_group_id", gid);
-		pjson_add_int(nrow, "team_id", team);
-		pjson_push(nrows, nrow);
+		if (!nrow || pjson_push(nrows, nrow) || pjson_add_str(nrow, "slack_group_id", gid) ||
+		    pjson_add_int(nrow, "team_id", team)) {
+			rc = PV_ENOMEM;
+			goto out;
+		}
 	}
 	if (enabled && json_object_array_length(nrows) == 0)
 		FAIL("team_mapping.mappings", "Add at least one Slack group to team mapping, or turn team mapping off.");
@@ -162,30 +193,34 @@ int sync_config_validate(struct db *db, int64_t org, json_object *body,
 			FAIL("deactivation_threshold.minimum", "minimum must be a whole number of users, 0 or more.");
 		rc = 0;
 	}
+	/* Every object is attached to out as soon as it exists, so that out
+	 * owns it whatever fails next (and a partial configuration is never
+	 * returned: validation fails with PV_ENOMEM instead). */
+	rc = PV_ENOMEM;
 	out = json_object_new_object();
-	nm = json_object_new_object();
-	ntm = json_object_new_object();
-	nth = json_object_new_object();
-	if (!out || !nm || !ntm || !nth || pjson_add_str(nm, "mode", mode) ||
-	    pjson_add(nm, "group_ids", nids) || pjson_add_bool(ntm, "enabled", enabled) ||
-	    pjson_add(ntm, "mappings", nrows) || pjson_add_int(nth, "percent", percent) ||
-	    pjson_add_int(nth, "minimum", minimum)) {
-		nids = nrows = NULL;
-		rc = PV_ENOMEM;
+	nm = out ? child(out, "members") : NULL;
+	ntm = nm ? child(out, "team_mapping") : NULL;
+	nth = ntm ? child(out, "deactivation_threshold") : NULL;
+	if (!nth || pjson_add_str(nm, "mode", mode))
 		goto out;
-	}
-	nids = nrows = NULL;
-	pjson_add(out, "members", nm);
-	pjson_add(out, "team_mapping", ntm);
-	pjson_add(out, "deactivation_threshold", nth);
-	nm = ntm = nth = NULL;
+	/* pjson_add takes its value over, even when it fails. */
+	rc = pjson_add(nm, "group_ids", nids);
+	nids = NULL;
+	if (rc == 0)
+		rc = pjson_add_bool(ntm, "enabled", enabled);
+	if (rc == 0)
+		rc = pjson_add(ntm, "mappings", nrows);
+	nrows = NULL;
+	if (rc == 0)
+		rc = pjson_add_int(nth, "percent", percent);
+	if (rc == 0)
+		rc = pjson_add_int(nth, "minimum", minimum);
+	if (rc < 0)
+		goto out;
 	*normalized = out;
 	out = NULL;
 out:
 	json_object_put(out);
-	json_object_put(nm);
-	json_object_put(ntm);
-	json_object_put(nth);
 	json_object_put(nids);
 	json_object_put(nrows);
 	return rc;
@@ -214,7 +249,7 @@ int sync_config_snapshot(const char *text, struct sync_config_snapshot *snap)
 {
 	json_object *cfg = NULL, *members, *mapping, *threshold, *ids = NULL, *rows = NULL;
 	const char *why, *mode = "everyone";
-	int64_t percent = 10, minimum = 10;
+	int64_t percent = PLAN_DEFAULT_THRESHOLD_PERCENT, minimum = PLAN_DEFAULT_THRESHOLD_MINIMUM;
 	size_t nids, nrows;
 	int enabled = 0, rc;
 

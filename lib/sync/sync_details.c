@@ -1,8 +1,9 @@
 #include "sync/sync_details.h"
 #include "core/err.h"
 
-/* The sentence for what was (or, when planned, would be) done. */
-static const char *what(enum plan_kind kind, enum plan_reason reason)
+/* The sentence for what was (or, when planned, would be) done.  Each
+ * reason belongs to one kind, so the reason alone decides it. */
+static const char *what(enum plan_reason reason)
 {
 	switch (reason) {
 	case PLAN_R_NEW_IN_SCOPE:
@@ -49,7 +50,6 @@ static const char *what(enum plan_kind kind, enum plan_reason reason)
 	case PLAN_REASON_COUNT:
 		break;
 	}
-	(void)kind;
 	return "Changed by the sync.";
 }
 
@@ -65,7 +65,7 @@ int sync_details(enum plan_kind kind, enum plan_reason reason,
 	if (ctx->planned && kind != PLAN_SKIP)
 		rc = buf_puts(out, "Planned (not applied yet): ");
 	if (rc == 0)
-		rc = buf_puts(out, what(kind, reason));
+		rc = buf_puts(out, what(reason));
 	if (rc == 0 && reason == PLAN_R_PROFILE_CHANGED)
 		rc = buf_printf(out, " %s.", ctx->fields && *ctx->fields ? ctx->fields : "profile");
 	if (rc == 0 && (kind == PLAN_ADD_TO_TEAM || kind == PLAN_REMOVE_FROM_TEAM))

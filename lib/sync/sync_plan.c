@@ -409,20 +409,20 @@ static struct slice whole(const char *s)
 	return (struct slice){ s, strlen(s) };
 }
 
-static void target_of(const struct slack_user *u, struct target *t)
+static void target_of(const struct snap_person *u, struct target *t)
 {
 	if (nonempty(u->first_name) || nonempty(u->last_name)) {
 		t->first = whole(u->first_name);
 		t->last = whole(u->last_name);
-	} else if (nonempty(u->real_name)) {
-		const char *sp = strchr(u->real_name, ' ');
+	} else if (nonempty(u->full_name)) {
+		const char *sp = strchr(u->full_name, ' ');
 		if (sp) {
-			t->first = (struct slice){ u->real_name, (size_t)(sp - u->real_name) };
+			t->first = (struct slice){ u->full_name, (size_t)(sp - u->full_name) };
 			while (*sp == ' ')
 				sp++;
 			t->last = whole(sp);
 		} else {
-			t->first = whole(u->real_name);
+			t->first = whole(u->full_name);
 			t->last = whole("");
 		}
 	} else {
@@ -431,15 +431,16 @@ static void target_of(const struct slack_user *u, struct target *t)
 	}
 	if (nonempty(u->display_name))
 		t->display = u->display_name;
-	else if (nonempty(u->real_name))
-		t->display = u->real_name;
+	else if (nonempty(u->full_name))
+		t->display = u->full_name;
 	else
-		t->display = or_empty(u->name);
+		t->display = or_empty(u->handle);
 	t->title = or_empty(u->title);
-	/* A default avatar is not a picture (SPEC §2.5); its hash is ignored. */
-	t->picture_url = u->image_url;
-	t->picture_key = u->image_url ? (u->avatar_hash ? u->avatar_hash : u->image_url) : NULL;
-	t->guest = u->is_restricted || u->is_ultra_restricted;
+	/* The reader made a default avatar no picture (SPEC §2.5); a key
+	 * without a URL is not one either. */
+	t->picture_url = u->picture_url;
+	t->picture_key = u->picture_url ? u->picture_key : NULL;
+	t->guest = u->kind != SNAP_MEMBER;
 }
 
 static int slice_eq(struct slice a, const char *b)
@@ -463,8 +464,8 @@ static const char *bool_text(int v)
 
 /* Appends to the last action the changes that bring directory user x in
  * line with Slack user u, in enum plan_field order. */
-static int push_diff(struct builder *b, const struct plan_dir_user *x,
-		     const struct slack_user *u)
+static int push_diff(struct builder *b, const struct snap_user *x,
+		     const struct snap_person *u)
 {
 	struct plan_action *a = &b->p->actions[b->p->n_actions - 1];
 	struct target t;
@@ -491,10 +492,10 @@ static int push_diff(struct builder *b, const struct plan_dir_user *x,
 	if (nonempty(u->email) && ascii_casecmp(u->email, x->email) != 0 &&
 	    (rc = push_change(b, PLAN_F_EMAIL, x->email, u->email)))
 		return rc;
-	if (!opt_eq(t.picture_key, x->avatar_hash)) {
+	if (!opt_eq(t.picture_key, x->picture_key)) {
 		if ((rc = push_change(b, PLAN_F_PICTURE, x->picture_url, t.picture_url)))
 			return rc;
-		a->avatar_hash = t.picture_key;
+		a->picture_key = t.picture_key;
 	}
 	if (strcmp(t.title, or_empty(x->job_title)) != 0 &&
 	    (rc = push_change(b, PLAN_F_JOB_TITLE, or_empty(x->job_title), t.title)))
@@ -513,25 +514,25 @@ static int build_indexes(struct builder *b)
 	const struct plan_config *c = b->cfg;
 	int rc;
 
-	b->ss = calloc(in->n_slack_users ? in->n_slack_users : 1, sizeof(*b->ss));
-	b->ds = calloc(in->n_users ? in->n_users : 1, sizeof(*b->ds));
-	b->order = calloc(in->n_slack_users ? in->n_slack_users : 1, sizeof(*b->order));
-	b->dir_by_id = calloc(in->n_users ? in->n_users : 1, sizeof(*b->dir_by_id));
-	b->team_by_id = calloc(in->n_teams ? in->n_teams : 1, sizeof(*b->team_by_id));
+	b->ss = calloc(in->snap->n_people ? in->snap->n_people : 1, sizeof(*b->ss));
+	b->ds = calloc(in->snap->n_users ? in->snap->n_users : 1, sizeof(*b->ds));
+	b->order = calloc(in->snap->n_people ? in->snap->n_people : 1, sizeof(*b->order));
+	b->dir_by_id = calloc(in->snap->n_users ? in->snap->n_users : 1, sizeof(*b->dir_by_id));
+	b->team_by_id = calloc(in->snap->n_teams ? in->snap->n_teams : 1, sizeof(*b->team_by_id));
 	if (!b->ss || !b->ds || !b->order || !b->dir_by_id || !b->team_by_id)
 		return PV_ENOMEM;
-	if ((rc = smap_init(&b->slack_by_id, in->n_slack_users, 0)) ||
-	    (rc = smap_init(&b->claims, in->n_slack_users, 1)) ||
-	    (rc = smap_init(&b->dir_by_link, in->n_users, 0)) ||
-	    (rc = smap_init(&b->dir_by_email, in->n_users, 1)) ||
-	    (rc = smap_init(&b->groups, in->n_slack_groups, 0)) ||
+	if ((rc = smap_init(&b->slack_by_id, in->snap->n_people, 0)) ||
+	    (rc = smap_init(&b->claims, in->snap->n_people, 1)) ||
+	    (rc = smap_init(&b->dir_by_link, in->snap->n_users, 0)) ||
+	    (rc = smap_init(&b->dir_by_email, in->snap->n_users, 1)) ||
+	    (rc = smap_init(&b->groups, in->snap->n_groups, 0)) ||
 	    (rc = smap_init(&b->excl_email, c->n_exclude, 1)) ||
 	    (rc = smap_init(&b->excl_id, c->n_exclude, 0)) ||
 	    (rc = smap_init(&b->domains, c->n_allowed_domains, 1)))
 		return rc;
 
-	for (size_t i = 0; i < in->n_slack_users; i++) {
-		const struct slack_user *u = &in->slack_users[i];
+	for (size_t i = 0; i < in->snap->n_people; i++) {
+		const struct snap_person *u = &in->snap->people[i];
 		struct slack_st *st = &b->ss[i];
 
 		st->dir = st->holder = st->rival = st->create_action = st->rank = NONE;
@@ -547,8 +548,8 @@ static int build_indexes(struct builder *b)
 	for (size_t r = 0; r < b->n_order; r++)
 		b->ss[b->order[r].idx].rank = r;
 
-	for (size_t i = 0; i < in->n_users; i++) {
-		const struct plan_dir_user *x = &in->users[i];
+	for (size_t i = 0; i < in->snap->n_users; i++) {
+		const struct snap_user *x = &in->snap->users[i];
 
 		if (!x->email)
 			return PV_EINVAL;
@@ -557,22 +558,22 @@ static int build_indexes(struct builder *b)
 			smap_put(&b->dir_by_link, x->slack_user_id, i);
 		smap_put(&b->dir_by_email, x->email, i);
 		b->dir_by_id[i] = (struct idkey){ x->id, i };
-		if (x->status == PLAN_USER_ACTIVE) {
+		if (x->status == SNAP_USER_ACTIVE) {
 			b->p->active_provisioned += x->provisioned;
 			b->active_admins += x->is_admin;
 		}
 	}
-	sort(b->dir_by_id, in->n_users, sizeof(*b->dir_by_id), idkey_cmp);
+	sort(b->dir_by_id, in->snap->n_users, sizeof(*b->dir_by_id), idkey_cmp);
 
-	for (size_t i = 0; i < in->n_teams; i++)
-		b->team_by_id[i] = (struct idkey){ in->teams[i].id, i };
-	sort(b->team_by_id, in->n_teams, sizeof(*b->team_by_id), idkey_cmp);
+	for (size_t i = 0; i < in->snap->n_teams; i++)
+		b->team_by_id[i] = (struct idkey){ in->snap->teams[i].id, i };
+	sort(b->team_by_id, in->snap->n_teams, sizeof(*b->team_by_id), idkey_cmp);
 
-	for (size_t i = 0; i < in->n_slack_groups; i++) {
-		const struct slack_group *g = &in->slack_groups[i];
+	for (size_t i = 0; i < in->snap->n_groups; i++) {
+		const struct snap_group *g = &in->snap->groups[i];
 		if (!g->id)
 			return PV_EINVAL;
-		if (!g->disabled)  /* a disabled group has no members for us */
+		if (g->enabled)  /* a disabled group has no members for us */
 			smap_put(&b->groups, g->id, i);
 	}
 	for (size_t i = 0; i < c->n_exclude; i++) {
@@ -594,14 +595,14 @@ static int each_member(struct builder *b, const char *group_id,
 		       int (*fn)(struct builder *, size_t, void *), void *arg)
 {
 	size_t gi = group_id ? smap_get(&b->groups, group_id) : NONE;
-	const struct slack_group *g;
+	const struct snap_group *g;
 	int rc;
 
 	if (gi == NONE)
 		return 0;
-	g = &b->in->slack_groups[gi];
-	for (size_t k = 0; g->user_ids && k < g->n_user_ids; k++) {
-		size_t si = g->user_ids[k] ? smap_get(&b->slack_by_id, g->user_ids[k]) : NONE;
+	g = &b->in->snap->groups[gi];
+	for (size_t k = 0; g->member_ids && k < g->n_member_ids; k++) {
+		size_t si = g->member_ids[k] ? smap_get(&b->slack_by_id, g->member_ids[k]) : NONE;
 		if (si != NONE && (rc = fn(b, si, arg)))
 			return rc;
 	}
@@ -615,22 +616,21 @@ static int mark_in_groups(struct builder *b, size_t si, void *arg)
 	return 0;
 }
 
-static enum scope scope_of(struct builder *b, const struct slack_user *u, int in_groups)
+static enum scope scope_of(struct builder *b, const struct snap_person *u, int in_groups)
 {
 	const struct plan_config *c = b->cfg;
 	int kind_ok;
 
-	if (u->is_bot || u->is_app_user || strcmp(u->id, "USLACKBOT") == 0)
+	if (u->not_a_person)
 		return SC_IGNORED;
 	if (u->deleted)
 		return SC_DELETED;
-	if (u->is_ultra_restricted)
-		kind_ok = c->single_channel_guests;
-	else if (u->is_restricted)
-		kind_ok = c->multi_channel_guests;
-	else
-		kind_ok = c->full_members;
-	if (!kind_ok || (u->is_invited_user && !c->invited_not_joined))
+	switch (u->kind) {
+	case SNAP_SINGLE_CHANNEL_GUEST: kind_ok = c->single_channel_guests; break;
+	case SNAP_MULTI_CHANNEL_GUEST: kind_ok = c->multi_channel_guests; break;
+	default: kind_ok = c->full_members; break;
+	}
+	if (!kind_ok || (u->invited && !c->invited_not_joined))
 		return SC_LEFT_SCOPE;
 	if (c->members_mode == PLAN_MEMBERS_GROUPS && !in_groups)
 		return SC_LEFT_SCOPE;
@@ -676,24 +676,24 @@ static void decide_linked(struct builder *b)
 
 	for (size_t r = 0; r < b->n_order; r++) {
 		size_t si = b->order[r].idx;
-		const struct slack_user *u = &in->slack_users[si];
+		const struct snap_person *u = &in->snap->people[si];
 		struct slack_st *st = &b->ss[si];
 		size_t xi = smap_get(&b->dir_by_link, u->id);
-		const struct plan_dir_user *x;
+		const struct snap_user *x;
 
 		if (xi == NONE)
 			continue;
 		st->dir = xi;
 		b->ds[xi].slack = si;
-		x = &in->users[xi];
+		x = &in->snap->users[xi];
 		if (st->scope != SC_IN) {
-			if (x->status == PLAN_USER_ACTIVE && x->provisioned) {
+			if (x->status == SNAP_USER_ACTIVE && x->provisioned) {
 				st->fate = F_DEACTIVATE;
 				st->reason = (unsigned char)deactivate_reason(st->scope);
 			}
 			continue;
 		}
-		if (x->status == PLAN_USER_DEACTIVATED) {
+		if (x->status == SNAP_USER_DEACTIVATED) {
 			if (!x->provisioned || x->deactivated_by_hand) {
 				st->fate = F_FROZEN;
 				continue;
@@ -707,7 +707,7 @@ static void decide_linked(struct builder *b)
 			size_t prior;
 
 			if (yi != NONE && yi != xi) {
-				int linked = in->users[yi].slack_user_id != NULL;
+				int linked = in->snap->users[yi].slack_user_id != NULL;
 				skip(st, linked ? PLAN_R_EMAIL_TAKEN_BY_LINKED_USER
 					       : PLAN_R_EMAIL_TAKEN_BY_OTHER_USER, yi, NONE);
 			} else if ((prior = smap_put(&b->claims, u->email, si)) != NONE) {
@@ -724,7 +724,7 @@ static void decide_unlinked(struct builder *b)
 
 	for (size_t r = 0; r < b->n_order; r++) {
 		size_t si = b->order[r].idx;
-		const struct slack_user *u = &in->slack_users[si];
+		const struct snap_person *u = &in->snap->people[si];
 		struct slack_st *st = &b->ss[si];
 		size_t yi, prior;
 
@@ -744,14 +744,14 @@ static void decide_unlinked(struct builder *b)
 			st->fate = F_CREATE;
 			continue;
 		}
-		const struct plan_dir_user *y = &in->users[yi];
+		const struct snap_user *y = &in->snap->users[yi];
 		if (y->slack_user_id) {
 			/* Linked to another Slack id (§7.5 when it is gone). */
-			skip(st, y->status == PLAN_USER_DEACTIVATED ? PLAN_R_NEEDS_REVIEW
+			skip(st, y->status == SNAP_USER_DEACTIVATED ? PLAN_R_NEEDS_REVIEW
 				 : PLAN_R_EMAIL_TAKEN_BY_LINKED_USER, yi, b->ds[yi].slack);
 		} else if (b->ds[yi].slack != NONE) {
 			skip(st, PLAN_R_EMAIL_TAKEN_BY_LINKED_USER, yi, b->ds[yi].slack);
-		} else if (y->status == PLAN_USER_DEACTIVATED) {
+		} else if (y->status == SNAP_USER_DEACTIVATED) {
 			skip(st, PLAN_R_NEEDS_REVIEW, yi, NONE);
 		} else {
 			smap_put(&b->claims, u->email, si);
@@ -764,10 +764,10 @@ static void decide_unlinked(struct builder *b)
 
 /* A deactivation, or skip last_administrator when it would leave the
  * organization without an active administrator (SPEC §7.7). */
-static int emit_deactivate(struct builder *b, size_t xi, const struct slack_user *u,
+static int emit_deactivate(struct builder *b, size_t xi, const struct snap_person *u,
 			   enum plan_reason reason)
 {
-	const struct plan_dir_user *x = &b->in->users[xi];
+	const struct snap_user *x = &b->in->snap->users[xi];
 	struct plan_action *a;
 
 	if (x->is_admin && b->active_admins <= 1) {
@@ -788,7 +788,7 @@ static int emit_deactivate(struct builder *b, size_t xi, const struct slack_user
 
 static int emit_create(struct builder *b, size_t si)
 {
-	const struct slack_user *u = &b->in->slack_users[si];
+	const struct snap_person *u = &b->in->snap->people[si];
 	struct plan_action *a;
 	struct target t;
 	const char *first, *last;
@@ -807,10 +807,10 @@ static int emit_create(struct builder *b, size_t si)
 		.email = u->email,
 		.job_title = t.title,
 		.picture_url = t.picture_url,
-		.avatar_hash = t.picture_key,
+		.picture_key = t.picture_key,
 		.is_guest = t.guest,
 	};
-	a->avatar_hash = t.picture_key;
+	a->picture_key = t.picture_key;
 	return 0;
 }
 
@@ -823,9 +823,9 @@ static int emit_people(struct builder *b)
 
 	for (size_t r = 0; r < b->n_order; r++) {
 		size_t si = b->order[r].idx;
-		const struct slack_user *u = &in->slack_users[si];
+		const struct snap_person *u = &in->snap->people[si];
 		struct slack_st *st = &b->ss[si];
-		const struct plan_dir_user *x = st->dir != NONE ? &in->users[st->dir] : NULL;
+		const struct snap_user *x = st->dir != NONE ? &in->snap->users[st->dir] : NULL;
 
 		switch (st->fate) {
 		case F_CREATE:
@@ -860,8 +860,8 @@ static int emit_people(struct builder *b)
 				return PV_ENOMEM;
 			a->slack = u;
 			a->user = x;
-			a->holder = st->holder != NONE ? &in->users[st->holder] : NULL;
-			a->rival = st->rival != NONE ? &in->slack_users[st->rival] : NULL;
+			a->holder = st->holder != NONE ? &in->snap->users[st->holder] : NULL;
+			a->rival = st->rival != NONE ? &in->snap->people[st->rival] : NULL;
 			break;
 		case F_DEACTIVATE:
 			if ((rc = emit_deactivate(b, st->dir, u, (enum plan_reason)st->reason)))
@@ -880,11 +880,11 @@ static int emit_left_workspace(struct builder *b)
 	const struct plan_input *in = b->in;
 	int rc;
 
-	for (size_t k = 0; k < in->n_users; k++) {
+	for (size_t k = 0; k < in->snap->n_users; k++) {
 		size_t xi = b->dir_by_id[k].idx;
-		const struct plan_dir_user *x = &in->users[xi];
+		const struct snap_user *x = &in->snap->users[xi];
 
-		if (!x->slack_user_id || x->status != PLAN_USER_ACTIVE || !x->provisioned)
+		if (!x->slack_user_id || x->status != SNAP_USER_ACTIVE || !x->provisioned)
 			continue;
 		if (smap_get(&b->slack_by_id, x->slack_user_id) != NONE)
 			continue;
@@ -968,7 +968,7 @@ static int emit_teams(struct builder *b)
 		struct want_arg w = { &want, m->team_id };
 		int64_t *id;
 
-		if (idkey_find(b->team_by_id, in->n_teams, m->team_id) == NONE)
+		if (idkey_find(b->team_by_id, in->snap->n_teams, m->team_id) == NONE)
 			continue;  /* the team is gone: nothing to manage */
 		if (!(id = vec_push(&managed))) {
 			rc = PV_ENOMEM;
@@ -981,29 +981,29 @@ static int emit_teams(struct builder *b)
 	sort(want.v, want.n, want.size, pair_cmp);
 	sort(managed.v, managed.n, managed.size, i64_cmp);
 
-	have = calloc(in->n_memberships ? in->n_memberships : 1, sizeof(*have));
+	have = calloc(in->snap->n_memberships ? in->snap->n_memberships : 1, sizeof(*have));
 	if (!have) {
 		rc = PV_ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < in->n_memberships; i++) {
-		const struct plan_membership *ms = &in->memberships[i];
+	for (size_t i = 0; i < in->snap->n_memberships; i++) {
+		const struct snap_membership *ms = &in->snap->memberships[i];
 		have[i] = (struct pair){ ms->team_id, ms->user_id, (int)ms->source };
 	}
-	sort(have, in->n_memberships, sizeof(*have), pair_cmp);
+	sort(have, in->snap->n_memberships, sizeof(*have), pair_cmp);
 
 	/* Removals: provisioning memberships nobody wants any more. */
-	for (size_t i = 0; i < in->n_memberships; i++) {
+	for (size_t i = 0; i < in->snap->n_memberships; i++) {
 		const struct pair *h = &have[i];
 		size_t xi;
 		enum team_policy pol;
 		int keep;
 
-		if (h->source != PLAN_MS_PROVISIONING)
+		if (h->source != SNAP_MS_PROVISIONING)
 			continue;
 		if (!managed.n || !bsearch(&h->team, managed.v, managed.n, sizeof(int64_t), i64_cmp))
 			continue;
-		if ((xi = idkey_find(b->dir_by_id, in->n_users, h->key)) == NONE)
+		if ((xi = idkey_find(b->dir_by_id, in->snap->n_users, h->key)) == NONE)
 			continue;
 		pol = policy_of(b, xi);
 		keep = pol == TP_KEEP ||
@@ -1028,7 +1028,7 @@ static int emit_teams(struct builder *b)
 		if (i > 0 && pair_cmp(w, w - 1) == 0)
 			continue;  /* several groups map to this team */
 		if (b->ss[si].fate != F_CREATE &&
-		    pair_find(have, in->n_memberships, w->team, in->users[xi].id))
+		    pair_find(have, in->snap->n_memberships, w->team, in->snap->users[xi].id))
 			continue;
 		if (!(t = vec_push(&acts))) {
 			rc = PV_ENOMEM;
@@ -1040,7 +1040,7 @@ static int emit_teams(struct builder *b)
 	sort(acts.v, acts.n, acts.size, tact_cmp);
 	for (size_t i = 0; i < acts.n; i++) {
 		const struct tact *ta = &((const struct tact *)acts.v)[i];
-		size_t ti = idkey_find(b->team_by_id, in->n_teams, ta->team);
+		size_t ti = idkey_find(b->team_by_id, in->snap->n_teams, ta->team);
 		struct plan_action *a = push_action(b, ta->add ? PLAN_ADD_TO_TEAM : PLAN_REMOVE_FROM_TEAM,
 						    ta->add ? PLAN_R_IN_MAPPED_GROUP
 						    : PLAN_R_NOT_IN_MAPPED_GROUP);
@@ -1048,10 +1048,10 @@ static int emit_teams(struct builder *b)
 			rc = PV_ENOMEM;
 			goto out;
 		}
-		a->team = &in->teams[ti];
-		a->user = ta->dir != NONE ? &in->users[ta->dir] : NULL;
+		a->team = &in->snap->teams[ti];
+		a->user = ta->dir != NONE ? &in->snap->users[ta->dir] : NULL;
 		if (ta->add) {
-			a->slack = &in->slack_users[ta->slack];
+			a->slack = &in->snap->people[ta->slack];
 			a->created_by = ta->dir == NONE ? b->ss[ta->slack].create_action : PLAN_NO_ACTION;
 		}
 	}
@@ -1065,10 +1065,11 @@ out:
 
 static int check_input(const struct plan_input *in)
 {
-	if ((in->n_users && !in->users) || (in->n_teams && !in->teams) ||
-	    (in->n_memberships && !in->memberships) ||
-	    (in->n_slack_users && !in->slack_users) ||
-	    (in->n_slack_groups && !in->slack_groups) || !in->config)
+	const struct snapshot *s = in->snap;
+
+	if (!s || (s->n_users && !s->users) || (s->n_teams && !s->teams) ||
+	    (s->n_memberships && !s->memberships) || (s->n_people && !s->people) ||
+	    (s->n_groups && !s->groups) || !in->config)
 		return PV_EINVAL;
 	const struct plan_config *c = in->config;
 	if ((c->n_group_ids && !c->group_ids) || (c->n_mappings && !c->mappings) ||
@@ -1095,7 +1096,7 @@ int sync_plan_build(const struct plan_input *in, struct sync_plan *out)
 	b.in = in;
 	b.cfg = in->config;
 	b.p = out;
-	if (in->n_slack_users == 0) {
+	if (in->snap->n_people == 0) {
 		rc = PV_EINVAL;
 		out->why = "sync plan: the Slack user list is empty";
 		goto out;
@@ -1112,7 +1113,7 @@ int sync_plan_build(const struct plan_input *in, struct sync_plan *out)
 				goto out;
 	for (size_t r = 0; r < b.n_order; r++) {
 		size_t si = b.order[r].idx;
-		b.ss[si].scope = (unsigned char)scope_of(&b, &in->slack_users[si], b.ss[si].in_groups);
+		b.ss[si].scope = (unsigned char)scope_of(&b, &in->snap->people[si], b.ss[si].in_groups);
 		in_scope += b.ss[si].scope == SC_IN;
 	}
 	if (in_scope == 0 && out->active_provisioned > 0) {
@@ -1180,8 +1181,8 @@ void sync_plan_config_init(struct plan_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->members_mode = PLAN_MEMBERS_EVERYONE;
-	c->threshold_percent = 10;
-	c->threshold_minimum = 10;
+	c->threshold_percent = PLAN_DEFAULT_THRESHOLD_PERCENT;
+	c->threshold_minimum = PLAN_DEFAULT_THRESHOLD_MINIMUM;
 	c->full_members = 1;
 	c->multi_channel_guests = 1;
 	c->single_channel_guests = 1;
@@ -1241,4 +1242,43 @@ const char *sync_plan_reason_name(enum plan_reason r)
 const char *sync_plan_field_name(enum plan_field f)
 {
 	return (unsigned)f < PLAN_FIELD_COUNT ? field_names[f] : "unknown";
+}
+
+/* A linear search: 16 names at most, and only for held syncs' payloads. */
+static int name_index(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int sync_plan_kind_of(const char *name, enum plan_kind *out)
+{
+	int i = name_index(kind_names, PLAN_KIND_COUNT, name);
+
+	if (i < 0)
+		return PV_EINVAL;
+	*out = (enum plan_kind)i;
+	return 0;
+}
+
+int sync_plan_reason_of(const char *name, enum plan_reason *out)
+{
+	int i = name_index(reason_names, PLAN_REASON_COUNT, name);
+
+	if (i < 0)
+		return PV_EINVAL;
+	*out = (enum plan_reason)i;
+	return 0;
+}
+
+int sync_plan_field_of(const char *name, enum plan_field *out)
+{
+	int i = name_index(field_names, PLAN_FIELD_COUNT, name);
+
+	if (i < 0)
+		return PV_EINVAL;
+	*out = (enum plan_field)i;
+	return 0;
 }

@@ -1,40 +1,44 @@
 /*
- * sync_plan.h - the sync planner (SPEC §2.4): a pure function from
- * (directory state, Slack snapshot, configuration snapshot) to the list of
- * actions a sync would apply.
+ * sync_plan.h - the sync planner (SPEC §2.4): a pure function from a
+ * snapshot (lib/snapshot/snapshot.h: the provider's people and groups and
+ * the directory, one moment of each) and a configuration snapshot to the
+ * list of actions a sync would apply.  It knows no provider: Slack's
+ * specifics were turned into neutral kinds and flags when the snapshot was
+ * read.
  *
  * Pure: no I/O, no clock, no randomness, no global state.  The same input
  * gives the same plan, byte for byte, whatever the order of the input arrays
- * (Slack answers come "in no particular order").  The applier
- * (lib/sync_apply.c) fills struct plan_input from the database and from
- * lib/slack.c, calls sync_plan_build, and applies or holds the result; the
- * report layer turns each action's kind, reason and changes into a Details
- * sentence.  The planner never writes text for people.
+ * (Slack answers come "in no particular order").  The run
+ * (lib/sync/sync_run.c) reads the snapshot, calls sync_plan_build, and
+ * hands the result to the applier (lib/sync/sync_apply.c), which applies or
+ * holds it; lib/sync/sync_details.c turns each action's kind, reason and
+ * changes into a Details sentence.  The planner never writes text for
+ * people.
  *
  * Ownership and lifetime
  *   Everything in struct plan_input is borrowed, read only, and must outlive
- *   the plan: actions point into it (users, teams, Slack users, strings).
+ *   the plan: actions point into the snapshot (users, teams, people,
+ *   strings).
  *   The plan owns its action and change arrays and a few strings it had to
  *   make (a first name cut out of a real name); sync_plan_release frees them.
  *   Every const char * in an action is therefore either borrowed from the
  *   input, a static literal, or plan-owned: callers never free one.
  *
  * Order of the actions (deterministic)
- *   1. per Slack user, in ascending byte order of Slack id: its create,
- *      update (including a link), reactivate, deactivate or skip — at most one
- *      action per Slack user;
+ *   1. per person of the snapshot ("Slack user" below), in ascending byte
+ *      order of id: its create, update (including a link), reactivate,
+ *      deactivate or skip — at most one action per Slack user;
  *   2. deactivations of directory users whose linked Slack id is absent from
  *      the snapshot (left_workspace), in ascending directory user id;
  *   3. team changes, by team id; within a team removals (by user id) before
  *      additions (by Slack id).
  *
  * Rules (the decisions a reviewer should know; SPEC sections in brackets)
- *   Scope [§2.2, §7.4]: a Slack user is in scope when it is a human (not
- *     is_bot, not is_app_user, id not "USLACKBOT"), not deleted, of a kind
- *     the toggles admit (full member / multi-channel guest = is_restricted /
- *     single-channel guest = is_ultra_restricted; is_invited_user also needs
- *     the invited_not_joined toggle), a member of a chosen, enabled
- *     (disabled == 0) group in groups mode, not on the exclusion list, and
+ *   Scope [§2.2, §7.4]: a Slack user is in scope when it is a person (not
+ *     not_a_person: the reader marks bots, apps and Slackbot), not deleted,
+ *     of a kind the toggles admit (full member / multi-channel guest /
+ *     single-channel guest; invited also needs the invited_not_joined
+ *     toggle), a member of a chosen, enabled group in groups mode, not on the exclusion list, and
  *     with an e-mail domain on the allow-list when there is one.  Bots, app
  *     users and Slackbot are never reported.  Out-of-scope people are
  *     reported only through the deactivation it causes.  A duplicate Slack
@@ -65,15 +69,15 @@
  *     e-mail and without a link is skipped (no_email).  A linked one is
  *     matched by id and updated normally, its stored e-mail kept: a missing
  *     users:read.email scope must not wipe e-mails or deactivate anyone.
- *   Profile [§2.4]: first/last = profile first_name/last_name when either is
- *     non-empty, else real_name cut at its first space (further leading
+ *   Profile [§2.4]: first/last = first_name/last_name when either is
+ *     non-empty, else full_name cut at its first space (further leading
  *     spaces of the rest dropped), else "".  display = display_name, else
- *     real_name, else name, else "".  job_title = title.  Guest =
- *     is_restricted || is_ultra_restricted.  NULL directory text reads as "".
- *   Picture [§2.5]: the picture key is avatar_hash (image_url when the hash
- *     is missing) when image_url is set, else NULL (Slack's default avatar:
- *     no picture).  The picture changes only when this key differs from the
- *     stored avatar_hash (NULL == NULL).
+ *     full_name, else handle, else "".  job_title = title.  Guest = any
+ *     kind but member.  NULL directory text reads as "".
+ *   Picture [§2.5]: the person's picture_key when picture_url is set, else
+ *     NULL (the provider's default avatar: no picture).  The picture changes
+ *     only when this key differs from the stored picture_key (NULL ==
+ *     NULL).
  *   Deactivate [§2.4, §7.7]: only an active, provisioned directory user whose
  *     linked Slack user is deleted (deleted_in_slack), out of scope
  *     (left_scope / excluded / domain_not_allowed) or absent from the
@@ -84,11 +88,11 @@
  *     whose Slack user is in scope again; field changes ride along.
  *   Hand-made state [§7.7]: a deactivated user that is not provisioned, or is
  *     deactivated_by_hand, is left completely alone (no action, no team
- *     change) while matched by link.  The schema does not record who
- *     deactivated a user yet: the applier passes deactivated_by_hand = 1 when
- *     it knows, 0 otherwise.  Likewise a membership with source
- *     PLAN_MS_REMOVED_BY_HAND (an administrator removed a sync-made
- *     membership) is never re-added; pass none until the schema records it.
+ *     change) while matched by link.  The directory reader sets
+ *     deactivated_by_hand from users.deactivated_by.  A membership with
+ *     source SNAP_MS_REMOVED_BY_HAND (an administrator removed a sync-made
+ *     membership) is never re-added; the reader yields none until the
+ *     schema records it.
  *   Teams [§1.7]: only when team mapping is enabled, and only for teams that
  *     are the target of at least one mapping whose team exists.  A managed
  *     team should hold exactly the in-scope, planned-as-managed people in
@@ -124,51 +128,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "provider/slack/slack_types.h"
-
-/* ---- Input: the directory (one organization) ---- */
-
-enum plan_user_status { PLAN_USER_ACTIVE, PLAN_USER_DEACTIVATED };
-enum plan_user_source { PLAN_SOURCE_MANUAL, PLAN_SOURCE_SLACK };
-
-struct plan_dir_user {
-	int64_t id;
-	const char *email;          /* required */
-	const char *first_name;     /* NULL reads as "" (also the next three) */
-	const char *last_name;
-	const char *display_name;
-	const char *job_title;
-	const char *picture_url;    /* stored picture, NULL = none; report only */
-	const char *avatar_hash;    /* hash of the stored picture, NULL = none */
-	/* The linked Slack user of the connected workspace, NULL when unlinked.
-	 * A link to a previous workspace (SPEC §1.5 replace) must be passed as
-	 * NULL with provisioned = 0: such a user is then never deactivated by
-	 * absence and may be re-linked by e-mail. */
-	const char *slack_user_id;
-	enum plan_user_status status;
-	enum plan_user_source source; /* informational; rules use provisioned */
-	unsigned is_guest : 1;
-	unsigned is_admin : 1;      /* role = administrator */
-	unsigned provisioned : 1;   /* created or linked by a sync */
-	unsigned deactivated_by_hand : 1; /* status deactivated by a person */
-};
-
-struct plan_team {
-	int64_t id;
-	const char *name;
-};
-
-enum plan_membership_source {
-	PLAN_MS_MANUAL,           /* added by an administrator: never touched */
-	PLAN_MS_PROVISIONING,     /* added by a sync: may be removed */
-	PLAN_MS_REMOVED_BY_HAND,  /* tombstone: never re-add this pair */
-};
-
-struct plan_membership {
-	int64_t team_id;
-	int64_t user_id;
-	enum plan_membership_source source;
-};
+#include "snapshot/snapshot.h"
 
 /* ---- Input: the configuration snapshot (SPEC §1.6-1.7, §2.6, §7.4) ---- */
 
@@ -186,8 +146,8 @@ struct plan_config {
 	int team_mapping_enabled;
 	const struct plan_mapping *mappings; /* several may name one team */
 	size_t n_mappings;
-	unsigned threshold_percent;        /* 0..100; default 10 */
-	unsigned threshold_minimum;        /* default 10 */
+	unsigned threshold_percent;        /* 0..100 */
+	unsigned threshold_minimum;
 	/* §7.4 toggles, all 1 by default. */
 	int full_members;
 	int multi_channel_guests;
@@ -204,22 +164,24 @@ struct plan_config {
 	size_t n_allowed_domains;
 };
 
-/* Defaults: everyone, no mapping, 10 % / 10, every toggle on, no lists. */
+/* The safety guard's default (SPEC §2.6): held above 10 % of the active
+ * provisioned users and at least 10 deactivations.  The one place these
+ * numbers are written in C (lib/provider/slack/connection.c's default
+ * configuration JSON sits a layer below and repeats them). */
+#define PLAN_DEFAULT_THRESHOLD_PERCENT 10
+#define PLAN_DEFAULT_THRESHOLD_MINIMUM 10
+
+/* Defaults: everyone, no mapping, the default threshold, every toggle on,
+ * no lists. */
 void sync_plan_config_init(struct plan_config *c);
 
 struct plan_input {
-	const struct plan_dir_user *users;
-	size_t n_users;
-	const struct plan_team *teams;
-	size_t n_teams;
-	const struct plan_membership *memberships;
-	size_t n_memberships;
-	const struct slack_user *slack_users;  /* a complete users.list */
-	size_t n_slack_users;
-	/* Groups with user_ids filled; needed in groups mode and for mappings.
-	 * A group absent here, disabled, or with user_ids NULL has no members. */
-	const struct slack_group *slack_groups;
-	size_t n_slack_groups;
+	/* Complete: every person of the workspace (a failed or partial read
+	 * must not reach the planner), groups with their members when groups
+	 * mode or mappings need them (a group absent, disabled or with
+	 * member_ids NULL has no members), and the whole directory of one
+	 * organization. */
+	const struct snapshot *snap;
 	const struct plan_config *config;
 };
 
@@ -275,7 +237,7 @@ struct plan_change {
 };
 
 /* The new user's values (create only).  Text is never NULL ("" instead)
- * except picture_url and avatar_hash (NULL = no picture). */
+ * except picture_url and picture_key (NULL = no picture). */
 struct plan_profile {
 	const char *first_name;
 	const char *last_name;
@@ -283,7 +245,7 @@ struct plan_profile {
 	const char *email;
 	const char *job_title;
 	const char *picture_url;
-	const char *avatar_hash;
+	const char *picture_key;
 	int is_guest;
 };
 
@@ -294,29 +256,29 @@ struct plan_action {
 	enum plan_reason reason;
 	/* The directory user acted on; NULL for create, for a team change of a
 	 * user created in this plan, and for a skip with no matched user. */
-	const struct plan_dir_user *user;
+	const struct snap_user *user;
 	/* The Slack user behind the action; NULL for left_workspace, for skip
 	 * last_administrator of such a user, and for removals from teams. */
-	const struct slack_user *slack;
+	const struct snap_person *slack;
 	/* Team changes: the team; NULL otherwise. */
-	const struct plan_team *team;
+	const struct snap_team *team;
 	/* Team addition of a user created in this plan: the index of its
 	 * create action in actions[]; PLAN_NO_ACTION otherwise. */
 	size_t created_by;
 	/* Skips over an e-mail: the directory user holding it (may be NULL)
 	 * and the Slack user that claimed it first in this plan (may be NULL). */
-	const struct plan_dir_user *holder;
-	const struct slack_user *rival;
+	const struct snap_user *holder;
+	const struct snap_person *rival;
 	/* Update: record slack->id as the user's link and mark it provisioned. */
 	int link;
 	/* Create: the new user's values. */
 	struct plan_profile profile;
 	/* Update, reactivate, deactivate: the changes, in enum plan_field order;
 	 * create and team changes and skips have none.  When a PLAN_F_PICTURE
-	 * change is present, avatar_hash is the hash to store with it. */
+	 * change is present, picture_key is the key to store with it. */
 	const struct plan_change *changes;
 	size_t n_changes;
-	const char *avatar_hash;
+	const char *picture_key;
 };
 
 struct plan_arena;
@@ -346,5 +308,12 @@ void sync_plan_release(struct sync_plan *p);
 const char *sync_plan_kind_name(enum plan_kind k);
 const char *sync_plan_reason_name(enum plan_reason r);
 const char *sync_plan_field_name(enum plan_field f);
+/* The reverse: the value named name (exactly as above) in *out; PV_EINVAL
+ * for NULL or a name no value has ("unknown" included).  Stored payloads
+ * name their values (sync_apply.c), so that a value added in the middle of
+ * an enum does not re-label what is already stored. */
+int sync_plan_kind_of(const char *name, enum plan_kind *out);
+int sync_plan_reason_of(const char *name, enum plan_reason *out);
+int sync_plan_field_of(const char *name, enum plan_field *out);
 
 #endif

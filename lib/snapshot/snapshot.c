@@ -1,0 +1,129 @@
+/*
+ * snapshot.c - the snapshot's growing arrays and pooled strings.
+ *
+ * Arrays double from 256 elements; the growth is checked against overflow
+ * of the byte count, and a failed realloc leaves the array as it was.
+ */
+#include "snapshot/snapshot.h"
+#include "core/err.h"
+#include "core/pool.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int snapshot_init(struct snapshot *s)
+{
+	if (!s)
+		return PV_EINVAL;
+	memset(s, 0, sizeof(*s));
+	s->pool = pool_new();
+	return s->pool ? 0 : PV_ENOMEM;
+}
+
+void snapshot_release(struct snapshot *s)
+{
+	if (!s)
+		return;
+	free(s->people);
+	free(s->groups);
+	free(s->users);
+	free(s->teams);
+	free(s->memberships);
+	pool_free(s->pool);
+	memset(s, 0, sizeof(*s));
+}
+
+void snapshot_clear_people(struct snapshot *s)
+{
+	if (s)
+		s->n_people = 0;
+}
+
+/* Makes room for one more element of size `size` in *arr and returns the
+ * new, zeroed slot in *out. */
+static int grow(void **arr, size_t *n, size_t *cap, size_t size, void **out)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 256;
+		void *p;
+
+		if (c < *cap || c > SIZE_MAX / size)
+			return PV_ENOMEM;
+		p = realloc(*arr, c * size);
+		if (!p)
+			return PV_ENOMEM;
+		*arr = p;
+		*cap = c;
+	}
+	*out = (char *)*arr + *n * size;
+	memset(*out, 0, size);
+	(*n)++;
+	return 0;
+}
+
+#define ADD(s, arr, n, cap, out)                                                       \
+	((s) ? grow((void **)&(s)->arr, &(s)->n, &(s)->cap, sizeof(*(s)->arr), (void **)(out)) \
+	     : PV_EINVAL)
+
+int snapshot_add_person(struct snapshot *s, struct snap_person **out)
+{
+	return ADD(s, people, n_people, cap_people, out);
+}
+
+int snapshot_add_group(struct snapshot *s, struct snap_group **out)
+{
+	return ADD(s, groups, n_groups, cap_groups, out);
+}
+
+int snapshot_add_user(struct snapshot *s, struct snap_user **out)
+{
+	return ADD(s, users, n_users, cap_users, out);
+}
+
+int snapshot_add_team(struct snapshot *s, struct snap_team **out)
+{
+	return ADD(s, teams, n_teams, cap_teams, out);
+}
+
+int snapshot_add_membership(struct snapshot *s, struct snap_membership **out)
+{
+	return ADD(s, memberships, n_memberships, cap_memberships, out);
+}
+
+int snapshot_strndup(struct snapshot *s, const char *str, size_t len, const char **out)
+{
+	if (!s || !out)
+		return PV_EINVAL;
+	*out = NULL;
+	if (!str)
+		return 0;
+	*out = pool_strndup(s->pool, str, len);
+	return *out ? 0 : PV_ENOMEM;
+}
+
+int snapshot_strdup(struct snapshot *s, const char *str, const char **out)
+{
+	return snapshot_strndup(s, str, str ? strlen(str) : 0, out);
+}
+
+int snapshot_group_set_members(struct snapshot *s, struct snap_group *g,
+			       char *const *ids, size_t n)
+{
+	const char **v;
+	int rc;
+
+	if (!s || !g || (n && !ids))
+		return PV_EINVAL;
+	if (n > SIZE_MAX / sizeof(*v))
+		return PV_ENOMEM;
+	v = n ? pool_alloc(s->pool, n * sizeof(*v)) : NULL;
+	if (n && !v)
+		return PV_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = snapshot_strdup(s, ids[i], &v[i])) < 0)
+			return rc;
+	g->member_ids = v;
+	g->n_member_ids = n;
+	return 0;
+}
