@@ -82,6 +82,63 @@ int report_filter_parse(struct report_filter *f, const char *outcome, const char
 	return 0;
 }
 
+/* Counts UTF-8 characters of s[0..len); -1 when it is not UTF-8. */
+static long utf8_chars(const unsigned char *s, size_t len)
+{
+	long n = 0;
+
+	for (size_t i = 0; i < len; n++) {
+		size_t k = s[i] < 0x80 ? 1 : (s[i] >> 5) == 6 ? 2 : (s[i] >> 4) == 14 ? 3
+			 : (s[i] >> 3) == 30 ? 4 : 0;
+
+		if (k == 0 || i + k > len)
+			return -1;
+		for (size_t j = 1; j < k; j++)
+			if ((s[i + j] & 0xC0) != 0x80)
+				return -1;
+		i += k;
+	}
+	return n;
+}
+
+int report_filter_set_query(struct report_filter *f, const char *q, const char **why)
+{
+	size_t len, o = 0;
+	long chars;
+
+	*why = NULL;
+	f->q_like[0] = '\0';
+	if (!q)
+		return 0;
+	while (*q == ' ')
+		q++;
+	len = strlen(q);
+	while (len && q[len - 1] == ' ')
+		len--;
+	if (!len)
+		return 0;
+	chars = utf8_chars((const unsigned char *)q, len);
+	if (chars < 0) {
+		*why = "q must be text (UTF-8).";
+		return PV_EINVAL;
+	}
+	if (chars > REPORT_Q_MAX) {
+		*why = "q is at most 100 characters: part of a name, an e-mail address or a "
+		       "Slack user id.";
+		return PV_EINVAL;
+	}
+	/* At most 4 bytes a character, each escaped to two: it fits. */
+	f->q_like[o++] = '%';
+	for (size_t i = 0; i < len; i++) {
+		if (q[i] == '\\' || q[i] == '%' || q[i] == '_')
+			f->q_like[o++] = '\\';
+		f->q_like[o++] = q[i];
+	}
+	f->q_like[o++] = '%';
+	f->q_like[o] = '\0';
+	return 0;
+}
+
 /* ---- syncs ---- */
 
 static json_object *sync_from_row(const struct db_rows *r)
@@ -196,7 +253,7 @@ out:
 /* ---- actions ---- */
 
 /* Builds the actions statement: fixed fragments, every value bound.  p has
- * room for 3 + N_OUTCOMES + N_CHANGED + 1 parameters. */
+ * room for ACTIONS_MAX_PARAMS parameters. */
 static int actions_sql(struct buf *sql, struct db_param *p, size_t *np, int64_t org,
 		       int64_t sync, const struct report_filter *f, int64_t after, int limit)
 {
@@ -249,6 +306,14 @@ static int actions_sql(struct buf *sql, struct db_param *p, size_t *np, int64_t 
 		if (rc == 0)
 			rc = buf_putc(sql, ')');
 	}
+	if (rc == 0 && f->q_like[0]) {
+		/* The ascii Slack id is converted so that a non-ASCII search
+		 * compares in one character set instead of failing. */
+		rc = buf_puts(sql, " AND (a.user_name LIKE ? OR a.user_email LIKE ?"
+			      " OR CONVERT(a.slack_user_id USING utf8mb4) LIKE ?)");
+		for (int i = 0; i < 3; i++)
+			p[(*np)++] = DB_STR(f->q_like);
+	}
 	if (rc == 0)
 		rc = buf_puts(sql, " ORDER BY a.id");
 	if (rc == 0 && limit > 0) {
@@ -258,7 +323,7 @@ static int actions_sql(struct buf *sql, struct db_param *p, size_t *np, int64_t 
 	return rc;
 }
 
-#define ACTIONS_MAX_PARAMS (3 + N_OUTCOMES + N_CHANGED + 1)
+#define ACTIONS_MAX_PARAMS (3 + N_OUTCOMES + N_CHANGED + 3 + 1)
 
 static void action_read(const struct db_rows *r, struct report_action *a)
 {

@@ -63,9 +63,17 @@ enum {
 	REPORT_CHANGED_TEAM_MEMBERSHIP = 1 << 5,
 };
 
+/* The longest person search (q=), in characters; longer is PV_EINVAL. */
+#define REPORT_Q_MAX 100
+
 struct report_filter {
 	unsigned outcomes;
 	unsigned changed;
+	/* Search by person (q=): "" for none, else the LIKE pattern
+	 * "%text%" with \, % and _ escaped, matched against the row's name and
+	 * e-mail (case- and accent-insensitive, the column collation) and its
+	 * Slack user id.  Set by report_filter_set_query. */
+	char q_like[4 * REPORT_Q_MAX * 2 + 3];
 };
 
 /* Parses the query parameters `outcome` and `changed` (comma-separated
@@ -74,6 +82,13 @@ struct report_filter {
  * a sentence listing the values it takes (both static). */
 int report_filter_parse(struct report_filter *f, const char *outcome, const char *changed,
 			const char **field, const char **why);
+
+/* Sets f's person search from the query parameter q (NULL, or only spaces:
+ * no search; spaces around it are ignored).  PV_EINVAL with *why (static)
+ * when it is longer than REPORT_Q_MAX characters or not UTF-8.  The search
+ * reads only the sync's own rows (its index range): a page costs at most
+ * one pass over that sync, never over other syncs or organizations. */
+int report_filter_set_query(struct report_filter *f, const char *q, const char **why);
 
 /* A page of the organization's syncs with id < before (before 0: from the
  * newest); *next_before is the id to pass next, 0 on the last page. */

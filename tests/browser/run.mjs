@@ -221,6 +221,79 @@ async function focusedName(page) {
   });
 }
 
+// Words split across two lines inside the element (e.g. "Creat / e user"):
+// every run of non-space characters of a text node must sit on one line.
+// Values without spaces to break at (URLs, e-mails: class value or
+// person__email) are allowed to break.
+async function brokenWords(page, selector) {
+  return page.evaluate((sel) => {
+    const bad = [];
+    for (const root of document.querySelectorAll(sel)) {
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        if (n.parentElement.closest('.value, .person__email, .visually-hidden, .error-line')) continue;
+        // Not displayed, or clipped to 1px for screen readers.
+        let hiddenBox = false;
+        for (let e = n.parentElement; e && e !== root.parentElement; e = e.parentElement) {
+          if (e.getBoundingClientRect().width <= 1) { hiddenBox = true; break; }
+        }
+        if (hiddenBox) continue;
+        // A line may end after a hyphen ("e-" / "mail"): that is a break
+        // between parts, not inside one.
+        const re = /[^\s-]+-*|-+/g;
+        let m;
+        while ((m = re.exec(n.data))) {
+          const r = document.createRange();
+          r.setStart(n, m.index);
+          r.setEnd(n, m.index + m[0].length);
+          const tops = new Set([...r.getClientRects()].filter((b) => b.width > 0).map((b) => Math.round(b.top)));
+          if (tops.size > 1) bad.push(m[0]);
+        }
+      }
+    }
+    return bad;
+  }, selector);
+}
+
+// The report at one width: nothing scrolls sideways, the table fits its card
+// (no column cut off), and no word breaks in the middle.
+const REPORT_WIDTHS = [360, 375, 768, 1024, 1280, 1440, 1920];
+async function checkReportFits(t, name, shotWidths = [375, 768, 1280, 1440]) {
+  const { page } = t;
+  for (const width of REPORT_WIDTHS) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.locator('table.report tbody tr').first().waitFor();
+    const m = await page.evaluate(() => {
+      const table = document.querySelector('table.report');
+      const card = table.closest('.card').getBoundingClientRect();
+      const tr = table.getBoundingClientRect();
+      let cut = 0;
+      for (const cell of table.querySelectorAll('td, th')) {
+        const b = cell.getBoundingClientRect();
+        if (b.width > 0) cut = Math.max(cut, b.right - card.right);
+      }
+      return {
+        sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth,
+        tableOver: tr.right - card.right, cut,
+        wrapScroll: table.parentElement.scrollWidth - table.parentElement.clientWidth,
+      };
+    });
+    assert(m.sw <= m.cw, `${name} at ${width}px: the page is ${m.sw}px wide in a ${m.cw}px window`);
+    assert(m.tableOver <= 0.5 && m.cut <= 0.5 && m.wrapScroll <= 0,
+      `${name} at ${width}px: the table passes its card by ${Math.max(m.tableOver, m.cut, m.wrapScroll).toFixed(0)}px`);
+    const broken = await brokenWords(page, 'table.report, .summary, .filters');
+    assert(broken.length === 0, `${name} at ${width}px: words broken across lines: ${broken.slice(0, 5).join(', ')}`);
+    if (shotWidths.includes(width)) {
+      await shot(t, `${name}-${width}`);
+      // And one window's worth at the table, readable at full size.
+      await page.locator('table.report').scrollIntoViewIfNeeded();
+      await page.evaluate(() => document.querySelector('table.report').scrollIntoView());
+      await page.screenshot({ path: path.join(opt.out, `${name}-${width}-table.png`) });
+    }
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
 // RFC 4180: quoted cells may hold commas, quotes ("") and line breaks.
 function parseCsv(text) {
   const rows = [];
@@ -522,6 +595,24 @@ scenario('Sync now, wait for it, open the report, filter by outcome, export the 
   assert(/Succeeded|Completed with errors/.test(status), `the sync ended "${status}"`);
   await page.locator('table.report tbody tr').first().waitFor();
   await shot(t, 'report');
+  await checkReportFits(t, 'report');
+  // Search by person: part of a name narrows the rows to that person, in the
+  // address too; clearing it brings every row back.
+  const all = await page.locator('table.report tbody tr').count();
+  const who = (await page.locator('table.report tbody .person__name').first().innerText()).trim();
+  await page.getByLabel('Search by person').fill(who.slice(0, 4));
+  await page.waitForURL((u) => u.searchParams.get('q') === who.slice(0, 4));
+  await page.getByRole('status').filter({ hasText: /Showing \d+ action/ }).waitFor();
+  const names = await page.locator('table.report tbody td[data-label="Person"]').allInnerTexts();
+  assert(names.length > 0 && names.length <= all, `search "${who.slice(0, 4)}" shows ${names.length} of ${all} rows`);
+  assert(names.every((n) => n.toLowerCase().includes(who.slice(0, 4).toLowerCase())), `search rows: ${names.join(' | ')}`);
+  assert((await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href')).includes('q='), 'the export does not carry the search');
+  await page.getByLabel('Search by person').fill('no-such-person-xyz');
+  await page.getByRole('status').filter({ hasText: 'No action matches these filters.' }).waitFor();
+  await page.getByLabel('Search by person').fill('');
+  await page.waitForURL((u) => !u.searchParams.get('q'));
+  await page.getByRole('status').filter({ hasText: /Showing \d+ action/ }).waitFor();
+  assert(await page.locator('table.report tbody tr').count() === all, 'clearing the search did not bring every row back');
   await page.getByLabel('Outcome').selectOption('succeeded');
   await page.waitForURL(/outcome=succeeded/);
   await page.getByRole('status').filter({ hasText: /Showing \d+ action|No action matches/ }).waitFor();
@@ -539,9 +630,9 @@ scenario('Sync now, wait for it, open the report, filter by outcome, export the 
   const records = parseCsv(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
   const header = records[0].map((c) => c.toLowerCase());
   assert(header.includes('outcome') && header.some((c) => c.includes('details')), `CSV header: ${header.join(',')}`);
-  // One row per action of the same filter (the page shows 50 at a time).
+  // One row per action of the same filter (the page shows 200 at a time).
   const rows = records.length - 1;
-  assert(rows === outcomes.length || (outcomes.length === 50 && rows > 50),
+  assert(rows === outcomes.length || (outcomes.length === 200 && rows > 200),
     `CSV has ${rows} rows, the filtered report ${outcomes.length}`);
   const oc = header.indexOf('outcome');
   assert(records.slice(1).every((r) => r[oc] === 'succeeded'), 'the CSV is not filtered by outcome');
@@ -587,6 +678,7 @@ scenario('a held sync is shown with its planned actions and approved', async (t)
     await page.getByRole('heading', { name: 'Planned actions' }).waitFor();
     await page.locator('table.report tbody tr').first().waitFor();
     await shot(t, 'report-held');
+    await checkReportFits(t, 'report-held');
     await page.getByRole('button', { name: 'Approve and apply' }).click();
     const dialog = page.getByRole('dialog', { name: 'Approve this sync?' });
     await dialog.waitFor();

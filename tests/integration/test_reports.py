@@ -192,6 +192,69 @@ def test_report_filters_alone_and_combined_return_exactly_the_matching_rows(ctx)
         assert r.status == 400 and r.json["error"]["field"] in q, r
 
 
+SEARCH_ROWS = [
+    dict(action="create", user_id=1, user_name="Ольга Иванова", user_email="olga.ivanova@acme.example",
+         slack_user_id="U0OLGA"),
+    dict(action="add_to_team", user_id=1, user_name="Ольга Иванова", user_email="olga.ivanova@acme.example",
+         slack_user_id="U0OLGA", team_id=1, team_name="Support", changed=["team_membership"]),
+    dict(action="create", user_id=2, user_name="José Álvarez", user_email="jose.alvarez@acme.example",
+         slack_user_id="U0JOSE", outcome="failed"),
+    dict(action="create", user_id=3, user_name="山田 太郎", user_email="taro.yamada@acme.example",
+         slack_user_id="U0TARO"),
+    dict(action="skip", user_name="Ghost 100%_sure", slack_user_id="U0GHOST", outcome="skipped"),
+    dict(action="update", user_id=4, user_name="Alan Turing", user_email="ALAN@ACME.EXAMPLE",
+         slack_user_id="U0ALAN", changed=["name"]),
+]
+
+
+def test_report_search_by_person_matches_name_email_and_slack_id(ctx):
+    org, other = ctx.new_org(), ctx.new_org()
+    sync = make_sync(ctx, org.id)
+    ids = add_actions(ctx, org.id, sync, SEARCH_ROWS)
+    # The same people in another sync and another organization never leak in.
+    add_actions(ctx, org.id, make_sync(ctx, org.id), SEARCH_ROWS)
+    add_actions(ctx, other.id, make_sync(ctx, other.id), SEARCH_ROWS)
+    cases = [
+        ("ольга", [0, 1]),              # Cyrillic, any case
+        ("ИВАНОВА", [0, 1]),
+        ("jose", [2]),                  # accents ignored, as the directory compares names
+        ("ÁLVAREZ", [2]),
+        ("山田", [3]),
+        ("u0taro", [3]),                # Slack id, any case
+        ("U0GHOST", [4]),
+        ("100%_", [4]),                 # % and _ are letters, not wildcards
+        ("%", [4]),
+        ("_", [4]),
+        ("alan@acme", [5]),             # part of an e-mail
+        ("acme.example", [0, 1, 2, 3, 5]),
+        ("  turing  ", [5]),            # spaces around are ignored
+        ("nobody", []),
+        ("", list(range(6))),           # empty: no search
+    ]
+    for q, want in cases:
+        for limit in (1, 500):
+            got = [a["id"] for a in all_actions(org.admin, sync, limit=limit, q=q)]
+            assert got == [ids[i] for i in want], (q, limit, got)
+    # With the other filters: AND-ed.
+    got = [a["id"] for a in all_actions(org.admin, sync, q="acme", outcome="failed")]
+    assert got == [ids[2]], got
+    got = [a["id"] for a in all_actions(org.admin, sync, q="olga", changed="team_membership")]
+    assert got == [ids[1]], got
+    # The export carries the same search.
+    r = org.admin.get("%s/%d/export.csv" % (BASE, sync), query={"q": "ольга"})
+    assert r.status == 200, r
+    table = parse_csv(r.body)
+    assert [row[0] for row in table[1:]] == [str(ids[0]), str(ids[1])], table
+    # Too long or not text: a 400 naming q, on both endpoints.
+    for path in ("actions", "export.csv"):
+        for bad in ("x" * 101, "é" * 101):
+            r = org.admin.get("%s/%d/%s" % (BASE, sync, path), query={"q": bad})
+            assert r.status == 400 and r.json["error"]["field"] == "q", (path, r)
+            assert "100 characters" in r.json["error"]["message"], r
+    r = org.admin.get("%s/%d/actions" % (BASE, sync), query={"q": "é" * 100})
+    assert r.status == 200 and r.json["actions"] == [], r
+
+
 def test_action_shape_users_teams_changes_and_details(ctx):
     org = ctx.new_org()
     uid = ctx.new_user(org)

@@ -9,11 +9,17 @@ import { confirmDialog } from './dialog.js';
 import { syncPath, poll } from './syncs.js';
 import { replaceUrl } from './nav.js';
 
-const PAGE = 50;
+// Rows per page: a 3,000-action first sync is 15 clicks, not 60; the API
+// allows up to 500.
+const PAGE = 200;
+// Typing in the person search waits this long for a pause before asking.
+const SEARCH_DELAY_MS = 300;
 
 export async function render(ctx) {
   const { root, params, signal } = ctx;
   const id = params[0];
+  // The report is the one wide screen: its table gets the window's width.
+  root.classList.add('view--wide');
   root.append(
     h('p', { class: 'breadcrumb' }, h('a', { href: '/settings/provisioning/slack' }, '← Slack provisioning')),
     pageHeading('Sync report'));
@@ -138,6 +144,7 @@ function heldBox(ctx, sync, body, pageAlert) {
 
 function actionsSection(sync, query, signal) {
   const filters = {
+    q: (query.get('q') || '').trim(),
     outcome: query.get('outcome') || '',
     changed: (query.get('changed') || '').split(',').filter((c) => CHANGED_FILTERS.some(([k]) => k === c)),
   };
@@ -152,19 +159,26 @@ function actionsSection(sync, query, signal) {
     const cb = h('input', { type: 'checkbox', id: cbId, value: k, checked: filters.changed.includes(k) });
     return { cb, el: h('div', { class: 'choice choice--inline' }, cb, h('label', { for: cbId }, text)) };
   });
+  const searchId = uid('q');
+  const search = h('input', {
+    type: 'search', id: searchId, value: filters.q, maxlength: '100', autocomplete: 'off',
+    'aria-describedby': `${searchId}-hint`,
+  });
   const exportLink = h('a', { class: 'button', download: '' }, 'Export CSV');
   const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
   const alert = h('div', { class: 'slot' });
   const tbody = h('tbody');
   const table = h('table', { class: 'table table--stack report' },
     h('caption', { class: 'visually-hidden' }, 'Actions of this sync'),
+    h('colgroup', {}, ['action', 'person', 'outcome', 'changes', 'details'].map((c) => h('col', { class: `col-${c}` }))),
     h('thead', {}, h('tr', {}, ['Action', 'Person', 'Outcome', 'Changes', 'Details'].map((t) => h('th', { scope: 'col' }, t)))),
     tbody);
   const more = h('button', { type: 'button', class: 'button', hidden: true }, 'Load more actions');
   let cursor = null;
   let inflight = null;
 
-  const params = () => ({ outcome: filters.outcome, changed: filters.changed.join(',') });
+  const params = () => ({ q: filters.q, outcome: filters.outcome, changed: filters.changed.join(',') });
+  const filtered = () => !!(filters.q || filters.outcome || filters.changed.length);
 
   function updateAddress() {
     const url = withQuery(location.pathname, params());
@@ -177,16 +191,12 @@ function actionsSection(sync, query, signal) {
     const person = a.user
       ? [h('span', { class: 'person__name' }, a.user.name || a.user.email), a.user.email ? h('span', { class: 'muted person__email' }, a.user.email) : null]
       : [h('span', { class: 'muted' }, a.slack_user_id ? `Slack user ${a.slack_user_id}` : '—')];
-    const changes = (a.changes || []).length
-      ? h('ul', { class: 'changes' }, a.changes.map((c) => h('li', {},
-        h('span', { class: 'changes__field' }, `${FIELD_LABELS[c.field] || c.field}: `),
-        h('span', { class: 'changes__from' }, fmt(c.from)), ' → ', h('span', { class: 'changes__to' }, fmt(c.to)))))
-      : h('span', { class: 'muted' }, '—');
+    const changes = changesCell(a.changes || []);
     const label = (t) => ({ 'data-label': t });
     return h('tr', {},
-      h('td', label('Action'), ACTION_LABELS[a.action] || a.action),
-      h('td', label('Person'), h('div', { class: 'person' }, person)),
-      h('td', label('Outcome'), badge(kind, text)),
+      h('td', { ...label('Action'), class: 'action-cell' }, ACTION_LABELS[a.action] || a.action),
+      h('td', { ...label('Person'), class: 'person-cell' }, h('div', { class: 'person' }, person)),
+      h('td', { ...label('Outcome'), class: 'outcome-cell' }, badge(kind, text)),
       h('td', { ...label('Changes'), class: 'changes-cell' }, changes),
       h('td', { ...label('Details'), class: 'details' }, a.details || ''));
   }
@@ -207,8 +217,11 @@ function actionsSection(sync, query, signal) {
       more.hidden = !cursor;
       const n = tbody.children.length;
       table.hidden = n === 0;
+      let none = 'This sync took no action.';
+      if (filtered()) none = 'No action matches these filters.';
+      else if (sync.status === 'failed') none = 'This sync stopped before taking any action.';
       status.textContent = n === 0
-        ? 'No action matches these filters.'
+        ? none
         : `Showing ${n} action${n === 1 ? '' : 's'}${cursor ? '; more can be loaded' : ''}.`;
       showIn(alert, null);
       exportLink.hidden = false;
@@ -237,6 +250,18 @@ function actionsSection(sync, query, signal) {
     load(false);
   };
   outcome.addEventListener('change', apply);
+  let typing = null;
+  search.addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => {
+      const q = search.value.trim();
+      if (q === filters.q) return;
+      filters.q = q;
+      updateAddress();
+      load(false);
+    }, SEARCH_DELAY_MS);
+  });
+  signal.addEventListener('abort', () => clearTimeout(typing));
   changedBoxes.forEach((b) => b.cb.addEventListener('change', apply));
   more.addEventListener('click', () => busy(more, async () => {
     const first = tbody.children.length;
@@ -254,13 +279,33 @@ function actionsSection(sync, query, signal) {
     h('div', { class: 'report-actions__head' },
       h('h2', { id: 'actions-heading' }, sync.status === 'held' || sync.dry_run ? 'Planned actions' : 'Actions'),
       exportLink),
-    h('form', { class: 'filters', 'aria-label': 'Filter the actions', onsubmit: (e) => e.preventDefault() },
+    h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter the actions', onsubmit: (e) => e.preventDefault() },
+      h('div', { class: 'field field--search' }, h('label', { for: searchId }, 'Search by person'), search,
+        h('p', { class: 'hint', id: `${searchId}-hint` }, 'Part of a name, an e-mail address or a Slack user ID.')),
       h('div', { class: 'field' }, h('label', { for: outcomeId }, 'Outcome'), outcome),
       h('fieldset', { class: 'fieldset--plain' }, h('legend', {}, 'Data that changed'),
         h('div', { class: 'choices-inline' }, changedBoxes.map((b) => b.el)))),
     alert, status,
     h('div', { class: 'table-wrap' }, table),
     h('div', { class: 'actions' }, more));
+}
+
+// One change as "Field: from → to".
+function changeLine(c) {
+  return h('li', {},
+    h('span', { class: 'changes__field' }, `${FIELD_LABELS[c.field] || c.field}: `),
+    h('span', { class: 'changes__from value' }, fmt(c.from)), ' → ', h('span', { class: 'changes__to value' }, fmt(c.to)));
+}
+
+// A row stays one or two lines tall: one change is shown whole, several are
+// summarised by their fields and open with one click.
+function changesCell(changes) {
+  if (!changes.length) return h('span', { class: 'muted' }, '—');
+  if (changes.length === 1) return h('ul', { class: 'changes' }, changeLine(changes[0]));
+  const fields = [...new Set(changes.map((c) => FIELD_LABELS[c.field] || c.field))];
+  return h('details', { class: 'changes-more' },
+    h('summary', {}, `${changes.length} changes: ${fields.join(', ')}`),
+    h('ul', { class: 'changes' }, changes.map(changeLine)));
 }
 
 function fmt(v) {
