@@ -532,19 +532,70 @@ out:
 
 /* ---- CSV ---- */
 
+/* A spreadsheet is read by people: the CSV says "Create user", not
+ * "create"; the codes follow in the last three columns for machines.  The
+ * words are the settings page's (web/js/labels.js). */
 static const char *const csv_columns[] = {
 	"ID", "Date (UTC)", "Action", "Outcome", "User name", "E-mail", "Slack user ID", "Team",
 	"Changed fields", "Old values", "New values", "Details",
+	"Action code", "Outcome code", "Changed field codes",
 };
 #define CSV_NCOLS (sizeof(csv_columns) / sizeof(csv_columns[0]))
 
+struct word {
+	const char *code, *word;
+};
+
+static const struct word action_words[] = {
+	{ "create", "Create user" }, { "update", "Update user" },
+	{ "deactivate", "Deactivate user" }, { "reactivate", "Reactivate user" },
+	{ "add_to_team", "Add to team" }, { "remove_from_team", "Remove from team" },
+	{ "skip", "Skip" },
+};
+static const struct word outcome_words[] = {
+	{ "succeeded", "Succeeded" }, { "failed", "Failed" }, { "skipped", "Skipped" },
+	{ "planned", "Planned (not applied)" },
+};
+static const struct word field_words[] = {
+	{ "first_name", "First name" }, { "last_name", "Last name" },
+	{ "display_name", "Display name" }, { "email", "E-mail" }, { "picture", "Picture" },
+	{ "job_title", "Job title" }, { "is_guest", "Guest" }, { "status", "Status" },
+	{ "team", "Team" },
+};
+#define WORDS(t) t, sizeof(t) / sizeof(t[0])
+
+/* The word for code, or the code itself when it has none (a code added to
+ * the engine later still shows, if less kindly). */
+static const char *word_of(const struct word *t, size_t n, const char *code, size_t len)
+{
+	for (size_t i = 0; code && i < n; i++)
+		if (strlen(t[i].code) == len && memcmp(t[i].code, code, len) == 0)
+			return t[i].word;
+	return NULL;
+}
+
+static const char *word_or_code(const struct word *t, size_t n, const char *code)
+{
+	const char *w = code ? word_of(t, n, code, strlen(code)) : NULL;
+
+	return w ? w : code;
+}
+
+/* UTF-8's byte-order mark: without it Excel on Windows reads a CSV in the
+ * ANSI code page and garbles every non-ASCII name; LibreOffice and
+ * Numbers take it as the sign of UTF-8, and csv readers of most languages
+ * skip it (Python: encoding="utf-8-sig"). */
+#define CSV_BOM "\xEF\xBB\xBF"
+
 int report_csv_header(struct buf *b)
 {
-	return report_csv_row(b, csv_columns, CSV_NCOLS);
+	int rc = buf_puts(b, CSV_BOM);
+
+	return rc < 0 ? rc : report_csv_row(b, csv_columns, CSV_NCOLS);
 }
 
 /* Appends a change's value as one line of a cell: strings as they are,
- * null as nothing, anything else as its JSON text. */
+ * null as nothing, true and false as yes and no, numbers as in JSON. */
 static int change_value(struct buf *b, json_object *v)
 {
 	if (!v)
@@ -552,18 +603,33 @@ static int change_value(struct buf *b, json_object *v)
 	if (json_object_is_type(v, json_type_string))
 		return buf_append(b, json_object_get_string(v),
 				  (size_t)json_object_get_string_len(v));
+	if (json_object_is_type(v, json_type_boolean))
+		return buf_puts(b, json_object_get_boolean(v) ? "yes" : "no");
 	return buf_puts(b, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+}
+
+/* Appends a change's field as one line: its word, or with codes its code. */
+static int change_field(struct buf *b, json_object *v, int codes)
+{
+	const char *w;
+
+	if (!v || !json_object_is_type(v, json_type_string))
+		return change_value(b, v);
+	w = codes ? NULL : word_of(WORDS(field_words), json_object_get_string(v),
+				  (size_t)json_object_get_string_len(v));
+	return w ? buf_puts(b, w) : change_value(b, v);
 }
 
 int report_action_csv(struct buf *b, const struct report_action *a)
 {
-	struct buf fields, from, to;
+	struct buf fields, codes, from, to;
 	json_object *changes = NULL;
 	char id[24];
 	size_t n;
 	int rc = 0;
 
 	buf_init(&fields, 64 * 1024);
+	buf_init(&codes, 64 * 1024);
 	buf_init(&from, 256 * 1024);
 	buf_init(&to, 256 * 1024);
 	changes = changes_parse(a->id, a->changes_json);
@@ -578,12 +644,17 @@ int report_action_csv(struct buf *b, const struct report_action *a)
 		if (i) {
 			rc = buf_putc(&fields, '\n');
 			if (rc == 0)
+				rc = buf_putc(&codes, '\n');
+			if (rc == 0)
 				rc = buf_putc(&from, '\n');
 			if (rc == 0)
 				rc = buf_putc(&to, '\n');
 		}
-		if (rc == 0 && json_object_object_get_ex(c, "field", &v))
-			rc = change_value(&fields, v);
+		if (rc == 0 && json_object_object_get_ex(c, "field", &v)) {
+			rc = change_field(&fields, v, 0);
+			if (rc == 0)
+				rc = change_field(&codes, v, 1);
+		}
 		if (rc == 0 && json_object_object_get_ex(c, "from", &v))
 			rc = change_value(&from, v);
 		if (rc == 0 && json_object_object_get_ex(c, "to", &v))
@@ -596,10 +667,11 @@ int report_action_csv(struct buf *b, const struct report_action *a)
 		/* The same rule as the JSON's user: none without an id or e-mail. */
 		int user = a->user_id || a->user_email || a->user_name;
 		const char *cells[CSV_NCOLS] = {
-			id, a->created_at, a->action, a->outcome, user ? a->user_name : NULL,
-			a->user_email,
-			a->slack_user_id, a->team_name, buf_cstr(&fields), buf_cstr(&from),
-			buf_cstr(&to), a->details,
+			id, a->created_at, word_or_code(WORDS(action_words), a->action),
+			word_or_code(WORDS(outcome_words), a->outcome), user ? a->user_name : NULL,
+			a->user_email, a->slack_user_id, a->team_name, buf_cstr(&fields),
+			buf_cstr(&from), buf_cstr(&to), a->details, a->action, a->outcome,
+			buf_cstr(&codes),
 		};
 
 		rc = report_csv_row(b, cells, CSV_NCOLS);
@@ -607,6 +679,7 @@ int report_action_csv(struct buf *b, const struct report_action *a)
 out:
 	json_object_put(changes);
 	buf_release(&fields);
+	buf_release(&codes);
 	buf_release(&from);
 	buf_release(&to);
 	return rc;

@@ -136,15 +136,21 @@ int report_actions_each(struct db *db, int64_t org, int64_t sync,
 			const struct report_filter *f,
 			int (*fn)(const struct report_action *a, void *arg), void *arg);
 
-/* The export's layout (SPEC §1.11), one CSV row each, appended to b:
+/* The export's layout (SPEC §1.11), one CSV row each, appended to b; the
+ * header starts with UTF-8's byte-order mark, so that Excel reads the file
+ * as UTF-8 (LibreOffice and csv libraries take or skip it):
  *   ID, Date (UTC), Action, Outcome, User name, E-mail, Slack user ID, Team,
- *   Changed fields, Old values, New values, Details
- * Date is the action's time in the API's ISO 8601 form.  User name and
- * E-mail are empty when the JSON's user is null (same rule).  With several
- * changes, Changed fields / Old values / New values hold one line per change
- * (joined with LF inside the quoted cell), line i of each column belonging
- * to change i; a null value is an empty line, true/false and numbers are
- * written as in JSON.  Cells are escaped and neutralised by report_csv.h. */
+ *   Changed fields, Old values, New values, Details,
+ *   Action code, Outcome code, Changed field codes
+ * Action, Outcome and Changed fields are plain words ("Create user",
+ * "Planned (not applied)", "Job title"); the last three columns hold the
+ * API's codes for machines.  Date is the action's time in the API's ISO
+ * 8601 form.  User name and E-mail are empty when the JSON's user is null
+ * (same rule).  With several changes, the changed fields, their codes, Old
+ * values and New values hold one line per change (joined with LF inside the
+ * quoted cell), line i of each column belonging to change i; a null value is
+ * an empty line, true/false are yes/no and numbers are written as in JSON.
+ * Cells are escaped and neutralised by report_csv.h. */
 int report_csv_header(struct buf *b);
 int report_action_csv(struct buf *b, const struct report_action *a);
 

@@ -635,7 +635,9 @@ scenario('Sync now, wait for it, open the report, filter by outcome, export the 
   assert(rows === outcomes.length || (outcomes.length === 200 && rows > 200),
     `CSV has ${rows} rows, the filtered report ${outcomes.length}`);
   const oc = header.indexOf('outcome');
-  assert(records.slice(1).every((r) => r[oc] === 'succeeded'), 'the CSV is not filtered by outcome');
+  const code = header.indexOf('outcome code');
+  assert(records.slice(1).every((r) => r[oc] === 'Succeeded' && r[code] === 'succeeded'), 'the CSV is not filtered by outcome, or not in words');
+  assert(readFileSync(file).subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])), 'the CSV has no UTF-8 byte-order mark');
   // History lists it, newest first.
   await page.getByRole('link', { name: '← Slack provisioning' }).click();
   await page.locator('.history tbody tr').first().waitFor();

@@ -14,7 +14,17 @@ COUNTS = ["created", "updated", "deactivated", "reactivated", "added_to_team",
 OUTCOMES = ["succeeded", "failed", "skipped", "planned"]
 CHANGED = ["name", "email", "picture", "job_title", "status", "team_membership"]
 CSV_HEADER = ["ID", "Date (UTC)", "Action", "Outcome", "User name", "E-mail", "Slack user ID",
-              "Team", "Changed fields", "Old values", "New values", "Details"]
+              "Team", "Changed fields", "Old values", "New values", "Details",
+              "Action code", "Outcome code", "Changed field codes"]
+# The words a person reads in the CSV (the page's, web/js/labels.js).
+ACTION_WORDS = {"create": "Create user", "update": "Update user", "deactivate": "Deactivate user",
+                "reactivate": "Reactivate user", "add_to_team": "Add to team",
+                "remove_from_team": "Remove from team", "skip": "Skip"}
+OUTCOME_WORDS = {"succeeded": "Succeeded", "failed": "Failed", "skipped": "Skipped",
+                 "planned": "Planned (not applied)"}
+FIELD_WORDS = {"first_name": "First name", "last_name": "Last name", "display_name": "Display name",
+               "email": "E-mail", "picture": "Picture", "job_title": "Job title", "is_guest": "Guest",
+               "status": "Status", "team": "Team"}
 
 
 def make_sync(ctx, org_id, status="succeeded", trigger="manual", dry_run=0,
@@ -368,7 +378,7 @@ def csv_value(v):
     if v is None:
         return ""
     if isinstance(v, bool):
-        return "true" if v else "false"
+        return "yes" if v else "no"
     if isinstance(v, str):
         return v
     return json.dumps(v)
@@ -376,16 +386,18 @@ def csv_value(v):
 
 def expected_csv_row(a):
     user, team, ch = a["user"] or {}, a["team"] or {}, a["changes"]
-    cells = [str(a["id"]), a["created_at"], a["action"], a["outcome"], user.get("name"),
-             user.get("email"), a["slack_user_id"], team.get("name"),
-             "\n".join(c["field"] for c in ch), "\n".join(csv_value(c["from"]) for c in ch),
-             "\n".join(csv_value(c["to"]) for c in ch), a["details"]]
+    cells = [str(a["id"]), a["created_at"], ACTION_WORDS[a["action"]], OUTCOME_WORDS[a["outcome"]],
+             user.get("name"), user.get("email"), a["slack_user_id"], team.get("name"),
+             "\n".join(FIELD_WORDS[c["field"]] for c in ch), "\n".join(csv_value(c["from"]) for c in ch),
+             "\n".join(csv_value(c["to"]) for c in ch), a["details"],
+             a["action"], a["outcome"], "\n".join(c["field"] for c in ch)]
     return [neutral(c) for c in cells]
 
 
 def parse_csv(body):
-    assert not body.startswith(b"\xef\xbb\xbf")             # no byte-order mark
-    return list(csv.reader(io.StringIO(body.decode("utf-8"), newline=""), strict=True))
+    # UTF-8's byte-order mark, once, first: Excel then reads the file as UTF-8.
+    assert body.startswith(b"\xef\xbb\xbf") and body.count(b"\xef\xbb\xbf") == 1, body[:20]
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""), strict=True))
 
 
 TRICKY = ["Zoë \"the boss\", Jr.", "line one\nline two", "carriage\rreturn", "crlf\r\nname",
@@ -436,7 +448,7 @@ def test_csv_export_equals_the_json_report_row_for_row(ctx):
     assert "🎉 Party 🚀" in names and "東京チーム 𠮷野家" in names
     # Line ends are CRLF; a newline inside a cell is kept as written.
     body = org.admin.get("%s/%d/export.csv" % (BASE, sync), query={"outcome": "planned"}).body
-    assert body.startswith(b"ID,Date (UTC),Action,Outcome,") and b"\r\n" in body
+    assert body.startswith(b"\xef\xbb\xbfID,Date (UTC),Action,Outcome,") and b"\r\n" in body
     # An export with no matching row is the header alone.
     r = org.admin.get("%s/%d/export.csv" % (BASE, sync), query={"outcome": "skipped",
                                                                 "changed": "team_membership"})
