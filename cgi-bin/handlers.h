@@ -16,11 +16,13 @@ void handle_me(struct req *req);
 void handle_users_list(struct req *req);
 void handle_users_create(struct req *req);
 void handle_user_get(struct req *req);
+void handle_user_patch(struct req *req);
 void handle_teams_list(struct req *req);
 void handle_teams_create(struct req *req);
 void handle_team_members_list(struct req *req);
 void handle_team_members_add(struct req *req);
 void handle_team_members_remove(struct req *req);
+void handle_team_removed_list(struct req *req);
 void handle_settings_get(struct req *req);
 void handle_settings_patch(struct req *req);
 

@@ -25,11 +25,13 @@ const struct route routes[] = {
 	{ "GET", "/api/v1/users", handle_users_list, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "POST", "/api/v1/users", handle_users_create, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
 	{ "GET", "/api/v1/users/{id}", handle_user_get, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "PATCH", "/api/v1/users/{id}", handle_user_patch, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
 	{ "GET", "/api/v1/teams", handle_teams_list, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "POST", "/api/v1/teams", handle_teams_create, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
 	{ "GET", "/api/v1/teams/{id}/members", handle_team_members_list, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "POST", "/api/v1/teams/{id}/members", handle_team_members_add, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
 	{ "DELETE", "/api/v1/teams/{id}/members/{id}", handle_team_members_remove, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "GET", "/api/v1/teams/{id}/removed", handle_team_removed_list, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "GET", "/api/v1/settings", handle_settings_get, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "PATCH", "/api/v1/settings", handle_settings_patch, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
 

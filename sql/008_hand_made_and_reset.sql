@@ -1,0 +1,33 @@
+-- 008: changes an administrator makes by hand, which a sync never undoes
+-- (SPEC §7.7).
+--
+-- A user deactivated or reactivated by hand: users.deactivated_by stays
+-- 'person' for a hand-made deactivation (what the sync's snapshot reads);
+-- who made the last hand-made status change, and when, is kept beside it.
+ALTER TABLE users
+  ADD COLUMN IF NOT EXISTS status_changed_by_user_id BIGINT UNSIGNED NULL,
+  ADD COLUMN IF NOT EXISTS status_changed_at DATETIME NULL;
+
+-- A sync-made membership an administrator removed by hand: a tombstone the
+-- sync reads so that it never adds the pair back.  A separate table rather
+-- than a membership source, so that no reader of team_memberships can take
+-- a tombstone for a member.  Adding the person back by hand deletes it.
+CREATE TABLE IF NOT EXISTS team_membership_removals (
+  organization_id BIGINT UNSIGNED NOT NULL,
+  team_id BIGINT UNSIGNED NOT NULL,
+  user_id BIGINT UNSIGNED NOT NULL,
+  removed_by_user_id BIGINT UNSIGNED NULL,
+  removed_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  PRIMARY KEY (team_id, user_id),
+  KEY team_membership_removals_org (organization_id, team_id, user_id),
+  KEY team_membership_removals_user (user_id),
+  CONSTRAINT team_membership_removals_team_fk FOREIGN KEY (organization_id, team_id)
+    REFERENCES teams (organization_id, id) ON DELETE CASCADE,
+  CONSTRAINT team_membership_removals_user_fk FOREIGN KEY (organization_id, user_id)
+    REFERENCES users (organization_id, id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
+
+-- A user's provisioning facts (the last sync action about them) read one
+-- user's rows, newest first, without scanning the organization's report.
+CREATE INDEX IF NOT EXISTS provisioning_sync_actions_user
+  ON provisioning_sync_actions (organization_id, user_id, id);
