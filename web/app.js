@@ -3,7 +3,8 @@
 // reloaded, bookmarked, and reached from the OAuth callback's redirect.
 import { api, onUnauthorized, isAbort } from './js/api.js';
 import { h, clear, notice, pageHeading } from './js/dom.js';
-import { DEFAULT_PATH, setShown, isShown } from './js/nav.js';
+import { DEFAULT_PATH, setShown, isShown, mustAskBeforeLeaving, setLeaveGuard } from './js/nav.js';
+import { confirmDialog } from './js/dialog.js';
 import * as signin from './js/signin.js';
 import * as providers from './js/providers.js';
 import * as slack from './js/slack.js';
@@ -127,8 +128,24 @@ document.addEventListener('click', (e) => {
   if (url.origin !== location.origin || !match(url.pathname)) return;
   if (url.pathname === location.pathname && url.search === location.search && url.hash) return;
   e.preventDefault();
-  navigate(url.pathname + url.search);
+  leaveThen(() => navigate(url.pathname + url.search));
 });
+
+// Unsaved edits are never lost without a word: leaving asks first.
+async function leaveThen(go) {
+  if (mustAskBeforeLeaving()) {
+    const leave = await confirmDialog({
+      title: 'Leave without saving?',
+      body: h('p', {}, 'Your changes to the sync configuration are not saved. If you leave, they are lost.'),
+      confirmLabel: 'Leave without saving',
+      cancelLabel: 'Stay and keep editing',
+      danger: true,
+    });
+    if (!leave) return;
+  }
+  setLeaveGuard(null);
+  go();
+}
 
 // Back and forward re-render; a jump to an anchor of this page (the skip
 // link) also fires popstate, and must not rebuild the page under the focus.

@@ -362,6 +362,10 @@ scenario('a 401 in the middle of work sends to sign-in and back after', async (t
   await page.waitForLoadState('networkidle');
   await t.context.clearCookies();
   await page.getByRole('button', { name: /Replace with another Slack account|Reconnect Slack/ }).click();
+  const ask = page.getByRole('dialog', { name: 'Replace the Slack connection?' });
+  if (await ask.waitFor({ timeout: 3000 }).then(() => true, () => false)) {
+    await ask.getByRole('button', { name: 'Continue to Slack' }).click();
+  }
   await page.waitForURL(/\/signin\?next=%2Fsettings%2Fprovisioning%2Fslack/);
   await page.getByLabel('E-mail address').fill(opt.email);
   await page.getByLabel('Password').fill(opt.password);
@@ -575,7 +579,14 @@ async function clickSyncNow(t, { dryRun = false } = {}) {
 async function syncAndOpenReport(t, opts) {
   const { page } = t;
   await clickSyncNow(t, opts);
-  await page.getByText(/Sync queued|Preview queued/).waitFor();
+  // One notice says it is queued (or already running or done), and it has
+  // the focus that the vanished Sync now button had.
+  await page.locator('.sync-active, .sync-panel .notice').first().waitFor();
+  const focused = await page.evaluate(() => document.activeElement && document.activeElement.closest('.sync-panel') !== null
+    && document.activeElement.classList.contains('notice'));
+  assert(focused, `after Sync now the focus is on ${await focusedName(page)}`);
+  const queued = await page.locator('.sync-panel .notice').filter({ hasText: /queued/i }).count();
+  assert(queued <= 1, `${queued} notices say the sync is queued`);
   await whileSyncing(() => page.getByText('The sync finished').waitFor({ timeout: 150000 }));
   await page.getByRole('link', { name: 'Open its report' }).click();
   await page.getByRole('heading', { level: 1, name: 'Sync report' }).waitFor();
@@ -675,6 +686,8 @@ scenario('a held sync is shown with its planned actions and approved', async (t)
     await gotoSlack(t);
     await clickSyncNow(t);
     await whileSyncing(() => page.getByText('The sync finished: Held for approval').waitFor({ timeout: 150000 }));
+    // A held sync is a warning, never a green "Done".
+    assert(await page.locator('.sync-panel .notice--success').count() === 0, 'a held sync is announced in green');
     await page.getByRole('link', { name: 'Open its report' }).click();
     await page.getByRole('heading', { name: 'This sync is held' }).waitFor();
     await page.getByRole('heading', { name: 'Planned actions' }).waitFor();
@@ -802,6 +815,154 @@ scenario('disconnect asks first, says people are kept, and keeps them', async (t
   assert((await slackStatus(t)).status === 'disconnected', 'the API still says connected');
   const after = await api(t, 'GET', '/api/v1/users?limit=200');
   assert(JSON.stringify(before.json) === JSON.stringify(after.json), 'users changed on disconnect');
+});
+
+scenario('replace asks first and says, in numbers, what another workspace clears', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  const team = await ensureTeam(t);
+  await putConfig(t, { members: { mode: 'groups', group_ids: ['S01DESIGN1', 'S01ENGINE1'] },
+    team_mapping: { enabled: true, mappings: [{ slack_group_id: 'S01DESIGN1', team_id: team.id }] },
+    deactivation_threshold: { percent: 10, minimum: 10 } });
+  try {
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await gotoSlack(t);
+      let left = false;
+      page.once('framenavigated', () => { left = true; });
+      await page.getByRole('button', { name: 'Replace with another Slack account' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Replace the Slack connection?' });
+      await dialog.waitFor();
+      const text = await dialog.innerText();
+      assert(/2 chosen Slack groups and 1 team mapping are cleared/.test(text), `the dialog says: ${text}`);
+      assert(/users, teams and team memberships are kept/i.test(text), `the dialog says: ${text}`);
+      await shot(t, `replace-dialog-${width}`);
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'detached' });
+      assert(!left && new URL(page.url()).pathname === '/settings/provisioning/slack', `Cancel left for ${page.url()}`);
+      assert((await focusedName(page)).includes('Replace with another Slack account'), 'focus did not return to Replace');
+    }
+    assert((await slackStatus(t)).status === 'connected', 'Cancel changed the connection');
+  } finally {
+    await putConfig(t, DEFAULT_CONFIG).catch(() => {});
+  }
+});
+
+scenario('turning mapping off and lowering the safety ask first; fixed problems lose their message', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  const team = await ensureTeam(t);
+  await putConfig(t, { members: { mode: 'everyone', group_ids: [] },
+    team_mapping: { enabled: true, mappings: [{ slack_group_id: 'S01DESIGN1', team_id: team.id },
+      { slack_group_id: 'S01ENGINE1', team_id: team.id }] },
+    deactivation_threshold: { percent: 10, minimum: 10 } });
+  try {
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await gotoSlack(t);
+      const toggle = page.getByRole('switch', { name: 'Map Slack groups to teams' });
+      await toggle.uncheck().catch(() => {});
+      const off = page.getByRole('dialog', { name: 'Turn team mapping off?' });
+      await off.waitFor();
+      assert(/2 team mappings stop applying/.test(await off.innerText()), `mapping dialog: ${await off.innerText()}`);
+      await shot(t, `mapping-off-dialog-${width}`);
+      await off.getByRole('button', { name: 'Cancel' }).click();
+      await off.waitFor({ state: 'detached' });
+      assert(await toggle.isChecked(), 'Cancel turned mapping off');
+      // A bad number: the message shows, and goes as soon as it is fixed.
+      const pct = page.getByLabel('Hold above this share of provisioned users (%)');
+      await pct.fill('150');
+      await page.getByRole('button', { name: 'Save configuration' }).click();
+      await page.locator('.field-error').filter({ hasText: 'The percentage must be a whole number from 0 to 100' }).waitFor();
+      await pct.fill('25');
+      assert(await page.locator('.field-error').filter({ hasText: 'percentage' }).count() === 0, 'the message stayed after the fix');
+      assert(await page.locator('.config .notice--error').count() === 0, 'the form notice stayed after the fix');
+      // 10% -> 25%: more people deactivated without asking; the dialog says so.
+      await page.getByRole('button', { name: 'Save configuration' }).click();
+      const lower = page.getByRole('dialog', { name: 'Lower the deactivation safety?' });
+      await lower.waitFor();
+      const text = await lower.innerText();
+      assert(/more than 10%/.test(text) && /up to 25%/.test(text), `safety dialog: ${text}`);
+      await shot(t, `safety-dialog-${width}`);
+      await lower.getByRole('button', { name: 'Cancel' }).click();
+      await lower.waitFor({ state: 'detached' });
+      const cfg = await api(t, 'GET', '/api/v1/provisioning/slack/config');
+      const th = (cfg.json.config || cfg.json).deactivation_threshold;
+      assert(th.percent === 10, `Cancel saved the threshold: ${JSON.stringify(th)}`);
+    }
+  } finally {
+    await putConfig(t, DEFAULT_CONFIG).catch(() => {});
+  }
+});
+
+scenario('unsaved edits: leaving asks, and a save cut by the end of the session keeps the edit', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  await putConfig(t, DEFAULT_CONFIG);
+  for (const width of [375, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    await gotoSlack(t);
+    await page.getByLabel('and at least this many users').fill('3');
+    await page.getByRole('link', { name: '← Provisioning' }).click();
+    const ask = page.getByRole('dialog', { name: 'Leave without saving?' });
+    await ask.waitFor();
+    await shot(t, `leave-dialog-${width}`);
+    await ask.getByRole('button', { name: 'Stay and keep editing' }).click();
+    await ask.waitFor({ state: 'detached' });
+    assert(new URL(page.url()).pathname === '/settings/provisioning/slack', `stayed? ${page.url()}`);
+    assert(await page.getByLabel('and at least this many users').inputValue() === '3', 'the edit is gone');
+    await page.getByRole('link', { name: '← Provisioning' }).click();
+    await ask.waitFor();
+    await ask.getByRole('button', { name: 'Leave without saving' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Provisioning' }).waitFor();
+  }
+  // The session ends, then Save: sign in again and the edit is back.
+  await gotoSlack(t);
+  await page.getByLabel('and at least this many users').fill('4');
+  await api(t, 'DELETE', '/api/v1/session');
+  await page.getByRole('button', { name: 'Save configuration' }).click();
+  await page.waitForURL(/\/signin\?next=/);
+  await page.getByLabel('E-mail address').fill(opt.email);
+  await page.getByLabel('Password').fill(opt.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Slack provisioning' }).waitFor();
+  await page.getByText('Your changes from before signing in again are back on this form').waitFor();
+  assert(await page.getByLabel('and at least this many users').inputValue() === '4', 'the interrupted edit was lost');
+  await shot(t, 'draft-restored');
+  const cfg = await api(t, 'GET', '/api/v1/provisioning/slack/config');
+  assert((cfg.json.config || cfg.json).deactivation_threshold.minimum === 10, 'the interrupted save was applied anyway');
+});
+
+scenario('needs reconnection: Sync now is disabled and says why', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t, { fresh: true });
+  await waitSyncsIdle(t);
+  await putConfig(t, DEFAULT_CONFIG);
+  await emulator('POST', '/_emulator/tokens/revoke', { team: TEAM });
+  // Any call to Slack now notices the revoked token.
+  await api(t, 'GET', '/api/v1/provisioning/slack/groups?q=x');
+  assert((await slackStatus(t)).status === 'needs_reconnection', 'the connection did not break');
+  try {
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await gotoSlack(t);
+      const now = page.getByRole('button', { name: 'Sync now' });
+      await now.waitFor();
+      assert(await now.isDisabled(), 'Sync now is enabled with a broken connection');
+      await page.getByText('Sync now is unavailable until Slack is reconnected').waitFor();
+      assert(await page.getByRole('button', { name: 'Reconnect Slack' }).isVisible(), 'no Reconnect button');
+      await shot(t, `needs-reconnection-${width}`);
+    }
+  } finally {
+    await ensureConnected(t, { fresh: true }).catch(() => {});
+  }
 });
 
 // ---- runner ---------------------------------------------------------------------

@@ -41,7 +41,7 @@ export async function render({ root, query, signal, app }) {
     return;
   }
 
-  root.append(connectionCard(status, { signal, app, pageAlert }));
+  root.append(connectionCard(status, { signal, app, pageAlert, config: status.config }));
   if (status.status === 'disconnected') return;
 
   // Teams and the names of saved groups, for the configuration form.
@@ -73,6 +73,9 @@ export async function render({ root, query, signal, app }) {
     sync: status.sync || {},
     signal,
     onFinished: () => historyBox.reload(),
+    // A sync with a broken connection can only fail: say so instead.
+    blocked: status.status === 'needs_reconnection'
+      ? 'Sync now is unavailable until Slack is reconnected (see Connection above).' : null,
   });
   const form = configForm({
     config: status.config,
@@ -84,7 +87,30 @@ export async function render({ root, query, signal, app }) {
   root.append(panel.root, form, historyBox.root);
 }
 
-function connectionCard(st, { signal, app, pageAlert }) {
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+// What a replace does, in numbers the page knows: the chosen groups and
+// mappings that mean nothing in another workspace.
+function replaceBody(st, config) {
+  const groups = (config && config.members && config.members.mode === 'groups' && config.members.group_ids) || [];
+  const mappings = (config && config.team_mapping && config.team_mapping.mappings) || [];
+  const name = st.workspace ? st.workspace.name : 'the connected workspace';
+  const cleared = [];
+  if (groups.length) cleared.push(plural(groups.length, 'chosen Slack group', 'chosen Slack groups'));
+  if (mappings.length) cleared.push(plural(mappings.length, 'team mapping', 'team mappings'));
+  return [
+    h('p', {}, `You sign in to Slack again and choose a workspace. The same workspace (${name}) keeps its configuration.`),
+    h('p', {}, h('strong', {}, 'Another workspace starts from scratch: '),
+      cleared.length
+        ? `the ${cleared.join(' and ')} are cleared, because their ids mean nothing there, `
+        : 'its configuration is cleared, ',
+      'and nobody is imported until you choose whom to import and save.'),
+    h('p', {}, 'No one is removed: users, teams and team memberships are kept, and people linked to ',
+      `${name} are not deactivated by the change. The sync history is kept.`),
+  ];
+}
+
+function connectionCard(st, { signal, app, pageAlert, config }) {
   const rows = [];
   const dd = (term, ...value) => rows.push(h('dt', {}, term), h('dd', {}, value));
   if (st.workspace) {
@@ -117,7 +143,20 @@ function connectionCard(st, { signal, app, pageAlert }) {
   } else {
     const replace = h('button', { type: 'button', class: st.status === 'needs_reconnection' ? 'button button--primary' : 'button' },
       st.status === 'needs_reconnection' ? 'Reconnect Slack' : 'Replace with another Slack account');
-    replace.addEventListener('click', () => startOAuth('replace', replace));
+    replace.addEventListener('click', async () => {
+      // Reconnecting a broken connection is the way back, not a surprise:
+      // it goes straight to Slack.
+      if (st.status === 'needs_reconnection') {
+        startOAuth('replace', replace);
+        return;
+      }
+      const ok = await confirmDialog({
+        title: 'Replace the Slack connection?',
+        body: replaceBody(st, config),
+        confirmLabel: 'Continue to Slack',
+      });
+      if (ok) startOAuth('replace', replace);
+    });
     const disconnect = h('button', { type: 'button', class: 'button button--danger' }, 'Disconnect');
     disconnect.addEventListener('click', async () => {
       const done = await confirmDialog({
