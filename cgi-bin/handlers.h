@@ -47,5 +47,6 @@ void handle_slack_config_put(struct req *req);
 void handle_slack_syncs_create(struct req *req);
 void handle_slack_sync_approve(struct req *req);
 void handle_slack_sync_discard(struct req *req);
+void handle_slack_sync_cancel(struct req *req);
 
 #endif

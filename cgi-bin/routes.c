@@ -50,6 +50,7 @@ const struct route routes[] = {
 	{ "POST", "/api/v1/provisioning/slack/syncs", handle_slack_syncs_create, ACCESS_ADMIN, BODY_OPTIONAL, KB64 },
 	{ "POST", "/api/v1/provisioning/slack/syncs/{id}/approve", handle_slack_sync_approve, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "POST", "/api/v1/provisioning/slack/syncs/{id}/discard", handle_slack_sync_discard, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "POST", "/api/v1/provisioning/slack/syncs/{id}/cancel", handle_slack_sync_cancel, ACCESS_ADMIN, BODY_NONE, 0 },
 	/* Slack sends the browser here; the state, not a route rule, says who
 	 * may complete the flow, and the handler checks the session itself. */
 	{ "GET", "/oauth/slack/callback", handle_slack_callback, ACCESS_PUBLIC, BODY_NONE, 0 },

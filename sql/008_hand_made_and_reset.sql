@@ -1,5 +1,5 @@
 -- 008: changes an administrator makes by hand, which a sync never undoes
--- (SPEC §7.7).
+-- (SPEC §7.7); the workspace and live progress of each sync.
 --
 -- A user deactivated or reactivated by hand: users.deactivated_by stays
 -- 'person' for a hand-made deactivation (what the sync's snapshot reads);
@@ -31,3 +31,13 @@ CREATE TABLE IF NOT EXISTS team_membership_removals (
 -- user's rows, newest first, without scanning the organization's report.
 CREATE INDEX IF NOT EXISTS provisioning_sync_actions_user
   ON provisioning_sync_actions (organization_id, user_id, id);
+
+-- The workspace each sync read, written when it is queued: the history
+-- stays readable after a disconnect or a replace with another workspace.
+-- Live progress of a running sync (sync_queue.h syncq_set_progress).
+ALTER TABLE provisioning_syncs
+  ADD COLUMN IF NOT EXISTS workspace_name VARCHAR(200) NULL,
+  ADD COLUMN IF NOT EXISTS progress_phase ENUM('reading','planning','applying') NULL,
+  ADD COLUMN IF NOT EXISTS progress_done INT UNSIGNED NULL,
+  ADD COLUMN IF NOT EXISTS progress_total INT UNSIGNED NULL,
+  ADD COLUMN IF NOT EXISTS progress_at DATETIME(3) NULL;

@@ -25,7 +25,8 @@ static const char *const changed_names[] = { "name", "email", "picture", "job_ti
 	"s.id, s.`trigger`, s.dry_run, s.status, " ISO_TIME("s.queued_at") ", " \
 	ISO_TIME("s.started_at") ", " ISO_TIME("s.finished_at") ", s.n_created, s.n_updated," \
 	" s.n_deactivated, s.n_reactivated, s.n_added_to_team, s.n_removed_from_team," \
-	" s.n_skipped, s.n_failed, s.error"
+	" s.n_skipped, s.n_failed, s.error, s.workspace_id, s.workspace_name," \
+	" s.progress_phase, s.progress_done, s.progress_total, " ISO_TIME("s.progress_at")
 
 /* Columns in the order of struct report_action's reading in action_read. */
 #define ACTION_COLUMNS \
@@ -169,6 +170,33 @@ static json_object *sync_from_row(const struct db_rows *r)
 	c = NULL;
 	if (pjson_add_str(s, "error", db_rows_str(r, 15)) < 0)
 		goto fail;
+	/* The workspace the sync read (null for syncs queued before 008). */
+	if (!db_rows_is_null(r, 16) || !db_rows_is_null(r, 17)) {
+		c = json_object_new_object();
+		if (!c || pjson_add_str(c, "id", db_rows_str(r, 16)) ||
+		    pjson_add_str(c, "name", db_rows_str(r, 17)))
+			goto fail;
+	}
+	if (pjson_add(s, "workspace", c) < 0) {
+		c = NULL;
+		goto fail;
+	}
+	c = NULL;
+	/* Live progress while it runs; null before the first report and once
+	 * it has finished (the counts say the rest). */
+	if (!db_rows_is_null(r, 18) && strcmp(db_rows_str(r, 3), "running") == 0) {
+		c = json_object_new_object();
+		if (!c || pjson_add_str(c, "phase", db_rows_str(r, 18)) ||
+		    pjson_add_int(c, "done", db_rows_int(r, 19)) ||
+		    (db_rows_is_null(r, 20) ? pjson_add(c, "total", NULL)
+					    : pjson_add_int(c, "total", db_rows_int(r, 20))) ||
+		    pjson_add_str(c, "at", db_rows_str(r, 21)))
+			goto fail;
+	}
+	if (pjson_add(s, "progress", c) < 0) {
+		c = NULL;
+		goto fail;
+	}
 	return s;
 fail:
 	json_object_put(c);

@@ -11,7 +11,11 @@
  * Shapes (the API's, SPEC §4.2):
  *   sync   = {id, trigger, dry_run, status, queued_at, started_at, finished_at,
  *             counts: {created, updated, deactivated, reactivated, added_to_team,
- *                      removed_from_team, skipped, failed}, error}
+ *                      removed_from_team, skipped, failed}, error,
+ *             workspace: {id, name}|null,
+ *             progress: {phase, done, total|null, at}|null}
+ * workspace is the one the sync read (recorded when it was queued);
+ * progress is set while it runs (sync_queue.h syncq_set_progress).
  *   action = {id, created_at, action, outcome, reason, changed: [category],
  *             user: {id, email, name}|null, slack_user_id, team: {id, name}|null,
  *             changes: [{field, from, to}], details}

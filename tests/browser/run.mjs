@@ -965,6 +965,57 @@ scenario('needs reconnection: Sync now is disabled and says why', async (t) => {
   }
 });
 
+scenario('a queued sync shows in the history at once and can be cancelled', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  await putConfig(t, DEFAULT_CONFIG);
+  for (const width of [375, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    await gotoSlack(t);
+    // No pass runs here: the sync stays queued until it is cancelled.
+    const queued = await clickSyncNow(t);
+    const row = page.locator('.history tbody tr').first();
+    await row.filter({ hasText: 'Queued' }).waitFor();
+    assert((await row.innerText()).includes('Acme Demo'), `the history row does not name the workspace: ${await row.innerText()}`);
+    await page.locator('.sync-active').getByRole('button', { name: 'Cancel this sync' }).waitFor();
+    await shot(t, `queued-${width}`);
+    await page.locator('.sync-active').getByRole('button', { name: 'Cancel this sync' }).click();
+    await page.locator('.sync-panel .notice--info').filter({ hasText: 'The sync finished: Discarded' }).waitFor({ timeout: 10000 });
+    const s = await api(t, 'GET', `/api/v1/provisioning/slack/syncs/${queued.id}`);
+    assert(s.json.sync.status === 'discarded' && s.json.sync.started_at === null, `after Cancel: ${JSON.stringify(s.json.sync)}`);
+    await page.locator('.history tbody tr').first().filter({ hasText: 'Discarded' }).waitFor();
+    assert(await page.getByRole('button', { name: 'Sync now' }).isEnabled(), 'Sync now is not back');
+  }
+});
+
+scenario('after a disconnect the history and its reports stay, with their workspace', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  await putConfig(t, DEFAULT_CONFIG);
+  const r = await api(t, 'POST', '/api/v1/provisioning/slack/syncs', {});
+  assert(r.status === 202, `POST syncs answered ${r.status}`);
+  await waitSyncsIdle(t);
+  await ensureDisconnected(t);
+  try {
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await gotoSlack(t);
+      await page.locator('.history tbody tr').first().waitFor();
+      assert((await page.locator('.history tbody tr').first().innerText()).includes('Acme Demo'), 'no workspace on the history row');
+      await shot(t, `history-disconnected-${width}`);
+    }
+    await page.locator('.history tbody tr').first().getByRole('link').click();
+    await page.getByRole('heading', { level: 1, name: 'Sync report' }).waitFor();
+    await page.locator('.summary').getByText('Acme Demo').waitFor();
+  } finally {
+    await ensureConnected(t).catch(() => {});
+  }
+});
+
 // ---- runner ---------------------------------------------------------------------
 
 const browser = await chromium.launch({

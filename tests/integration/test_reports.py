@@ -112,7 +112,8 @@ def test_sync_history_is_newest_first_with_every_sync_once(ctx):
                  "queued_at": "2026-03-04T05:06:07Z", "started_at": "2026-03-04T05:06:08Z",
                  "finished_at": "2026-03-04T05:07:09Z",
                  "counts": dict({k: 0 for k in COUNTS}, created=1, failed=7),
-                 "error": "Slack refused the token (invalid_auth): reconnect Slack."}, s
+                 "error": "Slack refused the token (invalid_auth): reconnect Slack.",
+                 "workspace": None, "progress": None}, s
     p = by_id[pending]
     assert p["status"] == "pending" and p["started_at"] is None and p["finished_at"] is None
     assert p["error"] is None

@@ -6,7 +6,7 @@ import { api, isMissingRoute, withQuery, isAbort } from './api.js';
 import { h, uid, clear, notice, showIn, pageHeading, busy, timeEl, badge } from './dom.js';
 import { syncBadge, COUNT_LABELS, ACTION_LABELS, OUTCOME, FIELD_LABELS, CHANGED_FILTERS } from './labels.js';
 import { confirmDialog } from './dialog.js';
-import { syncPath, poll } from './syncs.js';
+import { syncPath, poll, progressText } from './syncs.js';
 import { replaceUrl } from './nav.js';
 
 // Rows per page: a 3,000-action first sync is 15 clicks, not 60; the API
@@ -52,12 +52,13 @@ function show(ctx, sync, body, pageAlert) {
       h('div', { class: 'notice__body' }, h('p', { class: 'notice__message' },
         sync.status === 'running'
           ? 'This sync is running. Its report appears when it is done; this page refreshes by itself.'
-          : 'This sync is queued and starts within a minute. Its report appears when it is done; this page refreshes by itself.'))));
+          : 'This sync is queued and starts shortly. Its report appears when it is done; this page refreshes by itself.'),
+        progressText(sync) ? h('p', { class: 'sync-progress' }, progressText(sync)) : null)));
     poll(async () => {
       const res = await api.get(syncPath(sync.id), { signal });
       const s = res.sync || res;
       if (s.status === 'pending' || s.status === 'running') {
-        if (s.status === sync.status) return false; // keep polling
+        if (s.status === sync.status && progressText(s) === progressText(sync)) return false; // keep polling
         show(ctx, s, body, pageAlert); // queued → running: show() polls on
         return true;
       }
@@ -80,6 +81,7 @@ function summary(s) {
   const dd = (term, ...value) => rows.push(h('div', { class: 'facts__row' }, h('dt', {}, term), h('dd', {}, value)));
   dd('Status', syncBadge(s.status));
   dd('Trigger', s.trigger === 'manual' ? 'Manual' : 'Scheduled');
+  if (s.workspace && s.workspace.name) dd('Workspace', s.workspace.name);
   if (s.dry_run) dd('Kind', badge('info', 'Preview (dry run): nothing was applied'));
   dd('Queued', timeEl(s.queued_at));
   dd('Started', timeEl(s.started_at));

@@ -42,7 +42,11 @@ export async function render({ root, query, signal, app }) {
   }
 
   root.append(connectionCard(status, { signal, app, pageAlert, config: status.config }));
-  if (status.status === 'disconnected') return;
+  // The history outlives the connection: its reports stay readable.
+  if (status.status === 'disconnected') {
+    root.append(syncHistory({ signal }).root);
+    return;
+  }
 
   // Teams and the names of saved groups, for the configuration form.
   const groups = new Map();
@@ -73,6 +77,7 @@ export async function render({ root, query, signal, app }) {
     sync: status.sync || {},
     signal,
     onFinished: () => historyBox.reload(),
+    onQueued: () => historyBox.reload(),
     // A sync with a broken connection can only fail: say so instead.
     blocked: status.status === 'needs_reconnection'
       ? 'Sync now is unavailable until Slack is reconnected (see Connection above).' : null,

@@ -16,6 +16,23 @@ export function reportHref(id) {
 
 const isActive = (s) => s && (s.status === 'pending' || s.status === 'running');
 
+const PHASES = { reading: 'Reading Slack', planning: 'Planning the changes', applying: 'Applying the changes' };
+
+/** "Reading Slack: 400 people so far" — the live progress of a running sync, or null. */
+export function progressText(s) {
+  const p = s && s.progress;
+  if (!p || !PHASES[p.phase]) return null;
+  const what = p.phase === 'applying' ? 'actions' : 'people';
+  const count = p.total != null ? `${p.done} of ${p.total} ${what}` : `${p.done} ${what} so far`;
+  return `${PHASES[p.phase]}: ${count}.`;
+}
+
+/** Cancels a queued sync; resolves to the sync as it is now. */
+export async function cancelSync(id, signal) {
+  const res = await api.post(`${syncPath(id)}/cancel`, {}, { signal });
+  return res.sync || res;
+}
+
 /** Calls fn every ms until it returns true or the signal aborts. */
 export function poll(fn, ms, signal) {
   let timer = null;
@@ -50,7 +67,7 @@ const FINISHED_KIND = {
  * blocked: null, or the sentence saying why Sync now cannot run (the
  *   connection needs reconnecting): the button is then disabled.
  */
-export function syncPanel({ sync, signal, onFinished, blocked = null }) {
+export function syncPanel({ sync, signal, onFinished, onQueued, blocked = null }) {
   const state = { ...sync };
   const body = h('div', { class: 'sync-panel__body' });
   const alert = h('div', { class: 'slot' });
@@ -77,6 +94,7 @@ export function syncPanel({ sync, signal, onFinished, blocked = null }) {
         render();
         const box = body.querySelector('.sync-active');
         if (box) box.focus();
+        if (onQueued) onQueued(s);
         watch(s && s.id);
       } catch (err) {
         if (err.status === 401 || isAbort(err)) return;
@@ -106,7 +124,9 @@ export function syncPanel({ sync, signal, onFinished, blocked = null }) {
         h('div', { class: 'notice__body' },
           h('p', { class: 'notice__message' }, running
             ? `${what} is running. This page refreshes by itself until it is done.`
-            : `${what} is queued and starts within a minute. This page refreshes by itself.`),
+            : `${what} is queued and starts shortly. This page refreshes by itself.`),
+          running && progressText(last) ? h('p', { class: 'sync-progress' }, progressText(last)) : null,
+          !running && last && last.id ? cancelButton(last) : null,
           last && last.id ? h('p', {}, h('a', { href: reportHref(last.id) }, 'Open this sync')) : null)));
       return;
     }
@@ -133,6 +153,20 @@ export function syncPanel({ sync, signal, onFinished, blocked = null }) {
     }
   }
 
+  function cancelButton(last) {
+    const b = h('button', { type: 'button', class: 'button' }, 'Cancel this sync');
+    b.addEventListener('click', () => busy(b, async () => {
+      try {
+        await cancelSync(last.id, signal);
+      } catch (err) {
+        if (err.status === 401 || isAbort(err)) return;
+        // 409: it started meanwhile; the watch shows it running.
+        showIn(alert, notice(err.status === 409 ? 'info' : 'error', err.message));
+      }
+    }));
+    return h('div', { class: 'actions' }, b);
+  }
+
   // Follows a queued or running sync until it is done, then tells the screen.
   function watch(id) {
     if (watching) return;
@@ -149,9 +183,13 @@ export function syncPanel({ sync, signal, onFinished, blocked = null }) {
         if (st.sync.running) s = { ...(s || {}), status: 'running' };
       }
       if (isActive(s)) {
-        if (s.status !== (state.last && state.last.status)) {
+        const was = state.last || {};
+        if (s.status !== was.status || progressText(s) !== progressText(was)) {
+          const hadFocus = body.contains(document.activeElement);
           state.last = s;
           render();
+          const box = body.querySelector('.sync-active');
+          if (hadFocus && box) box.focus();
         }
         return false;
       }
@@ -211,16 +249,34 @@ export function syncHistory({ signal }) {
 
   function row(s) {
     const label = (t) => ({ 'data-label': t });
+    let cancel = null;
+    if (s.status === 'pending') {
+      cancel = h('button', { type: 'button', class: 'button button--quiet' }, 'Cancel');
+      cancel.addEventListener('click', () => busy(cancel, async () => {
+        try {
+          await cancelSync(s.id, signal);
+        } catch (err) {
+          if (err.status === 401 || isAbort(err)) return;
+          showIn(alert, notice(err.status === 409 ? 'info' : 'error', err.message));
+        }
+        await load(false);
+        const first = tbody.querySelector('a, button');
+        if (first) first.focus();
+      }));
+    }
     return h('tr', {},
       h('td', label('Queued'), timeEl(s.queued_at)),
-      h('td', label('Trigger'), (s.trigger === 'manual' ? 'Manual' : 'Scheduled') + (s.dry_run ? ' · preview' : '')),
+      h('td', label('Trigger'), (s.trigger === 'manual' ? 'Manual' : 'Scheduled') + (s.dry_run ? ' · preview' : ''),
+        s.workspace && s.workspace.name ? h('span', { class: 'muted history__workspace' }, s.workspace.name) : null),
       h('td', label('Status'), syncBadge(s.status),
-        s.error ? h('p', { class: 'error-line' }, s.error) : null),
+        progressText(s) ? h('p', { class: 'sync-progress' }, progressText(s)) : null,
+        s.error ? h('p', { class: 'error-line' }, s.error) : null, cancel),
       h('td', label('Started'), timeEl(s.started_at)),
       h('td', label('Finished'), timeEl(s.finished_at)),
-      h('td', label('Changes'), countsText(s.counts)),
-      h('td', label('Report'), h('a', { href: reportHref(s.id), 'aria-label': `Report of the sync queued ${timeEl(s.queued_at).textContent}` },
-        s.status === 'held' ? 'Review' : 'View report')));
+      h('td', label('Changes'), isActive(s) ? '—' : countsText(s.counts)),
+      h('td', label('Report'), isActive(s) ? h('span', { class: 'muted' }, 'When it is done')
+        : h('a', { href: reportHref(s.id), 'aria-label': `Report of the sync queued ${timeEl(s.queued_at).textContent}` },
+          s.status === 'held' ? 'Review' : 'View report')));
   }
 
   async function load(append) {
