@@ -2,6 +2,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "directory/directory.h"
+#include "core/config.h"
 #include "core/err.h"
 #include "core/pjson.h"
 
@@ -318,7 +319,14 @@ void handle_settings_get(struct req *req)
 	json_object *settings = NULL;
 	int rc = dir_settings_json(req->app->db, req->who.org_id, &settings);
 
+	/* Whether invitations can go out at all: without a mail server they
+	 * wait (and are never sent once older than a week, mail.h). */
+	if (rc == 0 && pjson_add_bool(settings, "mail_configured",
+				      config_get(req->app->cfg, "smtp.url") &&
+				      config_get(req->app->cfg, "smtp.from")) < 0)
+		rc = PV_ENOMEM;
 	if (rc < 0) {
+		json_object_put(settings);
 		http_fail(req, rc);
 		return;
 	}

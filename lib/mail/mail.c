@@ -109,8 +109,10 @@ static int claim(struct db *db, long long *id, char *to, size_t tolen, char *nam
 	/* Only the outbox row is locked: the user and organization rows are
 	 * read without locks, so running syncs are not held up. */
 	rc = db_query(db, &r, "SELECT id FROM invitation_outbox WHERE sent_at IS NULL"
-		      " AND next_attempt_at <= NOW() AND attempts < ? ORDER BY id LIMIT 1"
-		      " FOR UPDATE SKIP LOCKED", DB_ARGS(DB_INT(MAIL_MAX_ATTEMPTS)));
+		      " AND next_attempt_at <= NOW() AND attempts < ?"
+		      " AND created_at > NOW() - INTERVAL ? DAY ORDER BY id LIMIT 1"
+		      " FOR UPDATE SKIP LOCKED",
+		      DB_ARGS(DB_INT(MAIL_MAX_ATTEMPTS), DB_INT(MAIL_MAX_AGE_DAYS)));
 	if (rc == 0)
 		rc = db_rows_next(r);
 	if (rc == 1) {
@@ -148,6 +150,15 @@ int mail_deliver_invitations(struct db *db, const struct config *cfg, int max)
 
 	if (!config_get(cfg, "smtp.url") || !config_get(cfg, "smtp.from"))
 		return 0;
+	/* Too old to send (mail.h): recorded as given up, before any is claimed. */
+	rc = db_exec(db, "UPDATE invitation_outbox SET attempts = GREATEST(attempts, ?),"
+		     " last_error = 'Not sent: the invitation is older than a week (no mail server was"
+		     " configured in time).' WHERE sent_at IS NULL AND attempts < ?"
+		     " AND created_at <= NOW() - INTERVAL ? DAY",
+		     DB_ARGS(DB_INT(MAIL_MAX_ATTEMPTS), DB_INT(MAIL_MAX_ATTEMPTS),
+			     DB_INT(MAIL_MAX_AGE_DAYS)), NULL);
+	if (rc < 0)
+		return rc;
 	while (sent < max) {
 		char to[300], name[800], org[800], err[256] = "";
 		struct buf msg;

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/pjson.h"
 #include "db/row_json.h"
+#include "mail/mail.h"
 #include "report/report_csv.h"
 
 #include <stdio.h>
@@ -33,6 +34,19 @@ static const char *const changed_names[] = { "name", "email", "picture", "job_ti
 	"a.id, " ISO_TIME("a.created_at") ", a.action, a.outcome, a.reason, a.changed," \
 	" a.user_id, a.user_email, a.user_name, a.slack_user_id, a.team_id, a.team_name," \
 	" a.changes_json, a.details"
+/* The invitation of a created user (invitation_outbox_user, one probe a
+ * row); only the JSON page reads it, not the export. */
+#define INVITE_COLUMNS \
+	", CASE WHEN o.id IS NULL THEN NULL WHEN o.sent_at IS NOT NULL THEN 'sent'" \
+	" WHEN o.attempts >= " MAIL_MAX_ATTEMPTS_SQL " THEN 'failed' ELSE 'queued' END," \
+	" " ISO_TIME("o.sent_at") ", o.last_error"
+#define INVITE_JOIN \
+	" LEFT JOIN invitation_outbox o ON a.action = 'create' AND a.outcome = 'succeeded'" \
+	" AND o.user_id = a.user_id AND o.organization_id = a.organization_id"
+/* The outbox's own limit (mail.h), as SQL text. */
+#define SQL_NUMBER_(n) #n
+#define SQL_NUMBER(n) SQL_NUMBER_(n)
+#define MAIL_MAX_ATTEMPTS_SQL SQL_NUMBER(MAIL_MAX_ATTEMPTS)
 
 /* Parses one comma-separated list against names; *mask gets the bits. */
 static int parse_list(const char *s, const char *const *names, size_t n, unsigned *mask)
@@ -283,7 +297,8 @@ out:
 /* Builds the actions statement: fixed fragments, every value bound.  p has
  * room for ACTIONS_MAX_PARAMS parameters. */
 static int actions_sql(struct buf *sql, struct db_param *p, size_t *np, int64_t org,
-		       int64_t sync, const struct report_filter *f, int64_t after, int limit)
+		       int64_t sync, const struct report_filter *f, int64_t after, int limit,
+		       int invites)
 {
 	int rc, first;
 
@@ -297,11 +312,15 @@ static int actions_sql(struct buf *sql, struct db_param *p, size_t *np, int64_t 
 	 * pushdown) before a row is read: at worst one pass over the sync's
 	 * index entries.  The optimizer left alone picks the (sync_id, id) index
 	 * for several outcomes and reads every row, hence the hint. */
-	rc = buf_puts(sql, "SELECT " ACTION_COLUMNS " FROM provisioning_sync_actions a");
+	rc = buf_puts(sql, invites ? "SELECT " ACTION_COLUMNS INVITE_COLUMNS
+				   " FROM provisioning_sync_actions a"
+				 : "SELECT " ACTION_COLUMNS " FROM provisioning_sync_actions a");
 	if (rc == 0)
 		rc = buf_puts(sql, !f->changed && f->outcomes && !(f->outcomes & (f->outcomes - 1))
 			      ? " FORCE INDEX (provisioning_sync_actions_outcome)"
 			      : " FORCE INDEX (provisioning_sync_actions_report)");
+	if (rc == 0 && invites)
+		rc = buf_puts(sql, INVITE_JOIN);
 	if (rc == 0)
 		rc = buf_puts(sql, " WHERE a.sync_id = ? AND a.organization_id = ? AND a.id > ?");
 	p[(*np)++] = DB_INT(sync);
@@ -355,6 +374,7 @@ static int actions_sql(struct buf *sql, struct db_param *p, size_t *np, int64_t 
 
 static void action_read(const struct db_rows *r, struct report_action *a)
 {
+	memset(a, 0, sizeof(*a));
 	a->id = db_rows_int(r, 0);
 	a->created_at = db_rows_str(r, 1);
 	a->action = db_rows_str(r, 2);
@@ -488,6 +508,17 @@ static json_object *action_json(const struct report_action *a)
 	v = NULL;
 	if (pjson_add_str(o, "details", a->details) < 0)
 		goto fail;
+	if (a->invite_state) {
+		v = json_object_new_object();
+		if (!v || pjson_add_str(v, "state", a->invite_state) ||
+		    pjson_add_str(v, "sent_at", a->invite_sent_at) ||
+		    pjson_add_str(v, "error", a->invite_error))
+			goto fail;
+	}
+	if (pjson_add(o, "invitation", v) < 0) {
+		v = NULL;
+		goto fail;
+	}
 	return o;
 fail:
 	json_object_put(v);
@@ -502,6 +533,9 @@ static json_object *action_at(const struct db_rows *r, int col)
 
 	(void)col;
 	action_read(r, &a);
+	a.invite_state = db_rows_str(r, 14);
+	a.invite_sent_at = db_rows_str(r, 15);
+	a.invite_error = db_rows_str(r, 16);
 	return action_json(&a);
 }
 
@@ -518,7 +552,7 @@ int report_actions_page(struct db *db, int64_t org, int64_t sync,
 	*actions = NULL;
 	*next_after = 0;
 	buf_init(&sql, 4096);
-	rc = actions_sql(&sql, p, &np, org, sync, f, after, limit + 1);
+	rc = actions_sql(&sql, p, &np, org, sync, f, after, limit + 1, 1);
 	if (rc == 0)
 		rc = db_query(db, &r, buf_cstr(&sql), p, np);
 	if (rc == 0)
@@ -540,7 +574,7 @@ int report_actions_each(struct db *db, int64_t org, int64_t sync,
 	int rc;
 
 	buf_init(&sql, 4096);
-	rc = actions_sql(&sql, p, &np, org, sync, f, 0, 0);
+	rc = actions_sql(&sql, p, &np, org, sync, f, 0, 0, 0);
 	if (rc == 0)
 		rc = db_query_stream(db, &r, buf_cstr(&sql), p, np);
 	if (rc < 0)

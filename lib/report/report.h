@@ -18,7 +18,8 @@
  * progress is set while it runs (sync_queue.h syncq_set_progress).
  *   action = {id, created_at, action, outcome, reason, changed: [category],
  *             user: {id, email, name}|null, slack_user_id, team: {id, name}|null,
- *             changes: [{field, from, to}], details}
+ *             changes: [{field, from, to}], details,
+ *             invitation: {state: queued|sent|failed, sent_at, error}|null}
  * Times are ISO 8601 UTC ("2026-11-28T14:00:00Z"), null when unset.  user is
  * null when the row has no user id, e-mail or name; team is null when
  * it has neither a team id nor a team name.  changes is changes_json as the
@@ -130,6 +131,12 @@ struct report_action {
 	const char *team_name;
 	const char *changes_json;
 	const char *details;
+	/* The page's JSON only (NULL in the stream): the invitation of a
+	 * created user, "queued", "sent" or "failed", when it was sent and
+	 * why it was not. */
+	const char *invite_state;
+	const char *invite_sent_at;
+	const char *invite_error;
 };
 
 /* Calls fn for every action of the sync matching f, in id order, reading

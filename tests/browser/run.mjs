@@ -1016,6 +1016,68 @@ scenario('after a disconnect the history and its reports stay, with their worksp
   }
 });
 
+scenario('automatic invites: the mail state, the estimate, a confirmation, and each row says where its invitation is', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  await putConfig(t, DEFAULT_CONFIG);
+  await api(t, 'PATCH', '/api/v1/settings', { automatic_invites: false });
+  try {
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await gotoSlack(t);
+      const card = page.locator('section.invites');
+      // The test stack has no mail server: the page says invitations are not sent.
+      await card.getByText('No mail server: invitations are not sent').waitFor();
+      const toggle = card.getByRole('switch', { name: 'E-mail an invitation to each person a sync creates' });
+      await toggle.check();
+      const dialog = page.getByRole('dialog', { name: 'Turn automatic invites on?' });
+      await dialog.waitFor();
+      const text = await dialog.innerText();
+      assert(/invit/i.test(text) && /No mail server is configured/.test(text), `the dialog says: ${text}`);
+      await shot(t, `invites-dialog-${width}`);
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'detached' });
+      const off = await page.waitForFunction(() => !document.querySelector('section.invites input[role="switch"]').checked,
+        null, { timeout: 5000 }).then(() => true, () => false);
+      assert(off, 'Cancel turned invites on');
+      const st = await api(t, 'GET', '/api/v1/settings');
+      assert(st.json.settings.automatic_invites === false, 'Cancel saved the setting');
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+    const toggle = page.locator('section.invites').getByRole('switch');
+    await toggle.check();
+    await page.getByRole('dialog', { name: 'Turn automatic invites on?' }).getByRole('button', { name: 'Turn invites on' }).click();
+    await page.getByText('Automatic invites are on.').waitFor();
+    assert((await api(t, 'GET', '/api/v1/settings')).json.settings.automatic_invites === true, 'the setting was not saved');
+    // A preview says how many the next sync would invite.
+    await clickSyncNow(t, { dryRun: true });
+    await whileSyncing(() => page.getByText('The sync finished').waitFor({ timeout: 150000 }));
+    await gotoSlack(t);
+    await page.locator('section.invites .invites__estimate').filter({ hasText: /About \d+ (person|people)|invites only the people it creates/ }).waitFor();
+    await shot(t, 'invites-on-1280');
+    // New people get an account and an invitation that waits (no mail server).
+    await emulator('POST', '/_emulator/workspace/T0DEMO0001/users', {
+      id: 'U0INVITE1', name: 'inv.one', real_name: 'Invité Un', deleted: false, is_bot: false,
+      profile: { email: 'invite.one@acme.example', first_name: 'Invité', last_name: 'Un', display_name: 'Invité', real_name: 'Invité Un' },
+    });
+    await clickSyncNow(t);
+    await whileSyncing(() => page.getByText('The sync finished').waitFor({ timeout: 150000 }));
+    await page.getByRole('link', { name: 'Open its report' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Sync report' }).waitFor();
+    const row = page.locator('table.report tbody tr').filter({ hasText: 'invite.one@acme.example' }).filter({ hasText: 'Create user' });
+    await row.waitFor();
+    await row.getByText('Invitation waiting: no mail server').waitFor();
+    await shot(t, 'report-invitation-1280');
+    await page.setViewportSize({ width: 375, height: 900 });
+    await row.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(opt.out, 'report-invitation-375.png') });
+  } finally {
+    await api(t, 'PATCH', '/api/v1/settings', { automatic_invites: false }).catch(() => {});
+  }
+});
+
 // ---- runner ---------------------------------------------------------------------
 
 const browser = await chromium.launch({

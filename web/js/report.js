@@ -38,6 +38,14 @@ export async function render(ctx) {
       : err.message));
     return;
   }
+  // Whether invitations can go out, for the created people's rows.
+  try {
+    const st = await api.get('/api/v1/settings', { signal });
+    ctx.mailConfigured = !!(st.settings && st.settings.mail_configured);
+  } catch (err) {
+    if (err.status === 401 || isAbort(err)) throw err;
+    ctx.mailConfigured = null; // unknown: the row says only what the outbox says
+  }
   show(ctx, sync, body, pageAlert);
 }
 
@@ -73,7 +81,7 @@ function show(ctx, sync, body, pageAlert) {
   if (sync.status === 'discarded') {
     body.append(notice('info', 'This sync was discarded: nothing was applied. The actions below were planned only.'));
   }
-  body.append(actionsSection(sync, query, signal));
+  body.append(actionsSection(sync, query, signal, ctx.mailConfigured));
 }
 
 function summary(s) {
@@ -144,7 +152,19 @@ function heldBox(ctx, sync, body, pageAlert) {
       h('div', { class: 'actions' }, approve, discard)));
 }
 
-function actionsSection(sync, query, signal) {
+// A created person's invitation, in words ("Invitation sent").
+function invitationLine(inv, mailConfigured) {
+  if (!inv) return null;
+  let kind = 'neutral';
+  let text = 'Invitation queued';
+  if (inv.state === 'sent') { kind = 'ok'; text = 'Invitation sent'; }
+  else if (inv.state === 'failed') { kind = 'bad'; text = 'Invitation not sent'; }
+  else if (mailConfigured === false) { kind = 'warn'; text = 'Invitation waiting: no mail server'; }
+  return h('p', { class: 'invitation' }, badge(kind, text),
+    inv.state !== 'sent' && inv.error ? h('span', { class: 'muted invitation__why' }, ` ${inv.error}`) : null);
+}
+
+function actionsSection(sync, query, signal, mailConfigured) {
   const filters = {
     q: (query.get('q') || '').trim(),
     outcome: query.get('outcome') || '',
@@ -200,7 +220,7 @@ function actionsSection(sync, query, signal) {
       h('td', { ...label('Person'), class: 'person-cell' }, h('div', { class: 'person' }, person)),
       h('td', { ...label('Outcome'), class: 'outcome-cell' }, badge(kind, text)),
       h('td', { ...label('Changes'), class: 'changes-cell' }, changes),
-      h('td', { ...label('Details'), class: 'details' }, a.details || ''));
+      h('td', { ...label('Details'), class: 'details' }, a.details || '', invitationLine(a.invitation, mailConfigured)));
   }
 
   async function load(append) {

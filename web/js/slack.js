@@ -6,6 +6,7 @@ import { connectionBadge, oauthErrorMessage, STATUS_REASONS } from './labels.js'
 import { confirmDialog } from './dialog.js';
 import { configForm } from './config.js';
 import { syncPanel, syncHistory } from './syncs.js';
+import { invitesCard } from './invites.js';
 import { replaceUrl } from './nav.js';
 
 const STATUS_PATH = '/api/v1/provisioning/slack';
@@ -89,7 +90,7 @@ export async function render({ root, query, signal, app }) {
     search,
     onSaved: (res) => panel.setPending(res.pending !== false),
   });
-  root.append(panel.root, form, historyBox.root);
+  root.append(panel.root, form, invitesCard({ signal }).root, historyBox.root);
 }
 
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
