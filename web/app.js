@@ -9,12 +9,17 @@ import * as signin from './js/signin.js';
 import * as providers from './js/providers.js';
 import * as slack from './js/slack.js';
 import * as report from './js/report.js';
+import * as users from './js/users.js';
+import * as teams from './js/teams.js';
 
 const routes = [
   { re: /^\/signin\/?$/, view: signin, public: true },
   { re: /^\/settings\/provisioning\/?$/, view: providers },
   { re: /^\/settings\/provisioning\/slack\/?$/, view: slack },
   { re: /^\/settings\/provisioning\/slack\/syncs\/([^/]+)\/?$/, view: report },
+  { re: /^\/settings\/users\/?$/, view: users },
+  { re: /^\/settings\/teams\/?$/, view: teams },
+  { re: /^\/settings\/teams\/(\d+)\/?$/, view: teams },
 ];
 
 const app = {
@@ -44,12 +49,15 @@ function setMe(me) {
   app.me = me;
   const box = document.getElementById('account');
   const who = document.getElementById('account-who');
+  const nav = document.getElementById('site-nav');
   if (me) {
     who.textContent = `${me.user.name} · ${me.organization.name}`;
     box.hidden = false;
+    nav.hidden = false;
   } else {
     who.textContent = '';
     box.hidden = true;
+    nav.hidden = true;
   }
 }
 

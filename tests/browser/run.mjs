@@ -1058,15 +1058,17 @@ scenario('automatic invites: the mail state, the estimate, a confirmation, and e
     await page.locator('section.invites .invites__estimate').filter({ hasText: /About \d+ (person|people)|invites only the people it creates/ }).waitFor();
     await shot(t, 'invites-on-1280');
     // New people get an account and an invitation that waits (no mail server).
-    await emulator('POST', '/_emulator/workspace/T0DEMO0001/users', {
-      id: 'U0INVITE1', name: 'inv.one', real_name: 'Invité Un', deleted: false, is_bot: false,
-      profile: { email: 'invite.one@acme.example', first_name: 'Invité', last_name: 'Un', display_name: 'Invité', real_name: 'Invité Un' },
+    const n = Date.now() % 1000000;
+    const invited = `invite.${n}@acme.example`;
+    await emulator('POST', `/_emulator/workspace/${TEAM}/users`, {
+      id: `U0INV${n}`, name: `inv.${n}`, real_name: 'Invité Un', deleted: false, is_bot: false,
+      profile: { email: invited, first_name: 'Invité', last_name: 'Un', display_name: 'Invité', real_name: 'Invité Un' },
     });
     await clickSyncNow(t);
     await whileSyncing(() => page.getByText('The sync finished').waitFor({ timeout: 150000 }));
     await page.getByRole('link', { name: 'Open its report' }).click();
     await page.getByRole('heading', { level: 1, name: 'Sync report' }).waitFor();
-    const row = page.locator('table.report tbody tr').filter({ hasText: 'invite.one@acme.example' }).filter({ hasText: 'Create user' });
+    const row = page.locator('table.report tbody tr').filter({ hasText: invited }).filter({ hasText: 'Create user' });
     await row.waitFor();
     await row.getByText('Invitation waiting: no mail server').waitFor();
     await shot(t, 'report-invitation-1280');
@@ -1075,6 +1077,105 @@ scenario('automatic invites: the mail state, the estimate, a confirmation, and e
     await page.screenshot({ path: path.join(opt.out, 'report-invitation-375.png') });
   } finally {
     await api(t, 'PATCH', '/api/v1/settings', { automatic_invites: false }).catch(() => {});
+  }
+});
+
+scenario('users screen: filters and search, provisioning details, deactivate and reactivate by hand', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  await putConfig(t, DEFAULT_CONFIG);
+  assert((await api(t, 'POST', '/api/v1/provisioning/slack/syncs', {})).status === 202, 'POST syncs');
+  await waitSyncsIdle(t);
+  for (const width of [375, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.goto(`${BASE}/settings/users`);
+    await page.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
+    await page.locator('.person-row').first().waitFor();
+    await page.getByLabel('Source').selectOption('slack');
+    await page.waitForURL(/source=slack/);
+    await page.getByRole('status').filter({ hasText: /Showing \d+ user/ }).waitFor();
+    const meta = await page.locator('.person-row .person-row__meta').allInnerTexts();
+    assert(meta.length > 0 && meta.every((m) => m.includes('Imported from Slack')), `source filter rows: ${meta.slice(0, 3).join(' | ')}`);
+    await page.getByLabel('Search').fill('olga');
+    await page.waitForURL(/q=olga/);
+    const row = page.locator('.person-row').filter({ hasText: 'olga.ivanova@acme.example' });
+    await row.waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('.person-row').length === 1);
+    await row.getByRole('button', { name: 'Provisioning details' }).click();
+    await row.locator('.person-facts').getByText('Last change by a sync').waitFor();
+    assert(/Slack member\s*U/.test(await row.locator('.person-facts').innerText()), 'no Slack id in the details');
+    await shot(t, `users-${width}`);
+    await row.getByRole('button', { name: 'Deactivate' }).click();
+    const dialog = page.getByRole('dialog', { name: /^Deactivate / });
+    await dialog.waitFor();
+    assert(/A sync never reactivates them/.test(await dialog.innerText()), 'the dialog does not say a sync keeps it');
+    await dialog.getByRole('button', { name: 'Deactivate' }).click();
+    await page.locator('.person-row').filter({ hasText: 'Deactivated by an administrator' }).waitFor();
+    assert((await focusedName(page)).includes('Reactivate'), `focus after deactivating: ${await focusedName(page)}`);
+    const u = await api(t, 'GET', '/api/v1/users?q=olga.ivanova');
+    assert(u.json.users[0].status === 'deactivated' && u.json.users[0].deactivated_by === 'administrator', JSON.stringify(u.json.users[0]));
+    await shot(t, `users-deactivated-${width}`);
+    await page.locator('.person-row').getByRole('button', { name: 'Reactivate' }).click();
+    await page.getByRole('dialog', { name: /^Reactivate / }).getByRole('button', { name: 'Reactivate' }).click();
+    await page.locator('.person-row').filter({ hasText: 'Active' }).getByRole('button', { name: 'Deactivate' }).waitFor();
+    assert((await api(t, 'GET', '/api/v1/users?q=olga.ivanova')).json.users[0].status === 'active', 'not reactivated');
+  }
+});
+
+scenario('teams: a team made from a mapping row, its members with how they got there, a sync-made member removed and added back', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  await putConfig(t, DEFAULT_CONFIG);
+  const teamName = `Mapped team ${Date.now() % 100000}`;
+  try {
+    await gotoSlack(t);
+    await page.getByRole('switch', { name: 'Map Slack groups to teams' }).check();
+    await page.getByRole('button', { name: '+ Add a mapping' }).click();
+    await pickGroup(page, page.getByRole('combobox', { name: 'Slack group (mapping 1)' }), 'desi', 'Design');
+    await page.getByRole('button', { name: 'New team for mapping 1' }).click();
+    const make = page.getByRole('dialog', { name: 'Create a team' });
+    await make.waitFor();
+    await make.getByLabel('Team name').fill(teamName);
+    await make.getByRole('button', { name: 'Create team' }).click();
+    await make.waitFor({ state: 'detached' });
+    const chosen = await page.getByLabel('Team (mapping 1)').evaluate((s) => s.options[s.selectedIndex].text);
+    assert(chosen === teamName, `the new team is not chosen: ${chosen}`);
+    const saved = page.waitForResponse((r) => r.url().endsWith('/provisioning/slack/config') && r.request().method() === 'PUT');
+    await page.getByRole('button', { name: 'Save configuration' }).click();
+    assert((await saved).status() === 200, 'Save failed');
+    assert((await api(t, 'POST', '/api/v1/provisioning/slack/syncs', {})).status === 202, 'POST syncs');
+    await waitSyncsIdle(t);
+    const team = (await api(t, 'GET', '/api/v1/teams')).json.teams.find((x) => x.name === teamName);
+    assert(team && team.member_count > 0, `the sync added nobody to ${teamName}`);
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(`${BASE}/settings/teams`);
+      await page.getByRole('link', { name: teamName }).click();
+      await page.getByRole('heading', { level: 1, name: teamName }).waitFor();
+      const rows = page.locator('section[aria-labelledby="members-heading"] .person-row');
+      await rows.first().waitFor();
+      const synced = rows.filter({ hasText: 'Added by a sync' }).first();
+      await synced.waitFor();
+      await shot(t, `team-${width}`);
+      const who = (await synced.locator('.person__email').innerText()).trim();
+      await synced.getByRole('button', { name: 'Remove' }).click();
+      const dialog = page.getByRole('dialog', { name: /^Remove / });
+      await dialog.waitFor();
+      assert(/Syncs will not add them back/.test(await dialog.innerText()), 'the dialog does not say the sync keeps it');
+      await dialog.getByRole('button', { name: 'Remove' }).click();
+      const gone = page.locator('section[aria-labelledby="removed-heading"] .person-row').filter({ hasText: who });
+      await gone.waitFor();
+      assert((await gone.innerText()).includes('Removed by hand'), 'no removed-by-hand row');
+      await shot(t, `team-removed-${width}`);
+      await gone.getByRole('button', { name: 'Add back' }).click();
+      await rows.filter({ hasText: who }).filter({ hasText: 'Added by hand' }).waitFor();
+    }
+  } finally {
+    await putConfig(t, DEFAULT_CONFIG).catch(() => {});
   }
 });
 

@@ -6,6 +6,7 @@ import { h, uid, clear, notice, showIn, busy } from './dom.js';
 import { groupCombobox } from './typeahead.js';
 import { confirmDialog } from './dialog.js';
 import { setLeaveGuard } from './nav.js';
+import { createTeam } from './teams.js';
 
 const CONFIG_PATH = '/api/v1/provisioning/slack/config';
 // An edit interrupted by the end of the session waits here while the
@@ -122,7 +123,7 @@ export function configForm({ config, teams, groups, search, onSaved }) {
   const addRow = h('button', { type: 'button', class: 'button' }, '+ Add a mapping');
   const mapErr = fieldError(uid('map-error'));
   const noTeams = teams.length === 0
-    ? h('p', { class: 'muted' }, 'Your organization has no team yet. Create teams first to map Slack groups to them.')
+    ? h('p', { class: 'muted' }, 'Your organization has no team yet: add a mapping and choose “New team…” to create one.')
     : null;
   const mapBox = h('div', { class: 'subfields' },
     h('p', { class: 'hint' }, 'Members of a mapped Slack group are added to its team at the next sync. ',
@@ -156,6 +157,29 @@ export function configForm({ config, teams, groups, search, onSaved }) {
       select.addEventListener('change', () => {
         row.teamId = select.value ? Number(select.value) : null;
       });
+      // A team that does not exist yet is made from here, named after the
+      // group by default, and chosen for this mapping.
+      const newTeam = h('button', { type: 'button', class: 'button button--quiet mapping__new-team',
+        'aria-label': `New team for mapping ${n}` }, 'New team…');
+      newTeam.addEventListener('click', async () => {
+        const inputId = uid('new-team');
+        const input = h('input', { type: 'text', id: inputId, maxlength: '200',
+          value: row.groupId ? groupName(row.groupId) : '' });
+        let made = null;
+        const ok = await confirmDialog({
+          title: 'Create a team',
+          body: [h('div', { class: 'field' }, h('label', { for: inputId }, 'Team name'), input),
+            h('p', { class: 'hint' }, 'The team is created now and chosen for this mapping; the mapping applies when you save.')],
+          confirmLabel: 'Create team',
+          onConfirm: async () => { made = await createTeam(input.value); },
+        });
+        if (!ok || !made) return;
+        teams.push(made);
+        row.teamId = made.id;
+        renderRows(null);
+        const sel = rowsBox.querySelector(`[data-key="${row.key}"] select`);
+        if (sel) sel.focus();
+      });
       const remove = h('button', { type: 'button', class: 'button button--quiet',
         'aria-label': `Remove mapping ${n}` }, 'Remove');
       remove.addEventListener('click', () => {
@@ -167,7 +191,7 @@ export function configForm({ config, teams, groups, search, onSaved }) {
       const li = h('li', { class: 'mapping', 'data-key': String(row.key) },
         h('div', { class: 'mapping__group' }, rowCombo.root),
         h('span', { class: 'mapping__arrow', 'aria-hidden': 'true' }, '→'),
-        h('div', { class: 'field mapping__team' }, h('label', { for: teamId }, `Team (mapping ${n})`), select),
+        h('div', { class: 'field mapping__team' }, h('label', { for: teamId }, `Team (mapping ${n})`), select, newTeam),
         h('div', { class: 'mapping__remove' }, remove),
         rowErr);
       rowsBox.append(li);
