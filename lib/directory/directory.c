@@ -682,3 +682,35 @@ int dir_team_removals(struct db *db, int64_t org, int64_t team, int64_t after_id
 	db_rows_free(r);
 	return rc;
 }
+
+struct password_change {
+	int64_t org;
+	const char *email, *hash;
+};
+
+static int set_password_tx(struct db *db, void *arg)
+{
+	struct password_change *c = arg;
+	long long id = 0;
+	int rc = db_query_int(db, &id, "SELECT id FROM users WHERE organization_id = ?"
+			      " AND email_key = LOWER(?) FOR UPDATE",
+			      DB_ARGS(DB_INT(c->org), DB_STR(c->email)));
+
+	if (rc == 0)
+		rc = db_exec(db, "UPDATE users SET password_hash = ? WHERE organization_id = ? AND id = ?",
+			     DB_ARGS(DB_STR(c->hash), DB_INT(c->org), DB_INT(id)), NULL);
+	/* Whoever held the old password is signed out with it. */
+	if (rc == 0)
+		rc = db_exec(db, "DELETE FROM sessions WHERE organization_id = ? AND user_id = ?",
+			     DB_ARGS(DB_INT(c->org), DB_INT(id)), NULL);
+	return rc;
+}
+
+int dir_user_set_password(struct db *db, int64_t org, const char *email, const char *hash)
+{
+	struct password_change c = { org, email, hash };
+
+	if (!email || !hash || !*hash)
+		return PV_EINVAL;
+	return db_tx_run(db, set_password_tx, &c);
+}

@@ -104,6 +104,12 @@ int dir_team_add_member_by_hand(struct db *db, int64_t org, int64_t team, int64_
 int dir_team_removals(struct db *db, int64_t org, int64_t team, int64_t after_id, int limit,
 		      json_object **removed, int64_t *next_after);
 
+/* Sets the password of the organization's user with this e-mail address
+ * (compared as the unique key compares it), given as a password_hash()
+ * hash, and ends that user's sessions, in one transaction.  PV_ENOTFOUND
+ * when the organization has no such user. */
+int dir_user_set_password(struct db *db, int64_t org, const char *email, const char *hash);
+
 /* {automatic_invites, sync_retention_days} */
 int dir_settings_json(struct db *db, int64_t org, json_object **out);
 int dir_settings_set_invites(struct db *db, int64_t org, int on);
