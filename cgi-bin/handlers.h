@@ -48,5 +48,7 @@ void handle_slack_syncs_create(struct req *req);
 void handle_slack_sync_approve(struct req *req);
 void handle_slack_sync_discard(struct req *req);
 void handle_slack_sync_cancel(struct req *req);
+void handle_password_reset_request(struct req *req);
+void handle_password_reset_confirm(struct req *req);
 
 #endif

@@ -21,6 +21,8 @@ const struct route routes[] = {
 	{ "POST", "/api/v1/session", handle_session_create, ACCESS_PUBLIC, BODY_REQUIRED, KB64 },
 	{ "DELETE", "/api/v1/session", handle_session_delete, ACCESS_USER, BODY_NONE, 0 },
 	{ "GET", "/api/v1/me", handle_me, ACCESS_USER, BODY_NONE, 0 },
+	{ "POST", "/api/v1/password-reset", handle_password_reset_request, ACCESS_PUBLIC, BODY_REQUIRED, KB64 },
+	{ "POST", "/api/v1/password-reset/confirm", handle_password_reset_confirm, ACCESS_PUBLIC, BODY_REQUIRED, KB64 },
 
 	{ "GET", "/api/v1/users", handle_users_list, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "POST", "/api/v1/users", handle_users_create, ACCESS_ADMIN, BODY_REQUIRED, KB64 },

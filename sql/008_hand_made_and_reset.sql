@@ -1,5 +1,5 @@
 -- 008: changes an administrator makes by hand, which a sync never undoes
--- (SPEC §7.7); the workspace and live progress of each sync.
+-- (SPEC §7.7); the workspace and live progress of each sync; password reset.
 --
 -- A user deactivated or reactivated by hand: users.deactivated_by stays
 -- 'person' for a hand-made deactivation (what the sync's snapshot reads);
@@ -41,3 +41,29 @@ ALTER TABLE provisioning_syncs
   ADD COLUMN IF NOT EXISTS progress_done INT UNSIGNED NULL,
   ADD COLUMN IF NOT EXISTS progress_total INT UNSIGNED NULL,
   ADD COLUMN IF NOT EXISTS progress_at DATETIME(3) NULL;
+
+-- "Forgot password": single-use links that expire.  Only the SHA-256 of a
+-- link's token is kept, so the table leaks no usable link.  Every request
+-- is counted, whether or not the address has an account, for throttling
+-- by address and by client without telling which addresses exist.
+CREATE TABLE IF NOT EXISTS password_resets (
+  token_digest CHAR(64) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+  organization_id BIGINT UNSIGNED NOT NULL,
+  user_id BIGINT UNSIGNED NOT NULL,
+  created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  expires_at DATETIME NOT NULL,
+  used_at DATETIME NULL,
+  KEY password_resets_user (user_id),
+  KEY password_resets_expires (expires_at),
+  CONSTRAINT password_resets_user_fk FOREIGN KEY (organization_id, user_id)
+    REFERENCES users (organization_id, id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
+
+CREATE TABLE IF NOT EXISTS password_reset_requests (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  email_key VARCHAR(254) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  client_ip VARCHAR(64) CHARACTER SET ascii NOT NULL,
+  requested_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  KEY password_reset_requests_email (email_key, requested_at),
+  KEY password_reset_requests_ip (client_ip, requested_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;

@@ -11,9 +11,11 @@ import * as slack from './js/slack.js';
 import * as report from './js/report.js';
 import * as users from './js/users.js';
 import * as teams from './js/teams.js';
+import * as password from './js/password.js';
 
 const routes = [
   { re: /^\/signin\/?$/, view: signin, public: true },
+  { re: /^\/signin\/(forgot|reset)\/?$/, view: password, public: true },
   { re: /^\/settings\/provisioning\/?$/, view: providers },
   { re: /^\/settings\/provisioning\/slack\/?$/, view: slack },
   { re: /^\/settings\/provisioning\/slack\/syncs\/([^/]+)\/?$/, view: report },

@@ -19,6 +19,8 @@
 #ifndef PV_MAIL_H
 #define PV_MAIL_H
 
+#include <stddef.h>
+
 struct config;
 struct db;
 
@@ -28,5 +30,11 @@ struct db;
 /* Delivers up to max due invitations; returns how many were sent, or a
  * negative code when the database failed.  Without smtp.url, nothing. */
 int mail_deliver_invitations(struct db *db, const struct config *cfg, int max);
+
+/* Sends one "reset your password" e-mail with link (secret: never logged)
+ * over the same SMTP path, now.  PV_EINVAL when no mail server is
+ * configured; PV_EREMOTE with err filled when the server refused. */
+int mail_send_password_reset(const struct config *cfg, const char *to, const char *name,
+			     const char *org, const char *link, char *err, size_t errlen);
 
 #endif

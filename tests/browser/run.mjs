@@ -1179,6 +1179,30 @@ scenario('teams: a team made from a mapping row, its members with how they got t
   }
 });
 
+scenario('forgot password: the same answer for any address, and a spent link says what to do', async (t) => {
+  const { page } = t;
+  for (const width of [375, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.goto(`${BASE}/signin`);
+    await page.getByRole('link', { name: 'Forgot your password?' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Forgot your password?' }).waitFor();
+    await page.getByLabel('E-mail address').fill(`nobody-${width}@example.test`);
+    await page.getByRole('button', { name: 'Send me a link' }).click();
+    await page.getByText('If an account uses this address').waitFor();
+    assert(await page.evaluate(() => document.activeElement.classList.contains('notice')), 'focus did not move to the answer');
+    await shot(t, `forgot-${width}`);
+    await page.goto(`${BASE}/signin/reset?token=${'0'.repeat(64)}`);
+    await page.getByRole('heading', { level: 1, name: 'Choose a new password' }).waitFor();
+    assert(!page.url().includes('token='), 'the token stayed in the address bar');
+    await page.getByLabel('New password', { exact: true }).fill('a long new password');
+    await page.getByLabel('The same password again').fill('a long new password');
+    await page.getByRole('button', { name: 'Set the new password' }).click();
+    await page.getByText('This link is not valid any more').waitFor();
+    await page.getByRole('link', { name: 'Ask for a new link' }).waitFor();
+    await shot(t, `reset-invalid-${width}`);
+  }
+});
+
 // ---- runner ---------------------------------------------------------------------
 
 const browser = await chromium.launch({
