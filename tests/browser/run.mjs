@@ -872,7 +872,9 @@ scenario('turning mapping off and lowering the safety ask first; fixed problems 
       await shot(t, `mapping-off-dialog-${width}`);
       await off.getByRole('button', { name: 'Cancel' }).click();
       await off.waitFor({ state: 'detached' });
-      assert(await toggle.isChecked(), 'Cancel turned mapping off');
+      const still = await page.waitForFunction(() => document.querySelector('form.config input.switch').checked,
+        null, { timeout: 5000 }).then(() => true, () => false);
+      assert(still, 'Cancel turned mapping off');
       // A bad number: the message shows, and goes as soon as it is fixed.
       const pct = page.getByLabel('Hold above this share of provisioned users (%)');
       await pct.fill('150');
@@ -1113,7 +1115,9 @@ scenario('users screen: filters and search, provisioning details, deactivate and
     assert(/A sync never reactivates them/.test(await dialog.innerText()), 'the dialog does not say a sync keeps it');
     await dialog.getByRole('button', { name: 'Deactivate' }).click();
     await page.locator('.person-row').filter({ hasText: 'Deactivated by an administrator' }).waitFor();
-    assert((await focusedName(page)).includes('Reactivate'), `focus after deactivating: ${await focusedName(page)}`);
+    const moved = await page.waitForFunction(() => document.activeElement && document.activeElement.textContent === 'Reactivate',
+      null, { timeout: 5000 }).then(() => true, () => false);
+    assert(moved, `focus after deactivating: ${await focusedName(page)}`);
     const u = await api(t, 'GET', '/api/v1/users?q=olga.ivanova');
     assert(u.json.users[0].status === 'deactivated' && u.json.users[0].deactivated_by === 'administrator', JSON.stringify(u.json.users[0]));
     await shot(t, `users-deactivated-${width}`);
@@ -1142,8 +1146,11 @@ scenario('teams: a team made from a mapping row, its members with how they got t
     await make.getByLabel('Team name').fill(teamName);
     await make.getByRole('button', { name: 'Create team' }).click();
     await make.waitFor({ state: 'detached' });
-    const chosen = await page.getByLabel('Team (mapping 1)').evaluate((s) => s.options[s.selectedIndex].text);
-    assert(chosen === teamName, `the new team is not chosen: ${chosen}`);
+    const picked = await page.waitForFunction((name) => {
+      const s = [...document.querySelectorAll('.mapping select')][0];
+      return s && s.options[s.selectedIndex].text === name;
+    }, teamName, { timeout: 5000 }).then(() => true, () => false);
+    assert(picked, `the new team is not chosen: ${await page.getByLabel('Team (mapping 1)').evaluate((s) => s.options[s.selectedIndex].text)}`);
     const saved = page.waitForResponse((r) => r.url().endsWith('/provisioning/slack/config') && r.request().method() === 'PUT');
     await page.getByRole('button', { name: 'Save configuration' }).click();
     assert((await saved).status() === 200, 'Save failed');

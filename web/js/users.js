@@ -102,6 +102,7 @@ export async function render({ root, query, signal, app }) {
         deactivate ? 'Deactivate' : 'Reactivate');
       toggle.addEventListener('click', async () => {
         const name = u.display_name || u.email;
+        let changed = null;
         const ok = await confirmDialog({
           title: deactivate ? `Deactivate ${name}?` : `Reactivate ${name}?`,
           body: deactivate
@@ -112,16 +113,18 @@ export async function render({ root, query, signal, app }) {
           confirmLabel: deactivate ? 'Deactivate' : 'Reactivate',
           danger: deactivate,
           onConfirm: async () => {
-            const res = await api.patch(`/api/v1/users/${u.id}`, { status: deactivate ? 'deactivated' : 'active' }, { signal });
-            const fresh = item(res.user);
-            li.replaceWith(fresh);
-            showIn(alert, notice('success', deactivate ? `${name} is deactivated.` : `${name} is active again.`));
-            // The button that was pressed is gone: its twin takes the focus.
-            const twin = fresh.querySelector('.person__toggle');
-            if (twin) requestAnimationFrame(() => twin.focus());
+            changed = (await api.patch(`/api/v1/users/${u.id}`, { status: deactivate ? 'deactivated' : 'active' }, { signal })).user;
           },
         });
-        return ok;
+        // After the dialog has closed (and given focus back): the row is
+        // redrawn, and the button that was pressed is gone, so its twin
+        // takes the focus.
+        if (!ok || !changed) return;
+        const fresh = item(changed);
+        li.replaceWith(fresh);
+        showIn(alert, notice('success', deactivate ? `${name} is deactivated.` : `${name} is active again.`));
+        const twin = fresh.querySelector('.person__toggle');
+        if (twin) twin.focus();
       });
       toggle.classList.add('person__toggle');
     }
