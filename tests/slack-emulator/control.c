@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "company.h"
 #include "generate.h"
 #include "state.h"
 #include "util.h"
@@ -447,6 +448,25 @@ static int generate(struct ctl *c)
 	return ctl_ok(c, o);
 }
 
+/* The benchmark's "one day later": about `percent` % of changes (company.h). */
+static int change(struct ctl *c)
+{
+	struct emu_workspace *ws = ctl_workspace(c);
+	json_object *counts = NULL;
+	int rc;
+
+	if (!ws)
+		return no_workspace(c);
+	if (!body_object(c))
+		return need_body(c);
+	rc = emu_company_change(ws, body_object(c), &counts, c->err, sizeof(c->err));
+	if (rc == -EINVAL)
+		return ctl_error(c, 422, "invalid_change", c->err);
+	if (rc < 0)
+		return rc;
+	return ctl_ok_with(c, "changes", counts);
+}
+
 /* ---- routing ------------------------------------------------------------ */
 
 static const struct ctl_route {
@@ -462,6 +482,7 @@ static const struct ctl_route {
 	{ "DELETE", "/_emulator/workspace/*/users/*", user_delete },
 	{ "POST", "/_emulator/workspace/*/usergroups", group_put },
 	{ "DELETE", "/_emulator/workspace/*/usergroups/*", group_delete },
+	{ "POST", "/_emulator/workspace/*/change", change },
 	{ "POST", "/_emulator/install", install },
 	{ "GET", "/_emulator/faults", faults_get },
 	{ "POST", "/_emulator/faults", faults_set },
