@@ -467,6 +467,37 @@ static int change(struct ctl *c)
 	return ctl_ok_with(c, "changes", counts);
 }
 
+/* Slack's tiers for a workspace: {"factor":F} (0 = off), answers the table. */
+static int tiers_set(struct ctl *c)
+{
+	json_object *body = body_object(c), *f = NULL;
+	double factor;
+	int rc;
+
+	if (!ctl_workspace(c))
+		return no_workspace(c);
+	if (!body)
+		return need_body(c);
+	if (!json_object_object_get_ex(body, "factor", &f) ||
+	    !(json_object_is_type(f, json_type_int) || json_object_is_type(f, json_type_double)))
+		return ctl_error(c, 422, "invalid_tiers", "\"factor\" must be a number");
+	factor = json_object_get_double(f);
+	if (factor < 0 || factor > 10000)
+		return ctl_error(c, 422, "invalid_tiers",
+				 "\"factor\" must be between 0 (off) and 10000");
+	rc = emu_tiers_set(&c->st->tiers, c->arg[0], factor);
+	if (rc < 0)
+		return rc;
+	return ctl_ok_with(c, "tiers", emu_tiers_json(&c->st->tiers, c->arg[0]));
+}
+
+static int tiers_get(struct ctl *c)
+{
+	if (!ctl_workspace(c))
+		return no_workspace(c);
+	return ctl_ok_with(c, "tiers", emu_tiers_json(&c->st->tiers, c->arg[0]));
+}
+
 /* ---- routing ------------------------------------------------------------ */
 
 static const struct ctl_route {
@@ -483,6 +514,8 @@ static const struct ctl_route {
 	{ "POST", "/_emulator/workspace/*/usergroups", group_put },
 	{ "DELETE", "/_emulator/workspace/*/usergroups/*", group_delete },
 	{ "POST", "/_emulator/workspace/*/change", change },
+	{ "GET", "/_emulator/workspace/*/tiers", tiers_get },
+	{ "POST", "/_emulator/workspace/*/tiers", tiers_set },
 	{ "POST", "/_emulator/install", install },
 	{ "GET", "/_emulator/faults", faults_get },
 	{ "POST", "/_emulator/faults", faults_set },

@@ -9,7 +9,7 @@ EMU_DIR := tests/slack-emulator
 EMULATOR_BIN := $(EMU_DIR)/slack-emulator
 EMU_SRCS := $(addprefix $(EMU_DIR)/,api.h avatars.c buf.c buf.h company.c company.h control.c \
 	faults.c faults.h generate.c generate.h http.c http.h main.c methods.c \
-	oauth.c record.c record.h state.c state.h tokens.c tokens.h util.c util.h \
+	oauth.c record.c record.h state.c state.h tiers.c tiers.h tokens.c tokens.h util.c util.h \
 	workspace.c workspace.h world.c world.h)
 EMU_LIBS := -lfcgi -ljson-c -lcrypto -lm
 

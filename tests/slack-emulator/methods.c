@@ -369,6 +369,15 @@ static const char *token_scopes(struct emu_state *st, const char *token)
 	return t ? t->g.scopes : "";
 }
 
+/* The 429 of a method's tier (SLACK-API.md §6.2). */
+static int rate_limited(struct emu_resp *resp, long long retry_after)
+{
+	int rc = emu_resp_slack_error(resp, "ratelimited");
+
+	resp->status = 429;
+	return rc == 0 ? emu_resp_header(resp, "Retry-After", "%lld", retry_after) : rc;
+}
+
 int emu_api_handle(struct emu_state *st, struct emu_req *req,
 		   struct emu_resp *resp)
 {
@@ -378,6 +387,7 @@ int emu_api_handle(struct emu_state *st, struct emu_req *req,
 	struct emu_call c = { .st = st, .req = req, .resp = resp };
 	struct emu_record_entry e;
 	struct emu_fault_hit hit = { 0, NULL };
+	long long tier_wait = 0;
 	int rc, rc2;
 
 	memset(&e, 0, sizeof(e));
@@ -405,15 +415,22 @@ int emu_api_handle(struct emu_state *st, struct emu_req *req,
 		rc = authenticate(&c, m, token);
 		if (rc < 0 || !c.token)
 			goto out;
+		/* Tiers count per workspace and app, like Slack (§6.1). */
+		rc = emu_tiers_admit(&st->tiers, c.token->g.team_id, c.token->g.app_id,
+				     m->name, e.t_ms, &tier_wait);
+		if (rc == 0 && tier_wait)
+			rc = rate_limited(resp, tier_wait);
+		if (rc < 0 || tier_wait)
+			goto out;
 	}
 	rc = m->run(&c);
 	if (rc == 0 && hit.answer)
 		resp->truncate = hit.answer->declared_length ? EMU_TRUNC_DECLARED
 							     : EMU_TRUNC_BODY;
 out:
-	if (rc == 0 && resp->status == 429 && hit.answer)
+	if (rc == 0 && resp->status == 429 && (hit.answer || tier_wait))
 		rc = emu_record_retry_after(&st->record, e.method, token, e.t_ms,
-					    hit.answer->retry_after);
+					    hit.answer ? hit.answer->retry_after : tier_wait);
 	e.status = rc < 0 ? 500 : resp->status;
 	e.duration_ms = emu_now_ms() - e.t_ms;
 	snprintf(e.error, sizeof(e.error), "%s", rc < 0 ? "internal_error" : resp->error);

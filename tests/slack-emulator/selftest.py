@@ -872,6 +872,50 @@ def test_company(h):
     check("generate unknown shape: 422", status == 422 and "shape" in body["message"], body)
 
 
+def test_tiers(h):
+    burst = [h.call("users.list", ALL, params={"limit": 5})[0] for _ in range(25)]
+    check("tiers off by default", burst == [200] * 25, burst)
+    status, body = h.ctl("GET", "workspace/T0DEMO0001/tiers")
+    check("tiers: off until turned on", status == 200 and body["tiers"]["factor"] == 0, body)
+    status, body = h.ctl("POST", "workspace/T0DEMO0001/tiers", {"factor": 60})
+    tiers = body.get("tiers", {})
+    check("tiers on with factor 60: the minute is a second",
+          status == 200 and tiers["factor"] == 60 and tiers["window_ms"] == 1000 and
+          tiers["per_window"]["users.list"] == 20 and tiers["per_window"]["usergroups.users.list"] == 20
+          and tiers["per_window"]["team.info"] == 50 and tiers["per_window"]["users.info"] == 100, body)
+    h.ctl("POST", "record/reset")
+    answers = [h.call("users.list", ALL, params={"limit": 5}) for _ in range(25)]
+    codes = [a[0] for a in answers]
+    check("tier 2: 20 calls a window, then 429", codes == [200] * 20 + [429] * 5, codes)
+    status, hdrs, body = answers[20]
+    check("tier 429: ratelimited with Retry-After in whole seconds",
+          body == {"ok": False, "error": "ratelimited"} and hdrs.get("retry-after") == "1", (hdrs, body))
+    check("tiers count each method apart",
+          h.call("usergroups.list", ALL)[0] == 200 and h.call("users.info", ALL, params={"user": "U01OWNER01"})[0] == 200)
+    check("tiers count each workspace apart", h.call("users.list", OTHER, params={"limit": 5})[0] == 200)
+    _, rec = h.ctl("GET", "record")
+    check("calls inside a tier's Retry-After are violations",
+          rec["retry_after_violations_by_method"].get("users.list") == 4 and rec["retry_after_violations"] == 4, rec.get("retry_after_violations_by_method"))
+    time.sleep(1.05)
+    check("after Retry-After the method answers again", h.call("users.list", ALL, params={"limit": 5})[0] == 200)
+    _, rec = h.ctl("GET", "record")
+    check("a caller that waited is no violation", rec["retry_after_violations"] == 4, rec["retry_after_violations"])
+    ugl = [h.call("usergroups.users.list", ALL, params={"usergroup": "S01ENGINE1"})[0] for _ in range(22)]
+    check("usergroups.users.list is Tier 2 too", ugl.count(200) == 20 and ugl[-1] == 429, ugl)
+    h.ctl("POST", "workspace/T0DEMO0001/tiers", {"factor": 0})
+    burst = [h.call("users.list", ALL, params={"limit": 5})[0] for _ in range(25)]
+    check("factor 0 turns tiers off", burst == [200] * 25, burst)
+    status, body = h.ctl("POST", "workspace/T0DEMO0001/tiers", {"factor": "fast"})
+    check("tiers: a factor that is no number is 422", status == 422 and body["error"] == "invalid_tiers", body)
+    status, body = h.ctl("POST", "workspace/T0DEMO0001/tiers", {"factor": -1})
+    check("tiers: a negative factor is 422", status == 422, body)
+    status, body = h.ctl("POST", "workspace/T0NOPE0001/tiers", {"factor": 60})
+    check("tiers: unknown team is 404", status == 404, body)
+    h.ctl("POST", "workspace/T0DEMO0001/tiers", {"factor": 60})
+    h.ctl("POST", "reset")
+    check("reset turns tiers off", h.ctl("GET", "workspace/T0DEMO0001/tiers")[1]["tiers"]["factor"] == 0)
+
+
 def test_avatars_and_misc(h):
     u = h.call("users.info", ALL, params={"user": "U01OWNER01"})[2]["user"]
     path = urllib.parse.urlparse(u["profile"]["image_192"]).path
@@ -906,7 +950,7 @@ def main():
         h.start()
         for test in (test_users_list, test_users_info, test_usergroups, test_team_auth, test_oauth,
                      test_revoke, test_rotation, test_faults, test_record, test_workspace_control,
-                     test_generate_and_limits, test_company, test_avatars_and_misc, test_reset):
+                     test_generate_and_limits, test_company, test_tiers, test_avatars_and_misc, test_reset):
             h.ctl("POST", "reset")
             try:
                 if test is test_users_list:
