@@ -548,6 +548,7 @@ static int apply_one(struct emu_workspace *ws, enum change_kind kind,
 		if (!u)
 			return 0;
 		u->updated += 86400;
+		emu_user_touch(u);	/* its kept users.list text is stale now */
 	}
 	switch (kind) {
 	case CH_RENAME:

@@ -826,6 +826,12 @@ def test_company(h):
           all(len(set(g["users"])) == len(g["users"]) and set(g["users"]) <= ids - bots for g in groups))
 
     first_page = h.call("users.list", token, params={"limit": 200})[2]["members"]
+    slow = h.call("users.list", token, params={"limit": 200, "include_locale": "true"})[2]["members"]
+    check("users.list from kept text = users.list built by json-c",
+          [dict((k, v) for k, v in u.items() if k != "locale") for u in slow] == first_page
+          and all(u["locale"] == "en-US" for u in slow))
+    one = h.call("usergroups.users.list", token, params={"usergroup": groups[3]["id"]})[2]
+    check("usergroups.users.list from text", one == {"ok": True, "users": groups[3]["users"]})
     h.ctl("POST", "generate", spec)
     again = h.call("users.list", token, params={"limit": 200})[2]["members"]
     check("company generation is deterministic",
