@@ -96,8 +96,12 @@ class Bench:
             fail("connecting %s failed" % team)
         mappings = []
         if mapping:
-            groups = self.emu.get("/_emulator/workspace/%s?full=1" % team).json["usergroups"]
-            enabled = [g["id"] for g in groups if not g.get("date_delete")][:self.args.mappings]
+            # Enabled groups in Slack's order, as the settings page offers them.
+            r = self.emu.get("/api/usergroups.list",
+                             headers={"Authorization": "Bearer " + self.token(team)})
+            if r.status != 200 or not r.json.get("ok"):
+                fail("usergroups.list: %s" % r)
+            enabled = [g["id"] for g in r.json["usergroups"]][:self.args.mappings]
             for i, gid in enumerate(enabled):
                 r = org.admin.post("/api/v1/teams", {"name": "Bench team %04d" % (i + 1)})
                 if r.status != 201 and r.status != 200:
