@@ -13,7 +13,7 @@
 #include "util.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-#define TITLE_MAX_CHARS 250
+#define TITLE_MAX_CHARS 250	/* longest title, unless the spec says less */
 
 /* Latin first; the last entries carry decomposed combining marks. */
 static const char *const first_latin[] = {
@@ -85,8 +85,8 @@ static size_t utf8_chars(const char *s)
 	return n;
 }
 
-/* A title of at most TITLE_MAX_CHARS characters, made of whole words. */
-static void long_title(uint64_t *rng, char *out, size_t size)
+/* A title of at most `max` characters, made of whole words. */
+static void long_title(uint64_t *rng, size_t max, char *out, size_t size)
 {
 	size_t len = 0, chars = 0;
 
@@ -95,7 +95,7 @@ static void long_title(uint64_t *rng, char *out, size_t size)
 		const char *w = long_title_words[pick(rng, COUNT(long_title_words))];
 		size_t wl = strlen(w), wc = utf8_chars(w) + (len ? 1 : 0);
 
-		if (chars + wc > TITLE_MAX_CHARS || len + wl + 2 > size)
+		if (chars + wc > max || len + wl + 2 > size)
 			break;
 		len += (size_t)snprintf(out + len, size - len, "%s%s", len ? " " : "", w);
 		chars += wc;
@@ -139,13 +139,13 @@ static int set_name(struct emu_user *u, uint64_t *rng, size_t i)
 	return rc;
 }
 
-static int set_title(struct emu_user *u, uint64_t *rng)
+static int set_title(struct emu_user *u, uint64_t *rng, size_t max)
 {
 	char t[1024];
 	int rc = 0;
 
 	if (pick(rng, 100) == 0)
-		long_title(rng, t, sizeof(t));
+		long_title(rng, max, t, sizeof(t));
 	else
 		snprintf(t, sizeof(t), "%s", titles[pick(rng, COUNT(titles))]);
 	free(u->title);
@@ -184,7 +184,7 @@ static int set_email(struct emu_user *u, size_t number, const char *tag,
 }
 
 static int person(struct emu_user *u, size_t number, uint64_t *rng,
-		  const char *domain, const char *app_id)
+		  const char *domain, const char *app_id, size_t max_title)
 {
 	unsigned roll = (unsigned)pick(rng, 1000);
 	size_t z = pick(rng, COUNT(zones));
@@ -195,7 +195,7 @@ static int person(struct emu_user *u, size_t number, uint64_t *rng,
 	snprintf(id, sizeof(id), "UC%09zu", number);
 	u->id = emu_strdup(id, &rc);
 	if (rc == 0) rc = set_name(u, rng, number);
-	if (rc == 0) rc = set_title(u, rng);
+	if (rc == 0) rc = set_title(u, rng, max_title);
 	if (rc == 0) rc = set_picture(u, rng, roll % 3 == 0);
 	ascii_handle(u->first_name ? u->first_name : "", f, sizeof(f));
 	snprintf(id, sizeof(id), "%s.%zu", *f ? f : "user", number);
@@ -377,6 +377,7 @@ int emu_generate_company(json_object *spec, const struct emu_world *w,
 	const char *team = emu_json_str(spec, "team");
 	long long n_users = emu_json_int(spec, "users", 1000);
 	long long n_groups = emu_json_int(spec, "groups", 0);
+	long long max_title = emu_json_int(spec, "max_title", TITLE_MAX_CHARS);
 	uint64_t rng = (uint64_t)emu_json_int(spec, "seed", 1);
 	const struct emu_workspace *old;
 	struct emu_workspace *ws = NULL;
@@ -390,10 +391,11 @@ int emu_generate_company(json_object *spec, const struct emu_world *w,
 	*out = NULL;
 	if (!team || !*team || strlen(team) > 32 || n_users < 1 ||
 	    n_users > EMU_GENERATE_MAX_USERS || n_groups < 0 ||
-	    n_groups > EMU_GENERATE_MAX_GROUPS) {
+	    n_groups > EMU_GENERATE_MAX_GROUPS || max_title < 20 ||
+	    max_title > TITLE_MAX_CHARS) {
 		snprintf(err, errlen, "generate: needs \"team\", 1 <= users <= %d, "
-			 "0 <= groups <= %d", EMU_GENERATE_MAX_USERS,
-			 EMU_GENERATE_MAX_GROUPS);
+			 "0 <= groups <= %d, 20 <= max_title <= %d", EMU_GENERATE_MAX_USERS,
+			 EMU_GENERATE_MAX_GROUPS, TITLE_MAX_CHARS);
 		return -EINVAL;
 	}
 	old = emu_world_workspace(w, team);
@@ -414,7 +416,8 @@ int emu_generate_company(json_object *spec, const struct emu_world *w,
 	if (rc == 0)
 		rc = system_users(ws, err, errlen);
 	for (i = 0; rc == 0 && i < (size_t)n_users; i++) {
-		rc = person(&u, i, &rng, team_email_domain(old), "A0DEMOAPP1");
+		rc = person(&u, i, &rng, team_email_domain(old), "A0DEMOAPP1",
+			    (size_t)max_title);
 		if (rc == 0) {
 			rc = emu_workspace_add_user(ws, &u);
 			emu_user_clear(&u);
@@ -534,7 +537,7 @@ static size_t next_number(const struct emu_workspace *ws)
 
 static int apply_one(struct emu_workspace *ws, enum change_kind kind,
 		     struct emu_group **mapped, size_t n_mapped, size_t *number,
-		     uint64_t *rng, const char *domain, bool *done)
+		     uint64_t *rng, const char *domain, size_t max_title, bool *done)
 {
 	struct emu_user *u = NULL, fresh;
 	struct emu_group *a, *b;
@@ -555,7 +558,7 @@ static int apply_one(struct emu_workspace *ws, enum change_kind kind,
 		rc = set_name(u, rng, 0);
 		break;
 	case CH_TITLE:
-		rc = set_title(u, rng);
+		rc = set_title(u, rng, max_title);
 		break;
 	case CH_PICTURE:
 		rc = set_picture(u, rng, true);
@@ -571,7 +574,7 @@ static int apply_one(struct emu_workspace *ws, enum change_kind kind,
 		u->deleted = false;
 		break;
 	case CH_ARRIVE:
-		rc = person(&fresh, (*number)++, rng, domain, "A0DEMOAPP1");
+		rc = person(&fresh, (*number)++, rng, domain, "A0DEMOAPP1", max_title);
 		if (rc < 0)
 			return rc;
 		/* A newcomer is a plain active member of staff. */
@@ -619,6 +622,7 @@ int emu_company_change(struct emu_workspace *ws, json_object *spec,
 	double percent = 1.0;
 	json_object *p = NULL;
 	long long n_mapped_want = emu_json_int(spec, "mapped", 200);
+	long long max_title = emu_json_int(spec, "max_title", TITLE_MAX_CHARS);
 	uint64_t rng = (uint64_t)emu_json_int(spec, "seed", 1);
 	struct emu_group **mapped = NULL;
 	size_t n_mapped = 0, total, number, i, k;
@@ -630,8 +634,10 @@ int emu_company_change(struct emu_workspace *ws, json_object *spec,
 	*counts = NULL;
 	if (json_object_object_get_ex(spec, "percent", &p) && p)
 		percent = json_object_get_double(p);
-	if (!(percent > 0 && percent <= 50) || n_mapped_want < 0) {
-		snprintf(err, errlen, "change: needs 0 < percent <= 50 and mapped >= 0");
+	if (!(percent > 0 && percent <= 50) || n_mapped_want < 0 || max_title < 20 ||
+	    max_title > TITLE_MAX_CHARS) {
+		snprintf(err, errlen, "change: needs 0 < percent <= 50, mapped >= 0 and "
+			 "20 <= max_title <= %d", TITLE_MAX_CHARS);
 		return -EINVAL;
 	}
 	if (!domain || !*domain)
@@ -652,7 +658,7 @@ int emu_company_change(struct emu_workspace *ws, json_object *spec,
 			bool done;
 
 			rc = apply_one(ws, (enum change_kind)k, mapped, n_mapped,
-				       &number, &rng, domain, &done);
+				       &number, &rng, domain, (size_t)max_title, &done);
 			done_count[k] += done;
 		}
 	}

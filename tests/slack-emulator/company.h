@@ -3,14 +3,16 @@
  * (`make bench`), and the "one day later" change step applied to it.
  *
  * emu_generate_company() builds, from a spec {"team","users","groups",
- * "seed","shape":"company"}, a workspace shaped like a real company's:
+ * "seed","shape":"company","max_title"}, a workspace shaped like a real
+ * company's:
  *   - USLACKBOT first, the app's bot user second, then people
  *     `UC000000000…`; the first person is the primary owner;
  *   - of the people: 3 % deleted, 1 % bots and 1 % app users, 1 % invited,
  *     1 % without e-mail, 5 % multi-channel and 2 % single-channel guests,
  *     2 % admins; names in Latin, accented, CJK and Korean scripts, some
  *     with combining marks (decomposed), emoji, apostrophes, quotes and
- *     commas; titles up to 250 characters;
+ *     commas; 1 % of titles long, up to `max_title` characters (250, the
+ *     default; 20 at least);
  *   - groups `SC0000000…` ranked by size: group r holds about
  *     0.885 × people / r^0.65 members (Zipf-like: one group of almost
  *     everyone, many small ones; past rank 250 sizes drop to a fraction),

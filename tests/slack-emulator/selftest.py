@@ -870,6 +870,12 @@ def test_company(h):
     h.ctl("POST", "workspace/T0COMP0001/change", {"percent": 1, "seed": 5, "mapped": 20})
     check("company change is deterministic", all_users(h, token, limit=200)[0] == after_users)
 
+    token = company_install(h, dict(spec, max_title=200))
+    short = [u["profile"].get("title", "") for u in all_users(h, token, limit=200)[0] if not u["deleted"]]
+    check("company max_title caps the long titles", max(len(t) for t in short) <= 200 and
+          sum(1 for t in short if len(t) > 150) >= 10, max(len(t) for t in short))
+    status, body = h.ctl("POST", "generate", dict(spec, max_title=10))
+    check("company max_title below 20: 422", status == 422 and "max_title" in body["message"], body)
     status, body = h.ctl("POST", "workspace/T0COMP0001/change", {"percent": 0})
     check("company change invalid percent: 422", status == 422 and body["error"] == "invalid_change", body)
     status, body = h.ctl("POST", "workspace/T0NOPE0001/change", {"percent": 1})
