@@ -133,8 +133,17 @@ test: deps node_modules/.package-lock.json
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-bins
 	@scripts/test.sh
 
-bench: deps
-	@$(MAKE) --no-print-directory all $(PROBE)
+# make bench: the sync at scale and the API's throughput (bench/run.sh;
+# BENCH_USERS, BENCH_GROUPS, BENCH_MAPPINGS size it, BENCH_PERF=1 profiles).
+BENCH_PACKAGES = wrk linux-perf:/usr/bin/perf mariadb-client:/usr/bin/mariadb-dump
+NOOP = build/rel/bench-noop
+$(NOOP): bench/noop.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< -lfcgi
+
+bench:
+	@scripts/deps.sh $(DEB_PACKAGES) $(BENCH_PACKAGES)
+	@$(MAKE) --no-print-directory all $(PROBE) $(NOOP)
 	@bench/run.sh
 
 clean:

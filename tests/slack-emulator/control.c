@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "company.h"
 #include "generate.h"
 #include "state.h"
 #include "util.h"
@@ -464,6 +465,56 @@ static int generate(struct ctl *c)
 	return ctl_ok(c, o);
 }
 
+/* The benchmark's "one day later": about `percent` % of changes (company.h). */
+static int change(struct ctl *c)
+{
+	struct emu_workspace *ws = ctl_workspace(c);
+	json_object *counts = NULL;
+	int rc;
+
+	if (!ws)
+		return no_workspace(c);
+	if (!body_object(c))
+		return need_body(c);
+	rc = emu_company_change(ws, body_object(c), &counts, c->err, sizeof(c->err));
+	if (rc == -EINVAL)
+		return ctl_error(c, 422, "invalid_change", c->err);
+	if (rc < 0)
+		return rc;
+	return ctl_ok_with(c, "changes", counts);
+}
+
+/* Slack's tiers for a workspace: {"factor":F} (0 = off), answers the table. */
+static int tiers_set(struct ctl *c)
+{
+	json_object *body = body_object(c), *f = NULL;
+	double factor;
+	int rc;
+
+	if (!ctl_workspace(c))
+		return no_workspace(c);
+	if (!body)
+		return need_body(c);
+	if (!json_object_object_get_ex(body, "factor", &f) ||
+	    !(json_object_is_type(f, json_type_int) || json_object_is_type(f, json_type_double)))
+		return ctl_error(c, 422, "invalid_tiers", "\"factor\" must be a number");
+	factor = json_object_get_double(f);
+	if (factor < 0 || factor > 10000)
+		return ctl_error(c, 422, "invalid_tiers",
+				 "\"factor\" must be between 0 (off) and 10000");
+	rc = emu_tiers_set(&c->st->tiers, c->arg[0], factor);
+	if (rc < 0)
+		return rc;
+	return ctl_ok_with(c, "tiers", emu_tiers_json(&c->st->tiers, c->arg[0]));
+}
+
+static int tiers_get(struct ctl *c)
+{
+	if (!ctl_workspace(c))
+		return no_workspace(c);
+	return ctl_ok_with(c, "tiers", emu_tiers_json(&c->st->tiers, c->arg[0]));
+}
+
 /* ---- routing ------------------------------------------------------------ */
 
 static const struct ctl_route {
@@ -481,6 +532,9 @@ static const struct ctl_route {
 	{ "DELETE", "/_emulator/workspace/*/users/*", user_delete },
 	{ "POST", "/_emulator/workspace/*/usergroups", group_put },
 	{ "DELETE", "/_emulator/workspace/*/usergroups/*", group_delete },
+	{ "POST", "/_emulator/workspace/*/change", change },
+	{ "GET", "/_emulator/workspace/*/tiers", tiers_get },
+	{ "POST", "/_emulator/workspace/*/tiers", tiers_set },
 	{ "POST", "/_emulator/install", install },
 	{ "GET", "/_emulator/faults", faults_get },
 	{ "POST", "/_emulator/faults", faults_set },

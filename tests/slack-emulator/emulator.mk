@@ -7,11 +7,11 @@
 
 EMU_DIR := tests/slack-emulator
 EMULATOR_BIN := $(EMU_DIR)/slack-emulator
-EMU_SRCS := $(addprefix $(EMU_DIR)/,api.h avatars.c buf.c buf.h control.c \
+EMU_SRCS := $(addprefix $(EMU_DIR)/,api.h avatars.c buf.c buf.h company.c company.h control.c \
 	faults.c faults.h generate.c generate.h http.c http.h main.c methods.c \
-	oauth.c record.c record.h state.c state.h tokens.c tokens.h util.c util.h \
+	oauth.c record.c record.h state.c state.h tiers.c tiers.h tokens.c tokens.h util.c util.h \
 	workspace.c workspace.h world.c world.h)
-EMU_LIBS := -lfcgi -ljson-c -lcrypto
+EMU_LIBS := -lfcgi -ljson-c -lcrypto -lm
 
 $(EMULATOR_BIN): $(EMU_SRCS) $(EMU_DIR)/emulator.mk
 	$(CC) $(CFLAGS) -o $@ $(filter %.c,$(EMU_SRCS)) $(LDFLAGS) $(EMU_LIBS)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "company.h"
 #include "util.h"
 
 static const char *const first_names[] = {
@@ -33,7 +34,7 @@ static const char *const titles[] = {
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* splitmix64: small, fast, and the same on every platform. */
-static uint64_t next_rand(uint64_t *state)
+uint64_t emu_gen_rand(uint64_t *state)
 {
 	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
 
@@ -45,7 +46,7 @@ static uint64_t next_rand(uint64_t *state)
 /* Uniform-enough pick in [0, n). */
 static size_t pick(uint64_t *state, size_t n)
 {
-	return (size_t)(next_rand(state) % n);
+	return (size_t)(emu_gen_rand(state) % n);
 }
 
 /* Lower-cased ASCII letters of s, for handles and e-mail local parts. */
@@ -86,7 +87,7 @@ static int gen_user(struct emu_user *u, size_t i, uint64_t *rng,
 	u->is_invited_user = roll >= 130 && roll < 140;			/* 1% */
 	u->is_custom_image = roll % 3 == 0;
 	snprintf(hash, sizeof(hash), "%s%010llx", u->is_custom_image ? "" : "g",
-		 (unsigned long long)(next_rand(rng) & 0xffffffffffULL));
+		 (unsigned long long)(emu_gen_rand(rng) & 0xffffffffffULL));
 	u->id = emu_strdup(id, &rc);
 	u->name = emu_strdup(handle, &rc);
 	u->real_name = emu_strdup(real, &rc);
@@ -170,12 +171,19 @@ int emu_generate(json_object *spec, const struct emu_world *w,
 	struct emu_workspace *ws = NULL;
 	struct emu_user u;
 	struct emu_group g;
-	const char *name, *domain, *email_domain;
+	const char *name, *domain, *email_domain, *shape;
 	char defname[96];
 	long long i;
 	int rc;
 
 	*out = NULL;
+	shape = emu_json_str(spec, "shape");
+	if (shape && strcmp(shape, "company") == 0)
+		return emu_generate_company(spec, w, base_url, out, err, errlen);
+	if (shape && strcmp(shape, "uniform") != 0) {
+		snprintf(err, errlen, "generate: \"shape\" is \"uniform\" (default) or \"company\"");
+		return -EINVAL;
+	}
 	if (!team || !*team || strlen(team) > 32 || n_users < 1 ||
 	    n_users > EMU_GENERATE_MAX_USERS || n_groups < 0 ||
 	    n_groups > EMU_GENERATE_MAX_GROUPS || per_group < 0 ||

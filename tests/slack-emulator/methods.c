@@ -81,6 +81,41 @@ static bool include_locale(const struct emu_call *c)
 	return emu_parse_bool(emu_req_arg(c->req, "include_locale"));
 }
 
+/*
+ * A users.list page from each user's kept JSON text (workspace.h): paging
+ * 100,000 users then costs copies, not JSON building, so the emulator is
+ * never what a benchmark measures.  Same members, same order as the
+ * json-c answer.
+ */
+static int users_page_text(struct emu_call *c, size_t start, size_t end,
+			   const char *next)
+{
+	struct emu_resp *r = c->resp;
+	bool email = with_email(c);
+	size_t i, len;
+	int rc;
+
+	r->status = 200;
+	r->content_type = "application/json; charset=utf-8";
+	emu_buf_reset(&r->body);
+	rc = emu_buf_puts(&r->body, "{\"ok\":true,\"members\":[");
+	for (i = start; rc == 0 && i < end; i++) {
+		const char *t = emu_user_json_text(c->ws, &c->ws->users[i],
+						   c->st->public_url, email, &len);
+
+		if (!t)
+			return -ENOMEM;
+		rc = i > start ? emu_buf_append(&r->body, ",", 1) : 0;
+		if (rc == 0)
+			rc = emu_buf_append(&r->body, t, len);
+	}
+	/* The cursor is base64: nothing in it needs escaping. */
+	if (rc == 0)
+		rc = emu_buf_printf(&r->body, "],\"cache_ts\":%lld,\"response_metadata\":"
+				    "{\"next_cursor\":\"%s\"}}", emu_now_ms() / 1000, next);
+	return rc;
+}
+
 static int users_list(struct emu_call *c)
 {
 	const struct emu_workspace *ws = c->ws;
@@ -109,6 +144,10 @@ static int users_list(struct emu_call *c)
 	rc = end < ws->n_users ? cursor_encode(ws->users[end].id, &next) : 0;
 	if (rc < 0)
 		goto out;
+	if (!locale) {
+		rc = users_page_text(c, start, end, emu_buf_str(&next));
+		goto out;
+	}
 
 	rc = -ENOMEM;
 	body = emu_slack_ok();
@@ -168,39 +207,53 @@ static bool group_disabled(const struct emu_group *g)
 	return g->date_delete != 0;
 }
 
+/*
+ * Groups are rendered by json-c without their members, whose id list (up
+ * to millions in a large workspace) is spliced in as text.
+ */
 static int usergroups_list(struct emu_call *c)
 {
 	bool users = emu_parse_bool(emu_req_arg(c->req, "include_users"));
 	bool disabled = emu_parse_bool(emu_req_arg(c->req, "include_disabled"));
 	bool count = emu_parse_bool(emu_req_arg(c->req, "include_count"));
-	json_object *body = NULL, *list = NULL;
-	size_t i;
-	int rc = -ENOMEM;
+	struct emu_resp *r = c->resp;
+	size_t i, n = 0;
+	int rc;
 
 	if (emu_workspace_is_free_plan(c->ws))
-		return emu_resp_slack_error(c->resp, "plan_upgrade_required");
-	body = emu_slack_ok();
-	list = json_object_new_array();
-	if (!body || !list)
-		goto out;
-	rc = 0;
+		return emu_resp_slack_error(r, "plan_upgrade_required");
+	r->status = 200;
+	r->content_type = "application/json; charset=utf-8";
+	emu_buf_reset(&r->body);
+	rc = emu_buf_puts(&r->body, "{\"ok\":true,\"usergroups\":[");
 	for (i = 0; rc == 0 && i < c->ws->n_groups; i++) {
 		const struct emu_group *g = &c->ws->groups[i];
+		json_object *o;
+		const char *t;
+		size_t len;
 
 		if (group_disabled(g) && !disabled)
 			continue;
-		rc = emu_json_push(list, emu_group_json(c->ws, g, users, count));
+		o = emu_group_json(c->ws, g, false, count);
+		t = o ? emu_json_text(o) : NULL;
+		if (!t) {
+			json_object_put(o);
+			return -ENOMEM;
+		}
+		len = strlen(t);
+		rc = n++ ? emu_buf_append(&r->body, ",", 1) : 0;
+		/* The object without its closing brace, then the members. */
+		if (rc == 0)
+			rc = emu_buf_append(&r->body, t, users ? len - 1 : len);
+		json_object_put(o);
+		if (rc == 0 && users)
+			rc = emu_buf_puts(&r->body, ",\"users\":");
+		if (rc == 0 && users)
+			rc = emu_group_members_text(c->ws, g, &r->body);
+		if (rc == 0 && users)
+			rc = emu_buf_append(&r->body, "}", 1);
 	}
-	if (rc == 0) {
-		rc = emu_json_add(body, "usergroups", list);
-		list = NULL;
-	}
-	if (rc == 0)
-		rc = emu_resp_json(c->resp, 200, body);
-out:
-	json_object_put(list);
-	json_object_put(body);
-	return rc;
+	return rc == 0 ? emu_buf_puts(&r->body, "]}") : rc;
 }
 
 static int usergroups_users_list(struct emu_call *c)
@@ -208,7 +261,6 @@ static int usergroups_users_list(struct emu_call *c)
 	const char *id = emu_req_arg(c->req, "usergroup");
 	bool disabled = emu_parse_bool(emu_req_arg(c->req, "include_disabled"));
 	const struct emu_group *g;
-	json_object *body;
 	int rc;
 
 	if (emu_workspace_is_free_plan(c->ws))
@@ -218,12 +270,13 @@ static int usergroups_users_list(struct emu_call *c)
 	g = emu_workspace_find_group(c->ws, id);
 	if (!g || (group_disabled(g) && !disabled))
 		return emu_resp_slack_error(c->resp, "no_such_subteam");
-	body = emu_slack_ok();
-	rc = body ? emu_json_add(body, "users", emu_group_members(c->ws, g)) : -ENOMEM;
+	c->resp->status = 200;
+	c->resp->content_type = "application/json; charset=utf-8";
+	emu_buf_reset(&c->resp->body);
+	rc = emu_buf_puts(&c->resp->body, "{\"ok\":true,\"users\":");
 	if (rc == 0)
-		rc = emu_resp_json(c->resp, 200, body);
-	json_object_put(body);
-	return rc;
+		rc = emu_group_members_text(c->ws, g, &c->resp->body);
+	return rc == 0 ? emu_buf_append(&c->resp->body, "}", 1) : rc;
 }
 
 /* ---- team.info (§5), auth.test, auth.revoke (§1.4) ------------------- */
@@ -369,6 +422,15 @@ static const char *token_scopes(struct emu_state *st, const char *token)
 	return t ? t->g.scopes : "";
 }
 
+/* The 429 of a method's tier (SLACK-API.md §6.2). */
+static int rate_limited(struct emu_resp *resp, long long retry_after)
+{
+	int rc = emu_resp_slack_error(resp, "ratelimited");
+
+	resp->status = 429;
+	return rc == 0 ? emu_resp_header(resp, "Retry-After", "%lld", retry_after) : rc;
+}
+
 int emu_api_handle(struct emu_state *st, struct emu_req *req,
 		   struct emu_resp *resp)
 {
@@ -378,6 +440,7 @@ int emu_api_handle(struct emu_state *st, struct emu_req *req,
 	struct emu_call c = { .st = st, .req = req, .resp = resp };
 	struct emu_record_entry e;
 	struct emu_fault_hit hit = { 0, NULL };
+	long long tier_wait = 0;
 	int rc, rc2;
 
 	memset(&e, 0, sizeof(e));
@@ -405,15 +468,22 @@ int emu_api_handle(struct emu_state *st, struct emu_req *req,
 		rc = authenticate(&c, m, token);
 		if (rc < 0 || !c.token)
 			goto out;
+		/* Tiers count per workspace and app, like Slack (§6.1). */
+		rc = emu_tiers_admit(&st->tiers, c.token->g.team_id, c.token->g.app_id,
+				     m->name, e.t_ms, &tier_wait);
+		if (rc == 0 && tier_wait)
+			rc = rate_limited(resp, tier_wait);
+		if (rc < 0 || tier_wait)
+			goto out;
 	}
 	rc = m->run(&c);
 	if (rc == 0 && hit.answer)
 		resp->truncate = hit.answer->declared_length ? EMU_TRUNC_DECLARED
 							     : EMU_TRUNC_BODY;
 out:
-	if (rc == 0 && resp->status == 429 && hit.answer)
+	if (rc == 0 && resp->status == 429 && (hit.answer || tier_wait))
 		rc = emu_record_retry_after(&st->record, e.method, token, e.t_ms,
-					    hit.answer->retry_after);
+					    hit.answer ? hit.answer->retry_after : tier_wait);
 	e.status = rc < 0 ? 500 : resp->status;
 	e.duration_ms = emu_now_ms() - e.t_ms;
 	snprintf(e.error, sizeof(e.error), "%s", rc < 0 ? "internal_error" : resp->error);

@@ -753,6 +753,181 @@ def test_generate_and_limits(h):
     check("Slack method malformed JSON: invalid_json", status == 400 and parse(raw)["error"] == "invalid_json")
 
 
+def company_install(h, spec):
+    """Generates a company-shaped workspace and returns a token for it."""
+    status, body = h.ctl("POST", "generate", spec)
+    if status != 200:
+        raise RuntimeError("generate failed: %s %s" % (status, body))
+    h.ctl("POST", "install", {"team": spec["team"]})
+    return oauth_install(h)[1][2]["access_token"]
+
+
+def all_groups(h, token):
+    status, _, body = h.call("usergroups.list", token, params={"include_users": "1",
+                                                              "include_disabled": "1"})
+    if status != 200 or not body or not body.get("ok"):
+        raise RuntimeError("usergroups.list failed: %s %s" % (status, body))
+    return body["usergroups"]
+
+
+def test_company(h):
+    spec = {"team": "T0COMP0001", "shape": "company", "users": 5000, "groups": 300, "seed": 11}
+    token = company_install(h, spec)
+    members, _, _ = all_users(h, token, limit=200)
+    people = [u for u in members if u["id"].startswith("UC")]
+    check("company: Slackbot, the app's bot, then the people",
+          len(members) == 5002 and members[0]["id"] == "USLACKBOT" and not members[0]["is_bot"]
+          and members[1]["is_bot"] and len(people) == 5000 and people[0]["is_primary_owner"],
+          (len(members), [u["id"] for u in members[:3]]))
+
+    def share(pred):
+        return sum(1 for u in people if pred(u)) / len(people)
+
+    live = [u for u in people if not u["deleted"]]
+    mix = {
+        "deleted": share(lambda u: u["deleted"]),
+        "bots": share(lambda u: u.get("is_bot")),
+        "app users": share(lambda u: u.get("is_app_user")),
+        "multi-channel guests": share(lambda u: u.get("is_restricted") and not u.get("is_ultra_restricted")),
+        "single-channel guests": share(lambda u: u.get("is_ultra_restricted")),
+        "invited": share(lambda u: u.get("is_invited_user")),
+        "humans without e-mail": share(lambda u: not u["deleted"] and not u.get("is_bot")
+                                       and not u.get("is_app_user") and "email" not in u["profile"]),
+    }
+    expected = {"deleted": 0.03, "bots": 0.01, "app users": 0.01, "multi-channel guests": 0.05,
+                "single-channel guests": 0.02, "invited": 0.01, "humans without e-mail": 0.01}
+    for key, want in expected.items():
+        check("company mix: %s about %.0f %%" % (key, want * 100), want * 0.6 <= mix[key] <= want * 1.5,
+              "%.4f" % mix[key])
+    names = [u["profile"]["real_name"] + " " + u["profile"]["display_name"] for u in live]
+    titles = [u["profile"]["title"] for u in live]
+    check("company names: CJK", any(any("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7a3"
+                                        for ch in n) for n in names))
+    check("company names: combining marks", any(any("\u0300" <= ch <= "\u036f" for ch in n) for n in names))
+    check("company names: emoji", any(any(ord(ch) >= 0x1F000 for ch in n) for n in names))
+    check("company names: apostrophes, quotes and commas",
+          any("'" in n for n in names) and any('"' in n for n in names) and any("," in n for n in names))
+    check("company titles: up to 250 characters, some long",
+          max(len(t) for t in titles) <= 250 and sum(1 for t in titles if len(t) > 200) >= 10
+          and any("," in t and '"' in t for t in titles), max(len(t) for t in titles))
+
+    groups = all_groups(h, token)
+    ids = {u["id"] for u in members}
+    bots = {u["id"] for u in members if u.get("is_bot") or u.get("is_app_user") or u["id"] == "USLACKBOT"}
+    sizes = [len(g["users"]) for g in groups]
+    humans = len(ids) - len(bots)
+    check("company groups: 300, every 20th disabled", len(groups) == 300 and
+          [i for i, g in enumerate(groups) if g["date_delete"]] == list(range(19, 300, 20)))
+    check("company groups: one of almost everyone, sizes fall like Zipf",
+          0.8 * humans <= sizes[0] <= 0.9 * humans and sizes[:250] == sorted(sizes[:250], reverse=True)
+          and sizes[1] < sizes[0] and sizes[249] < sizes[0] / 30, sizes[:5])
+    check("company groups: many small ones", sum(1 for n in sizes[250:] if n < sizes[249]) >= 45)
+    check("company groups: distinct people who exist, no bots",
+          all(len(set(g["users"])) == len(g["users"]) and set(g["users"]) <= ids - bots for g in groups))
+
+    first_page = h.call("users.list", token, params={"limit": 200})[2]["members"]
+    slow = h.call("users.list", token, params={"limit": 200, "include_locale": "true"})[2]["members"]
+    check("users.list from kept text = users.list built by json-c",
+          [dict((k, v) for k, v in u.items() if k != "locale") for u in slow] == first_page
+          and all(u["locale"] == "en-US" for u in slow))
+    one = h.call("usergroups.users.list", token, params={"usergroup": groups[3]["id"]})[2]
+    check("usergroups.users.list from text", one == {"ok": True, "users": groups[3]["users"]})
+    h.ctl("POST", "generate", spec)
+    again = h.call("users.list", token, params={"limit": 200})[2]["members"]
+    check("company generation is deterministic",
+          json.dumps(again, sort_keys=True) == json.dumps(first_page, sort_keys=True)
+          and all_groups(h, token) == groups)
+
+    # One day later: about 1 % of changes, deterministic too.
+    mapped = [g for g in groups if not g["date_delete"]][:20]
+    before = sum(len(g["users"]) for g in mapped)
+    status, body = h.ctl("POST", "workspace/T0COMP0001/change", {"percent": 1, "seed": 5, "mapped": 20})
+    check("company change answers its counts", status == 200 and body["ok"], body)
+    ch = body.get("changes", {})
+    check("company change: about 1 % of the users, every kind",
+          45 <= sum(ch.values()) <= 51 and all(v > 0 for v in ch.values()), ch)
+    after_users, _, _ = all_users(h, token, limit=200)
+    old = {u["id"]: u for u in members}
+    new = {u["id"]: u for u in after_users}
+    arrived = [i for i in new if i not in old]
+    check("company change: arrivals are new active people",
+          len(arrived) == ch.get("arrived") and all(not new[i]["deleted"] for i in arrived), len(arrived))
+    went = sum(1 for i in old if not old[i]["deleted"] and new[i]["deleted"])
+    back = sum(1 for i in old if old[i]["deleted"] and not new[i]["deleted"])
+    check("company change: deactivations and returners", went >= 1 and back >= 1 and
+          went - back == ch.get("deactivated", 0) - ch.get("returned", 0), (went, back))
+    renamed = sum(1 for i in old if i in new and new[i]["profile"]["real_name"] != old[i]["profile"]["real_name"])
+    check("company change: renames and new pictures", 1 <= renamed <= ch.get("renamed", 0) and
+          any(new[i]["profile"]["avatar_hash"] != old[i]["profile"]["avatar_hash"] for i in old))
+    new_groups = all_groups(h, token)
+    after = sum(len(g["users"]) for g in new_groups if g["id"] in {m["id"] for m in mapped})
+    check("company change: memberships of mapped groups = before + arrivals - removals",
+          after == before + ch.get("arrived", 0) - ch.get("removed_from_group", 0), (before, after, ch))
+    check("company change: groups not mapped are untouched",
+          [g for g in new_groups if g["id"] not in {m["id"] for m in mapped}]
+          == [g for g in groups if g["id"] not in {m["id"] for m in mapped}])
+    h.ctl("POST", "generate", spec)
+    h.ctl("POST", "workspace/T0COMP0001/change", {"percent": 1, "seed": 5, "mapped": 20})
+    check("company change is deterministic", all_users(h, token, limit=200)[0] == after_users)
+
+    token = company_install(h, dict(spec, max_title=200))
+    short = [u["profile"].get("title", "") for u in all_users(h, token, limit=200)[0] if not u["deleted"]]
+    check("company max_title caps the long titles", max(len(t) for t in short) <= 200 and
+          sum(1 for t in short if len(t) > 150) >= 10, max(len(t) for t in short))
+    status, body = h.ctl("POST", "generate", dict(spec, max_title=10))
+    check("company max_title below 20: 422", status == 422 and "max_title" in body["message"], body)
+    status, body = h.ctl("POST", "workspace/T0COMP0001/change", {"percent": 0})
+    check("company change invalid percent: 422", status == 422 and body["error"] == "invalid_change", body)
+    status, body = h.ctl("POST", "workspace/T0NOPE0001/change", {"percent": 1})
+    check("company change unknown team: 404", status == 404, body)
+    status, body = h.ctl("POST", "generate", {"team": "T0COMP0002", "shape": "round", "users": 10})
+    check("generate unknown shape: 422", status == 422 and "shape" in body["message"], body)
+
+
+def test_tiers(h):
+    burst = [h.call("users.list", ALL, params={"limit": 5})[0] for _ in range(25)]
+    check("tiers off by default", burst == [200] * 25, burst)
+    status, body = h.ctl("GET", "workspace/T0DEMO0001/tiers")
+    check("tiers: off until turned on", status == 200 and body["tiers"]["factor"] == 0, body)
+    status, body = h.ctl("POST", "workspace/T0DEMO0001/tiers", {"factor": 60})
+    tiers = body.get("tiers", {})
+    check("tiers on with factor 60: the minute is a second",
+          status == 200 and tiers["factor"] == 60 and tiers["window_ms"] == 1000 and
+          tiers["per_window"]["users.list"] == 20 and tiers["per_window"]["usergroups.users.list"] == 20
+          and tiers["per_window"]["team.info"] == 50 and tiers["per_window"]["users.info"] == 100, body)
+    h.ctl("POST", "record/reset")
+    answers = [h.call("users.list", ALL, params={"limit": 5}) for _ in range(25)]
+    codes = [a[0] for a in answers]
+    check("tier 2: 20 calls a window, then 429", codes == [200] * 20 + [429] * 5, codes)
+    status, hdrs, body = answers[20]
+    check("tier 429: ratelimited with Retry-After in whole seconds",
+          body == {"ok": False, "error": "ratelimited"} and hdrs.get("retry-after") == "1", (hdrs, body))
+    check("tiers count each method apart",
+          h.call("usergroups.list", ALL)[0] == 200 and h.call("users.info", ALL, params={"user": "U01OWNER01"})[0] == 200)
+    check("tiers count each workspace apart", h.call("users.list", OTHER, params={"limit": 5})[0] == 200)
+    _, rec = h.ctl("GET", "record")
+    check("calls inside a tier's Retry-After are violations",
+          rec["retry_after_violations_by_method"].get("users.list") == 4 and rec["retry_after_violations"] == 4, rec.get("retry_after_violations_by_method"))
+    time.sleep(1.05)
+    check("after Retry-After the method answers again", h.call("users.list", ALL, params={"limit": 5})[0] == 200)
+    _, rec = h.ctl("GET", "record")
+    check("a caller that waited is no violation", rec["retry_after_violations"] == 4, rec["retry_after_violations"])
+    ugl = [h.call("usergroups.users.list", ALL, params={"usergroup": "S01ENGINE1"})[0] for _ in range(22)]
+    check("usergroups.users.list is Tier 2 too", ugl.count(200) == 20 and ugl[-1] == 429, ugl)
+    h.ctl("POST", "workspace/T0DEMO0001/tiers", {"factor": 0})
+    burst = [h.call("users.list", ALL, params={"limit": 5})[0] for _ in range(25)]
+    check("factor 0 turns tiers off", burst == [200] * 25, burst)
+    status, body = h.ctl("POST", "workspace/T0DEMO0001/tiers", {"factor": "fast"})
+    check("tiers: a factor that is no number is 422", status == 422 and body["error"] == "invalid_tiers", body)
+    status, body = h.ctl("POST", "workspace/T0DEMO0001/tiers", {"factor": -1})
+    check("tiers: a negative factor is 422", status == 422, body)
+    status, body = h.ctl("POST", "workspace/T0NOPE0001/tiers", {"factor": 60})
+    check("tiers: unknown team is 404", status == 404, body)
+    h.ctl("POST", "workspace/T0DEMO0001/tiers", {"factor": 60})
+    h.ctl("POST", "reset")
+    check("reset turns tiers off", h.ctl("GET", "workspace/T0DEMO0001/tiers")[1]["tiers"]["factor"] == 0)
+
+
 def test_avatars_and_misc(h):
     u = h.call("users.info", ALL, params={"user": "U01OWNER01"})[2]["user"]
     path = urllib.parse.urlparse(u["profile"]["image_192"]).path
@@ -804,7 +979,7 @@ def main():
         h.start()
         for test in (test_users_list, test_users_info, test_usergroups, test_team_auth, test_oauth,
                      test_revoke, test_rotation, test_faults, test_record, test_workspace_control,
-                     test_generate_and_limits, test_avatars_and_misc, test_reset):
+                     test_generate_and_limits, test_company, test_tiers, test_avatars_and_misc, test_reset):
             h.ctl("POST", "reset")
             try:
                 if test is test_users_list:

@@ -59,6 +59,7 @@ int emu_state_reset(struct emu_state *st, char *err, size_t errlen)
 	emu_tokens_clear(&st->tokens);
 	emu_faults_clear(&st->faults);
 	emu_record_free(&st->record);
+	emu_tiers_clear(&st->tiers);
 	st->world = world;
 	st->record = record;
 	st->install_team[0] = '\0';
@@ -84,4 +85,5 @@ void emu_state_free(struct emu_state *st)
 	emu_tokens_clear(&st->tokens);
 	emu_faults_clear(&st->faults);
 	emu_record_free(&st->record);
+	emu_tiers_clear(&st->tiers);
 }

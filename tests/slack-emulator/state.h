@@ -15,6 +15,7 @@
 #include "faults.h"
 #include "http.h"
 #include "record.h"
+#include "tiers.h"
 #include "tokens.h"
 #include "world.h"
 
@@ -30,6 +31,7 @@ struct emu_state {
 	struct emu_tokens tokens;
 	struct emu_faults faults;
 	struct emu_record record;
+	struct emu_tiers tiers;		/* rate-limit tiers, per workspace */
 	char install_team[64];		/* "" = first workspace */
 	char install_user[64];		/* "" = its primary owner */
 	bool install_deny;		/* next authorize answers access_denied */
@@ -43,7 +45,7 @@ typedef int (*emu_handler)(struct emu_state *st, struct emu_req *req,
 /* Loads the fixture; on failure `err` says why. */
 int emu_state_init(struct emu_state *st, const char *fixture_path,
 		   const char *public_url, char *err, size_t errlen);
-/* Reloads the fixture and forgets tokens, faults, record, install choice.
+/* Reloads the fixture and forgets tokens, faults, record, tiers, install choice.
  * On failure the previous state is kept. */
 int emu_state_reset(struct emu_state *st, char *err, size_t errlen);
 void emu_state_free(struct emu_state *st);

@@ -125,7 +125,19 @@ void emu_user_clear(struct emu_user *u)
 		free(*strs[i]);
 	json_object_put(u->extra);
 	json_object_put(u->profile_extra);
+	emu_user_touch(u);
 	memset(u, 0, sizeof(*u));
+}
+
+void emu_user_touch(struct emu_user *u)
+{
+	size_t v;
+
+	for (v = 0; v < 2; v++) {
+		free(u->text[v]);
+		u->text[v] = NULL;
+		u->text_len[v] = 0;
+	}
 }
 
 void emu_group_clear(struct emu_group *g)
@@ -776,6 +788,76 @@ out:
 	return o;
 }
 
+/* Membership of a built-in group without a list: follows the roles. */
+static bool derived_member(const struct emu_group *g, const struct emu_user *u)
+{
+	bool role = strcmp(g->auto_type, "owner") == 0 ? u->is_owner : u->is_admin;
+
+	return role && !u->deleted && !u->is_bot;
+}
+
+const char *emu_user_json_text(const struct emu_workspace *ws, struct emu_user *u,
+			       const char *base_url, bool with_email, size_t *len)
+{
+	size_t v = with_email ? 1 : 0;
+	json_object *o;
+	const char *t;
+
+	if (!u->text[v]) {
+		o = emu_user_json(ws, u, base_url, with_email);
+		t = o ? emu_json_text(o) : NULL;
+		u->text[v] = t ? strdup(t) : NULL;
+		u->text_len[v] = u->text[v] ? strlen(u->text[v]) : 0;
+		json_object_put(o);
+	}
+	*len = u->text_len[v];
+	return u->text[v];
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static int json_string_text(const char *s, struct emu_buf *out)
+{
+	const char *run = s;
+	int rc = emu_buf_append(out, "\"", 1);
+
+	for (; rc == 0 && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch != '"' && ch != '\\' && ch >= 0x20)
+			continue;
+		rc = emu_buf_append(out, run, (size_t)(s - run));
+		if (rc == 0)
+			rc = ch == '"' ? emu_buf_puts(out, "\\\"")
+			     : ch == '\\' ? emu_buf_puts(out, "\\\\")
+			     : emu_buf_printf(out, "\\u%04x", ch);
+		run = s + 1;
+	}
+	if (rc == 0)
+		rc = emu_buf_append(out, run, (size_t)(s - run));
+	return rc == 0 ? emu_buf_append(out, "\"", 1) : rc;
+}
+
+int emu_group_members_text(const struct emu_workspace *ws,
+			   const struct emu_group *g, struct emu_buf *out)
+{
+	size_t i, n = 0;
+	int rc = emu_buf_append(out, "[", 1);
+
+	for (i = 0; rc == 0 && !g->derived_users && i < g->n_users; i++) {
+		rc = i ? emu_buf_append(out, ",", 1) : 0;
+		if (rc == 0)
+			rc = json_string_text(g->users[i], out);
+	}
+	for (i = 0; rc == 0 && g->derived_users && i < ws->n_users; i++) {
+		if (!derived_member(g, &ws->users[i]))
+			continue;
+		rc = n++ ? emu_buf_append(out, ",", 1) : 0;
+		if (rc == 0)
+			rc = json_string_text(ws->users[i].id, out);
+	}
+	return rc == 0 ? emu_buf_append(out, "]", 1) : rc;
+}
+
 json_object *emu_group_members(const struct emu_workspace *ws,
 			       const struct emu_group *g)
 {
@@ -785,14 +867,9 @@ json_object *emu_group_members(const struct emu_workspace *ws,
 
 	for (i = 0; rc == 0 && !g->derived_users && i < g->n_users; i++)
 		rc = emu_json_push(arr, json_object_new_string(g->users[i]));
-	for (i = 0; rc == 0 && g->derived_users && i < ws->n_users; i++) {
-		const struct emu_user *u = &ws->users[i];
-		bool member = strcmp(g->auto_type, "owner") == 0 ? u->is_owner
-								  : u->is_admin;
-
-		if (member && !u->deleted && !u->is_bot)
-			rc = emu_json_push(arr, json_object_new_string(u->id));
-	}
+	for (i = 0; rc == 0 && g->derived_users && i < ws->n_users; i++)
+		if (derived_member(g, &ws->users[i]))
+			rc = emu_json_push(arr, json_object_new_string(ws->users[i].id));
 	if (rc < 0) {
 		json_object_put(arr);
 		return NULL;
@@ -800,17 +877,32 @@ json_object *emu_group_members(const struct emu_workspace *ws,
 	return arr;
 }
 
+static size_t group_member_count(const struct emu_workspace *ws,
+				 const struct emu_group *g)
+{
+	size_t i, n = 0;
+
+	if (!g->derived_users)
+		return g->n_users;
+	for (i = 0; i < ws->n_users; i++)
+		n += derived_member(g, &ws->users[i]);
+	return n;
+}
+
 json_object *emu_group_json(const struct emu_workspace *ws,
 			    const struct emu_group *g, bool include_users,
 			    bool include_count)
 {
-	json_object *o = json_object_new_object(), *prefs = NULL, *members;
+	json_object *o = json_object_new_object(), *prefs = NULL, *members = NULL;
 	char count[32];
 	int rc = o ? 0 : -ENOMEM;
 
-	members = o ? emu_group_members(ws, g) : NULL;
-	if (!members)
-		rc = -ENOMEM;
+	/* The member list is only built when it is sent. */
+	if (o && include_users) {
+		members = emu_group_members(ws, g);
+		if (!members)
+			rc = -ENOMEM;
+	}
 	if (rc == 0) rc = emu_json_add_str(o, "id", g->id);
 	if (rc == 0) rc = emu_json_add_str(o, "team_id", ws->team_id);
 	if (rc == 0) rc = emu_json_add_bool(o, "is_usergroup", true);
@@ -836,7 +928,7 @@ json_object *emu_group_json(const struct emu_workspace *ws,
 	}
 	/* Slack's examples give user_count as a string. */
 	if (rc == 0 && include_count) {
-		snprintf(count, sizeof(count), "%zu", json_object_array_length(members));
+		snprintf(count, sizeof(count), "%zu", group_member_count(ws, g));
 		rc = emu_json_add_str(o, "user_count", count);
 	}
 	if (rc == 0 && include_users) {

@@ -23,6 +23,8 @@
 
 #include <json-c/json.h>
 
+#include "buf.h"
+
 struct lh_table;
 
 struct emu_user {
@@ -37,6 +39,9 @@ struct emu_user {
 		is_email_confirmed, is_custom_image;
 	json_object *extra;		/* unknown top-level members */
 	json_object *profile_extra;	/* unknown profile members */
+	/* users.list object as text, [with_email]; NULL until first asked. */
+	char *text[2];
+	size_t text_len[2];
 };
 
 struct emu_group {
@@ -100,6 +105,16 @@ int emu_workspace_delete_group(struct emu_workspace *ws, const char *id);
 json_object *emu_user_json(const struct emu_workspace *ws,
 			   const struct emu_user *u, const char *base_url,
 			   bool with_email);
+/*
+ * The user's Slack object (no locale) as compact JSON text, rendered on
+ * first use and kept, so paging a large workspace copies bytes instead
+ * of building JSON.  Code that changes a user in place calls
+ * emu_user_touch() to drop the text.  NULL on ENOMEM.
+ */
+const char *emu_user_json_text(const struct emu_workspace *ws, struct emu_user *u,
+			       const char *base_url, bool with_email, size_t *len);
+void emu_user_touch(struct emu_user *u);
+
 /* Slack usergroup object. */
 json_object *emu_group_json(const struct emu_workspace *ws,
 			    const struct emu_group *g, bool include_users,
@@ -107,6 +122,9 @@ json_object *emu_group_json(const struct emu_workspace *ws,
 /* Member ids of a group as a new JSON array. */
 json_object *emu_group_members(const struct emu_workspace *ws,
 			       const struct emu_group *g);
+/* The same array appended to `out` as JSON text, without json-c objects. */
+int emu_group_members_text(const struct emu_workspace *ws,
+			   const struct emu_group *g, struct emu_buf *out);
 
 void emu_user_clear(struct emu_user *u);
 void emu_group_clear(struct emu_group *g);
