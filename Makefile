@@ -63,7 +63,8 @@ $(BUILD)/cron/migrations.c: $(MIGRATIONS) scripts/embed-sql.sh
 $(BUILD)/cron/migrations.o: $(BUILD)/cron/migrations.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
-cgi-bin/provisioning-api: $(API_OBJ) $(BUILD)/libprovision.a
+# The migrations' names too: /readyz compares the schema with them.
+cgi-bin/provisioning-api: $(API_OBJ) $(BUILD)/cron/migrations.o $(BUILD)/libprovision.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(API_LIBS)
 
 cron/provisioning-sync: $(BUILD)/cron/provisioning-sync.o $(BUILD)/libprovision.a

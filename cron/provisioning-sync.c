@@ -48,7 +48,6 @@ int main(int argc, char **argv)
 	struct crypto_key *key = NULL;
 	struct config *cfg = NULL;
 	struct db *db = NULL;
-	enum log_level level;
 	char err[256], host[128], owner[200];
 	long long org = 0;
 	int rc, ran = 0;
@@ -83,8 +82,14 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	if (log_parse_level(config_get(cfg, "log.level"), &level) == 0)
-		log_set_level(level);
+	/* Cron's mail or the journal take stderr unless log.file says where. */
+	if (log_configure(config_get(cfg, "log.level"), config_get(cfg, "log.format"),
+			  config_get(cfg, "log.file"), err, sizeof(err)) < 0) {
+		fprintf(stderr, "provisioning-sync: %s\n", err);
+		crypto_key_free(key);
+		config_free(cfg);
+		return 1;
+	}
 	slack_global_init();
 	if (gethostname(host, sizeof(host)) != 0)
 		snprintf(host, sizeof(host), "unknown");

@@ -59,6 +59,7 @@ wait_for() { # description seconds command...
 
 fill() { # template output
 	sed -e "s|@ROOT@|$ROOT|g" -e "s|@RUN@|$DIR|g" -e "s|@LISTEN@|127.0.0.1:$PORT|g" \
+	    -e "s|@ACCESS_LOG@|$DIR/nginx-access.log|g" \
 	    -e "s|@EMULATOR_PORT@|$EPORT|g" -e "s|@USER_LINE@|$USER_LINE|g" "$1" > "$2"
 }
 
@@ -109,9 +110,17 @@ slack.api_base = http://127.0.0.1:$EPORT/api/
 slack.authorize_url = http://127.0.0.1:$EPORT/oauth/v2/authorize
 slack.client_id = 1111111111.2222222222
 slack.client_secret = demo-client-secret-0123456789abcdef
+# spawn-fcgi gives the API /dev/null for stderr: its lines go here.
+log.file = $DIR/api.log
+# Shared by the API processes, so a scrape of /metrics sees all of them.
+metrics.file = $DIR/api-metrics
 CONF
 		umask 022
 	fi
+	# A folder made before the API logged to a file gets the keys too.
+	grep -q '^log.file' "$DIR/provisioning.conf" ||
+		printf 'log.file = %s\nmetrics.file = %s\n' "$DIR/api.log" "$DIR/api-metrics" \
+			>> "$DIR/provisioning.conf"
 	[ -f "$DIR/token.key" ] || (umask 077 && openssl rand 32 > "$DIR/token.key")
 	PROVISIONING_CONFIG="$DIR/provisioning.conf"
 	export PROVISIONING_CONFIG

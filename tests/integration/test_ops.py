@@ -1,0 +1,260 @@
+"""What an operator relies on: /healthz, /readyz, /metrics, the API's own log
+file (plain and JSON) and an access log without OAuth secrets (issue 15,
+issue 12 items 5 and 7)."""
+import json
+import os
+import re
+import signal
+
+
+def read_log(ctx, name):
+    path = os.path.join(ctx.dir, name)
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def log_size(ctx, name):
+    try:
+        return os.path.getsize(os.path.join(ctx.dir, name))
+    except FileNotFoundError:
+        return 0
+
+
+def log_since(ctx, name, offset):
+    with open(os.path.join(ctx.dir, name), "rb") as f:
+        f.seek(offset)
+        return f.read().decode("utf-8", "replace")
+
+
+def test_healthz_is_json_without_a_session(ctx):
+    r = ctx.client().get("/healthz")
+    assert r.status == 200, r
+    assert r.header("Content-Type") == "application/json; charset=utf-8", r.headers
+    assert r.json == {"status": "ok"}, r
+    r = ctx.client().get("/healthz?probe=1")
+    assert r.status == 200 and r.json == {"status": "ok"}, r
+
+
+def test_readyz_says_ready_then_schema_then_database(ctx):
+    c = ctx.client()
+    r = c.get("/readyz")
+    assert r.status == 200 and r.json == {"status": "ready"}, r
+    last = ctx.sql("SELECT MAX(version) FROM schema_migrations")[0][0]
+    assert re.match(r"^\d{3}_", last), last
+    ctx.sql("DELETE FROM schema_migrations WHERE version = ?", last)
+    try:
+        r = c.get("/readyz")
+        assert r.status == 503, r
+        assert r.json == {"status": "not_ready", "reason": "schema"}, r
+        assert r.header("Retry-After") == "5"
+        # Liveness does not depend on the schema.
+        assert c.get("/healthz").status == 200
+    finally:
+        ctx.sql("INSERT INTO schema_migrations (version) VALUES (?)", last)
+    assert c.get("/readyz").status == 200
+    ctx.stack("db-stop")
+    try:
+        ctx.wait("readyz to see the database gone",
+                 lambda: c.get("/readyz").status == 503, seconds=30)
+        r = c.get("/readyz")
+        assert r.json == {"status": "not_ready", "reason": "database"}, r
+        # Nothing that helps an attacker: no error text, no host, no version.
+        assert b"mysql" not in r.body.lower() and b"socket" not in r.body.lower(), r
+        assert c.get("/healthz").status == 200
+    finally:
+        ctx.stack("db-start")
+    ctx.wait("readyz to come back", lambda: c.get("/readyz").status == 200, seconds=60)
+
+
+def test_health_endpoints_are_never_the_page_when_the_api_is_down(ctx):
+    with open(os.path.join(ctx.dir, "api.pid")) as f:
+        pids = [int(p) for p in f.read().split()]
+    c = ctx.client()
+    try:
+        for p in pids:
+            os.kill(p, signal.SIGTERM)
+        ctx.wait("the API processes to stop", lambda: c.get("/healthz").status == 503)
+        for path in ("/healthz", "/readyz", "/metrics"):
+            r = c.get(path)
+            assert r.status == 503, (path, r)
+            assert r.header("Content-Type") == "application/json; charset=utf-8", (path, r.headers)
+            assert b"<html" not in r.body.lower(), (path, r)
+    finally:
+        ctx.stack("api-restart")
+    ctx.wait("the API to come back", lambda: c.get("/healthz").status == 200)
+
+
+def metric(text, name, **labels):
+    """The value of one sample, or None."""
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$', line)
+        assert m, "not a Prometheus sample line: %r" % line
+        if m.group(1) != name:
+            continue
+        got = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
+        if got == {k: str(v) for k, v in labels.items()}:
+            return float(m.group(4))
+    return None
+
+
+def test_metrics_count_requests_of_every_process_without_organization_labels(ctx):
+    org = ctx.new_org()
+    c = ctx.client()
+    before = c.get("/metrics")
+    assert before.status == 200, before
+    assert before.header("Content-Type").startswith("text/plain; version=0.0.4"), before.headers
+    n0 = metric(before.text, "provisioning_http_requests_total",
+                method="GET", route="/api/v1/users/{id}", status="404") or 0
+    h0 = metric(before.text, "provisioning_http_request_duration_seconds_count",
+                method="GET", route="/api/v1/users/{id}") or 0
+    # Nine requests on fresh connections spread over the API processes; the
+    # count is exact only because the processes share their counters.
+    for i in range(9):
+        assert org.admin.get("/api/v1/users/%d" % (900000 + i)).status == 404
+    after = c.get("/metrics").text
+    assert metric(after, "provisioning_http_requests_total",
+                  method="GET", route="/api/v1/users/{id}", status="404") == n0 + 9
+    assert metric(after, "provisioning_http_request_duration_seconds_count",
+                  method="GET", route="/api/v1/users/{id}") == h0 + 9
+    inf = metric(after, "provisioning_http_request_duration_seconds_bucket",
+                 method="GET", route="/api/v1/users/{id}", le="+Inf")
+    assert inf == h0 + 9
+    # Unknown paths share one series, whatever was probed.
+    c.get("/api/v1/no-such-%s" % ctx.unique())
+    page = c.get("/metrics").text
+    assert metric(page, "provisioning_http_requests_total",
+                  method="other", route="unmatched", status="404") >= 1
+    assert "no-such" not in page
+    # The sync side, read from the database; no organization anywhere.
+    assert metric(page, "provisioning_database_up") == 1
+    assert metric(page, "provisioning_sync_queue_oldest_seconds") is not None
+    assert metric(page, "provisioning_integrations", status="needs_reconnection") is not None
+    assert metric(page, "provisioning_sync_rows_written_24h", kind="created") is not None
+    assert metric(page, "provisioning_sync_duration_seconds_24h", le="+Inf") is not None
+    # Every label is one of a fixed few, so the series do not grow with
+    # the organizations.
+    names = set(re.findall(r'[{,](\w+)="', page))
+    assert {"method", "route", "status", "le", "kind"} <= names, names
+    assert names <= {"method", "route", "status", "le", "trigger", "kind"}, names
+
+
+def test_metrics_reflect_the_sync_tables(ctx):
+    org = ctx.new_org()
+    integ = ctx.sql("SELECT COUNT(*) FROM provisioning_integrations WHERE status = 'needs_reconnection'")
+    base = int(integ[0][0])
+    ctx.sql("INSERT INTO provisioning_integrations (organization_id, provider, status)"
+            " VALUES (?, 'slack', 'needs_reconnection')", org.id)
+    iid = int(ctx.sql("SELECT id FROM provisioning_integrations WHERE organization_id = ?", org.id)[0][0])
+    ctx.sql("INSERT INTO provisioning_syncs (organization_id, integration_id, `trigger`, status,"
+            " queued_at, started_at, finished_at, n_created)"
+            " VALUES (?, ?, 'manual', 'succeeded', NOW(3) - INTERVAL 50 SECOND,"
+            " NOW(3) - INTERVAL 40 SECOND, NOW(3) - INTERVAL 10 SECOND, 7)", org.id, iid)
+    ctx.sql("INSERT INTO provisioning_syncs (organization_id, integration_id, `trigger`, status,"
+            " queued_at) VALUES (?, ?, 'scheduled', 'pending', NOW(3) - INTERVAL 1000 SECOND)",
+            org.id, iid)
+    try:
+        page = ctx.client().get("/metrics").text
+        assert metric(page, "provisioning_integrations", status="needs_reconnection") == base + 1
+        assert metric(page, "provisioning_sync_queue_oldest_seconds") >= 1000
+        assert metric(page, "provisioning_syncs_queued", trigger="scheduled", status="pending") >= 1
+        assert metric(page, "provisioning_syncs_finished_24h", trigger="manual", status="succeeded") >= 1
+        assert metric(page, "provisioning_sync_rows_written_24h", kind="created") >= 7
+        # The 30 s sync is above the 10 s bucket and within the 60 s one.
+        le10 = metric(page, "provisioning_sync_duration_seconds_24h", le="10")
+        le60 = metric(page, "provisioning_sync_duration_seconds_24h", le="60")
+        assert le60 >= le10 + 1, (le10, le60)
+    finally:
+        ctx.sql("DELETE FROM provisioning_syncs WHERE organization_id = ?", org.id)
+        ctx.sql("DELETE FROM provisioning_integrations WHERE organization_id = ?", org.id)
+
+
+def test_metrics_only_answer_configured_addresses(ctx):
+    c = ctx.client()
+    try:
+        ctx.stack("api-restart", env={"METRICS_ALLOW": "192.0.2.10, 198.51.100.7"})
+        ctx.wait("the API with another metrics.allow", lambda: c.get("/healthz").status == 200)
+        r = c.get("/metrics")
+        assert r.status == 403, r
+        assert r.json["error"]["code"] == "forbidden", r
+        assert b"provisioning_http" not in r.body
+    finally:
+        ctx.stack("api-restart")
+    ctx.wait("the API to come back", lambda: c.get("/metrics").status == 200)
+
+
+def test_api_logs_one_line_per_request_to_its_file(ctx):
+    org = ctx.new_org()
+    offset = log_size(ctx, "api.log")
+    r = org.admin.get("/api/v1/users/987654")
+    assert r.status == 404, r
+    rid = r.header("X-Request-Id")
+    assert rid and re.match(r"^[0-9a-f]{32}$", rid), r.headers
+    ctx.wait("the request's log line", lambda: rid in log_since(ctx, "api.log", offset), seconds=5)
+    lines = [l for l in log_since(ctx, "api.log", offset).splitlines() if rid in l]
+    assert len(lines) == 1, lines
+    line = lines[0]
+    assert re.search(r" info: request GET /api/v1/users/\{id\} 404 [0-9.]+ms org=%d req=%s$"
+                     % (org.id, rid), line), line
+    # The path's number is not logged: the pattern is.
+    assert "987654" not in line
+    # Every API process opened the log and the shared metrics and is
+    # serving (a process stuck at start would be missing here).
+    with open(os.path.join(ctx.dir, "api.pid")) as f:
+        pids = f.read().split()
+    text = read_log(ctx, "api.log")
+    for p in pids:
+        assert "provisioning-api[%s] info: api: ready" % p in text, (p, text[-2000:])
+
+
+def test_log_holds_no_password_cookie_or_oauth_code(ctx):
+    org = ctx.new_org()
+    offset_api = log_size(ctx, "api.log")
+    offset_nginx = log_size(ctx, "nginx-access.log")
+    secret_pw = "wrong-%s-pw" % ctx.unique()
+    r = ctx.client().post("/api/v1/session", {"email": org.admin_email, "password": secret_pw})
+    assert r.status == 401, r
+    code, state = "code%s" % ctx.unique(), "st%s" % ("ab" * 30)
+    r = org.admin.get("/oauth/slack/callback?code=%s&state=%s" % (code, state),
+                      headers={"Referer": "https://slack.com/oauth?code=%s" % code})
+    assert r.status == 302, r
+    cookie = org.admin.cookies["pv_session"]
+    ctx.wait("both requests in the API's log",
+             lambda: log_since(ctx, "api.log", offset_api).count("request ") >= 2, seconds=5)
+    ctx.wait("both requests in nginx's access log",
+             lambda: "/oauth/slack/callback" in log_since(ctx, "nginx-access.log", offset_nginx),
+             seconds=5)
+    api = log_since(ctx, "api.log", offset_api)
+    access = log_since(ctx, "nginx-access.log", offset_nginx)
+    assert "/oauth/slack/callback 302" in api, api
+    assert "GET /oauth/slack/callback HTTP/1.1" in access, access
+    for text in (api, access):
+        for secret in (secret_pw, code, state, cookie):
+            assert secret not in text, (secret, text)
+
+
+def test_json_log_format_carries_the_fields(ctx):
+    org = ctx.new_org()
+    c = ctx.client()
+    try:
+        ctx.stack("api-restart", env={"LOG_FORMAT": "json"})
+        ctx.wait("the API in JSON mode", lambda: c.get("/healthz").status == 200)
+        offset = log_size(ctx, "api.log")
+        r = org.admin.get("/api/v1/teams")
+        assert r.status == 200, r
+        rid = r.header("X-Request-Id")
+        ctx.wait("the JSON line", lambda: rid in log_since(ctx, "api.log", offset), seconds=5)
+        objs = [json.loads(l) for l in log_since(ctx, "api.log", offset).splitlines() if l.strip()]
+        mine = [o for o in objs if o.get("request_id") == rid]
+        assert len(mine) == 1, objs
+        o = mine[0]
+        assert set(o) == {"time", "level", "program", "pid", "organization", "request_id",
+                          "event", "message"}, o
+        assert o["program"] == "provisioning-api" and o["level"] == "info", o
+        assert o["event"] == "request" and o["organization"] == org.id, o
+        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", o["time"]), o
+        assert o["message"].startswith("GET /api/v1/teams 200 "), o
+    finally:
+        ctx.stack("api-restart")
+    ctx.wait("the API back in plain mode", lambda: c.get("/healthz").status == 200)
