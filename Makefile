@@ -70,7 +70,8 @@ cgi-bin/provisioning-api: $(API_OBJ) $(BUILD)/cron/migrations.o $(BUILD)/libprov
 cron/provisioning-sync: $(BUILD)/cron/provisioning-sync.o $(BUILD)/libprovision.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-cron/provisioning-admin: $(BUILD)/cron/provisioning-admin.o $(BUILD)/cron/migrations.o $(BUILD)/libprovision.a
+cron/provisioning-admin: $(BUILD)/cron/provisioning-admin.o $(BUILD)/cron/admin_ops.o \
+		$(BUILD)/cron/migrations.o $(BUILD)/libprovision.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libprovision.a

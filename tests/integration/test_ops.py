@@ -258,3 +258,107 @@ def test_json_log_format_carries_the_fields(ctx):
     finally:
         ctx.stack("api-restart")
     ctx.wait("the API back in plain mode", lambda: c.get("/healthz").status == 200)
+
+
+def doctor(ctx, env=None):
+    r = ctx.run([os.path.join(ctx.root, "cron", "provisioning-admin"), "doctor"], env=env)
+    lines = r.stdout.splitlines()
+    by = {}
+    for line in lines:
+        m = re.match(r"^(OK|FIX) +(\S+(?: file)?) +(.*)$", line)
+        assert m, "not a doctor line: %r (all: %s)" % (line, r.stdout)
+        by.setdefault(m.group(2), []).append((m.group(1), m.group(3)))
+    return r.returncode, by, r.stdout
+
+
+def test_doctor_on_the_test_stack_says_ok_to_every_check(ctx):
+    from smtp_sink import SmtpSink
+    sink = SmtpSink()
+    try:
+        rc, by, out = doctor(ctx, env={"SMTP_URL": sink.url, "SMTP_FROM": "p@example.test"})
+    finally:
+        sink.close()
+    assert rc == 0, out
+    assert set(by) == {"configuration", "config file", "key file", "database", "schema",
+                       "slack", "smtp"}, out
+    assert all(v == "OK" for lines in by.values() for v, _ in lines), out
+    assert "greets with 220" in by["smtp"][0][1], out
+    assert "accepts slack.client_id 1111111111.2222222222" in by["slack"][0][1], out
+    # Nothing secret is printed.
+    conf = read_log(ctx, "provisioning.conf")
+    pw = re.search(r"^db.password = (.*)$", conf, re.M).group(1)
+    assert pw not in out and "demo-client-secret" not in out, out
+
+
+def test_doctor_names_what_to_fix(ctx):
+    key = os.path.join(ctx.dir, "doctor-open.key")
+    with open(os.path.join(ctx.dir, "token.key"), "rb") as f, open(key, "wb") as g:
+        g.write(f.read())
+    os.chmod(key, 0o644)
+    rc, by, out = doctor(ctx, env={"CRYPTO_KEY_FILE": key, "SLACK_CLIENT_ID": "999.999",
+                                   "DB_PASSWORD": "not-the-password",
+                                   "SMTP_URL": "smtp://127.0.0.1:1", "SMTP_FROM": "p@x.test",
+                                   "APP_BASE_URL": "http://provisioning.example.com"})
+    assert rc == 1, out
+    assert by["key file"] == [("FIX", "%s is mode 0644: run chmod 600 %s" % (key, key))], out
+    assert by["slack"][0][0] == "FIX" and "does not know slack.client_id 999.999" in by["slack"][0][1], out
+    assert by["database"][0][0] == "FIX" and by["database"][0][1].startswith("cannot connect"), out
+    assert "schema" not in by, out
+    assert by["smtp"][0][0] == "FIX" and "cannot connect to 127.0.0.1 port 1" in by["smtp"][0][1], out
+    assert any(v == "FIX" and "https://" in t for v, t in by["configuration"]), out
+    r = ctx.run([os.path.join(ctx.root, "cron", "provisioning-admin"), "doctor"],
+                env={"DB_PORT": "seventy"})
+    assert r.returncode == 1 and r.stdout.startswith("FIX  configuration  config: db.port:"), r
+
+
+def connect_slack(ctx, org):
+    import urllib.parse
+    assert ctx.emulator().post("/_emulator/install", {"team": "T0DEMO0001"}).status == 200
+    r = org.admin.post("/api/v1/provisioning/slack/connect")
+    assert r.status == 200, r
+    u = urllib.parse.urlsplit(r.json["authorize_url"])
+    r = ctx.emulator().get(u.path + "?" + u.query)
+    assert r.status == 302, r
+    loc = urllib.parse.urlsplit(r.header("Location"))
+    r = org.admin.get(loc.path + "?" + loc.query)
+    assert r.status == 302 and "connected=1" in r.header("Location"), r
+
+
+def test_rekey_reseals_every_token_and_the_old_key_no_longer_opens_them(ctx):
+    assert ctx.emulator().post("/_emulator/reset", {}).status == 200
+    org = ctx.new_org()
+    connect_slack(ctx, org)
+    old_key = os.path.join(ctx.dir, "token.key")
+    new_key = os.path.join(ctx.dir, "rekey-new.key")
+    with open(new_key, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(new_key, 0o600)
+    admin = os.path.join(ctx.root, "cron", "provisioning-admin")
+    before = ctx.sql("SELECT access_token_sealed FROM provisioning_integrations"
+                     " WHERE organization_id = ?", org.id)[0][0]
+    assert ctx.run([admin, "slack-check", str(org.id)]).returncode == 0
+    # A key file that is not a key changes nothing.
+    r = ctx.run([admin, "rekey", os.path.join(ctx.dir, "provisioning.conf")])
+    assert r.returncode != 0 and "not a readable 32-byte key" in r.stderr, r
+    r = ctx.run([admin, "rekey", new_key])
+    try:
+        assert r.returncode == 0, r.stderr
+        n = int(re.match(r"^rekey: (\d+) integrations re-sealed", r.stdout).group(1))
+        assert n >= 1, r.stdout
+        after = ctx.sql("SELECT access_token_sealed FROM provisioning_integrations"
+                        " WHERE organization_id = ?", org.id)[0][0]
+        assert after != before and after.startswith("v1:"), after
+        r = ctx.run([admin, "slack-check", str(org.id)], env={"CRYPTO_KEY_FILE": new_key})
+        assert r.returncode == 0 and r.stdout.startswith("T0DEMO0001 "), r
+        r = ctx.run([admin, "slack-check", str(org.id)])
+        assert r.returncode != 0 and "cannot be opened" in r.stderr, r
+        # Run again with the old key: nothing opens, nothing is changed.
+        r = ctx.run([admin, "rekey", new_key])
+        assert r.returncode != 0 and "does not open with crypto.key_file" in r.stderr, r
+        assert ctx.sql("SELECT access_token_sealed FROM provisioning_integrations"
+                       " WHERE organization_id = ?", org.id)[0][0] == after
+    finally:
+        # Back under the stack's key, which the running API holds.
+        r = ctx.run([admin, "rekey", old_key], env={"CRYPTO_KEY_FILE": new_key})
+        assert r.returncode == 0, r.stderr
+    assert ctx.run([admin, "slack-check", str(org.id)]).returncode == 0
