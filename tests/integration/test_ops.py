@@ -362,3 +362,22 @@ def test_rekey_reseals_every_token_and_the_old_key_no_longer_opens_them(ctx):
         r = ctx.run([admin, "rekey", old_key], env={"CRYPTO_KEY_FILE": new_key})
         assert r.returncode == 0, r.stderr
     assert ctx.run([admin, "slack-check", str(org.id)]).returncode == 0
+
+
+def test_slack_manifest_asks_for_what_the_api_asks_for(ctx):
+    import urllib.parse
+    with open(os.path.join(ctx.root, "slack", "manifest.json")) as f:
+        m = json.load(f)
+    assert m["_metadata"]["major_version"] == 1
+    assert m["settings"]["token_rotation_enabled"] is True
+    assert m["settings"]["socket_mode_enabled"] is False
+    urls = m["oauth_config"]["redirect_urls"]
+    assert len(urls) == 1 and urls[0].startswith("https://"), urls
+    assert urllib.parse.urlsplit(urls[0]).path == "/oauth/slack/callback"
+    # The scopes are exactly those of the API's authorize URL.
+    org = ctx.new_org()
+    r = org.admin.post("/api/v1/provisioning/slack/connect")
+    assert r.status == 200, r
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(r.json["authorize_url"]).query))
+    assert sorted(q["scope"].split(",")) == sorted(m["oauth_config"]["scopes"]["bot"]), q
+    assert "user" not in m["oauth_config"]["scopes"]
