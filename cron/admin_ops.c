@@ -2,6 +2,7 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "db/db.h"
 #include "db/migrate.h"
 #include "provider/slack/slack.h"
@@ -250,6 +251,8 @@ int admin_doctor(void)
 		fix("configuration", "%s (%s)", err, path);
 		return PV_EINVAL;
 	}
+	/* The client's retry warnings would bury the one line per check. */
+	log_set_level(LOG_LVL_ERROR);
 	check_config_values(cfg);
 	if (access(path, F_OK) == 0)
 		check_mode("config file", path, 1);
