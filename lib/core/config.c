@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum config_kind { CK_STRING, CK_INT, CK_PORT, CK_URL, CK_BOOL, CK_LEVEL, CK_LOGFMT };
+enum config_kind { CK_STRING, CK_INT, CK_PORT, CK_URL, CK_BOOL, CK_LEVEL, CK_LOGFMT, CK_TLS };
 
 struct config_key {
 	const char *name;
@@ -42,6 +42,9 @@ static const struct config_key config_keys[] = {
 	{ "sync.batch_size", CK_INT, "500", 1, 10000 },
 	{ "sync.writers", CK_INT, "2", 1, 2 },
 	{ "smtp.from", CK_STRING, NULL, 0, 0 },
+	{ "smtp.user", CK_STRING, NULL, 0, 0 },
+	{ "smtp.password", CK_STRING, NULL, 0, 0 },
+	{ "smtp.tls", CK_TLS, "try", 0, 0 },
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -109,6 +112,12 @@ static int config_check(const struct config_key *k, const char *v, char *err, si
 		if (strcmp(v, "error") && strcmp(v, "warn") && strcmp(v, "info") &&
 		    strcmp(v, "debug")) {
 			config_fail(err, errlen, k->name, "must be error, warn, info or debug");
+			return PV_EINVAL;
+		}
+		return 0;
+	case CK_TLS:
+		if (strcmp(v, "try") && strcmp(v, "required")) {
+			config_fail(err, errlen, k->name, "must be try or required");
 			return PV_EINVAL;
 		}
 		return 0;
