@@ -53,26 +53,33 @@ static void not_ready(struct req *req, const char *reason)
 
 void handle_readyz(struct req *req)
 {
+	const char *missing = NULL;
 	json_object *o;
 	long long n = 0;
 	int rc;
 
 	rc = db_ensure(req->app->db);
-	/* Migrations apply in name order, so the newest one this build knows
-	 * being recorded means every older one is too. */
-	if (rc == 0 && migrations_count > 0)
+	/* Every migration this build knows, not only the newest: branches
+	 * merged in another order can leave a gap below it.  Primary-key
+	 * lookups, a few per probe. */
+	for (unsigned int i = 0; rc == 0 && i < migrations_count; i++) {
 		rc = db_query_int(req->app->db, &n,
 				  "SELECT COUNT(*) FROM schema_migrations WHERE version = ?",
-				  DB_ARGS(DB_STR(migrations[migrations_count - 1].name)));
+				  DB_ARGS(DB_STR(migrations[i].name)));
+		if (rc == 0 && n != 1) {
+			missing = migrations[i].name;
+			break;
+		}
+	}
 	if (rc == PV_EDBDOWN) {
 		log_warn("readyz: the database cannot be reached");
 		not_ready(req, "database");
 		return;
 	}
-	if (rc < 0 || n != 1) {
+	if (rc < 0 || missing) {
 		/* A missing schema_migrations table is a schema not migrated. */
 		log_warn("readyz: the schema lacks migration %s; run provisioning-admin migrate",
-			 migrations_count ? migrations[migrations_count - 1].name : "-");
+			 missing ? missing : migrations[0].name);
 		not_ready(req, "schema");
 		return;
 	}
@@ -211,6 +218,18 @@ static int render_database(struct db *db, struct buf *out)
 				 "  SELECT 'failed') k LEFT JOIN provisioning_syncs s"
 				 "  ON s.finished_at >= NOW(3) - INTERVAL 1 DAY AND s.dry_run = 0"
 				 " GROUP BY k.kind ORDER BY k.kind");
+	if (rc == 0)
+		rc = render_rows(db, out, "provisioning_slack_calls_total",
+				 "Calls to Slack's Web API by method and HTTP status (0: no answer), from every host.",
+				 "counter", (const char *const[]){ "method", "status" }, 2,
+				 "SELECT method, http_status, calls FROM slack_call_counts"
+				 " ORDER BY method, http_status");
+	if (rc == 0)
+		rc = render_rows(db, out, "provisioning_slack_rate_limit_wait_seconds_total",
+				 "Time spent waiting out Slack's Retry-After after a 429, by method.",
+				 "counter", (const char *const[]){ "method" }, 1,
+				 "SELECT method, SUM(wait_seconds) FROM slack_call_counts"
+				 " WHERE http_status = 429 GROUP BY method ORDER BY method");
 	if (rc == 0)
 		rc = render_rows(db, out, "provisioning_integrations",
 				 "Integrations by status; needs_reconnection means an administrator must reconnect.",

@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/pool.h"
+#include "provider/slack/slack_stats.h"
 #include "routes.h"
 
 #include <fcgiapp.h>
@@ -86,6 +87,9 @@ static void handle_request(struct app *app, FCGX_Request *fr)
 				req.status, took);
 		log_request(&req, took);
 	}
+	/* Only requests that called Slack (connect, type-ahead...) write. */
+	if (slack_stats_pending() && slack_stats_flush(app->db) < 0)
+		log_warn("api: Slack call counts not recorded: %s", db_last_error(app->db));
 	log_clear_context();
 	buf_release(&req.headers);
 	pool_free(req.pool);

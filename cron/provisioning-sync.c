@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "mail/mail.h"
 #include "provider/slack/slack.h"
+#include "provider/slack/slack_stats.h"
 #include "sync/sync_queue.h"
 #include "sync/sync_run.h"
 
@@ -116,7 +117,10 @@ int main(int argc, char **argv)
 			break;
 		log_info("sync %lld: claimed (organization %lld, attempt %d)", (long long)job.id,
 			 (long long)job.org, job.attempts);
+		/* Lines of the run name its organization and sync (log.format). */
+		log_set_context(job.org, job.id, NULL);
 		rc = sync_run(db, &opts, &job);
+		log_clear_context();
 		syncq_job_release(&job);
 		ran++;
 	}
@@ -126,6 +130,9 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		log_error("sync: pass stopped: %s%s%s", pv_strerror(rc), db ? ": " : "",
 			  db ? db_last_error(db) : "");
+	/* Once per pass: the Slack calls it made, for /metrics. */
+	if (db && slack_stats_flush(db) < 0)
+		log_warn("sync: Slack call counts not recorded: %s", db_last_error(db));
 	db_free(db);
 	crypto_key_free(key);
 	config_free(cfg);

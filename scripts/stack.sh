@@ -110,17 +110,14 @@ slack.api_base = http://127.0.0.1:$EPORT/api/
 slack.authorize_url = http://127.0.0.1:$EPORT/oauth/v2/authorize
 slack.client_id = 1111111111.2222222222
 slack.client_secret = demo-client-secret-0123456789abcdef
-# spawn-fcgi gives the API /dev/null for stderr: its lines go here.
-log.file = $DIR/api.log
 # Shared by the API processes, so a scrape of /metrics sees all of them.
 metrics.file = $DIR/api-metrics
 CONF
 		umask 022
 	fi
-	# A folder made before the API logged to a file gets the keys too.
-	grep -q '^log.file' "$DIR/provisioning.conf" ||
-		printf 'log.file = %s\nmetrics.file = %s\n' "$DIR/api.log" "$DIR/api-metrics" \
-			>> "$DIR/provisioning.conf"
+	# A folder made before the API shared its counters gets the key too.
+	grep -q '^metrics.file' "$DIR/provisioning.conf" ||
+		printf 'metrics.file = %s\n' "$DIR/api-metrics" >> "$DIR/provisioning.conf"
 	[ -f "$DIR/token.key" ] || (umask 077 && openssl rand 32 > "$DIR/token.key")
 	PROVISIONING_CONFIG="$DIR/provisioning.conf"
 	export PROVISIONING_CONFIG
@@ -139,8 +136,10 @@ SQL
 api_start() {
 	if alive "$DIR/api.pid"; then return 0; fi
 	rm -f "$DIR/api.sock"
-	spawn-fcgi -s "$DIR/api.sock" -M 0600 -F "$API_PROCESSES" -P "$DIR/api.pid" \
-		-- "$ROOT/cgi-bin/provisioning-api" >> "$DIR/api.log" 2>&1
+	# spawn-fcgi gives the API /dev/null for stderr: log.file (here for
+	# the API alone; the sync and the CLI keep their stderr) is its log.
+	LOG_FILE="$DIR/api.log" spawn-fcgi -s "$DIR/api.sock" -M 0600 -F "$API_PROCESSES" \
+		-P "$DIR/api.pid" -- "$ROOT/cgi-bin/provisioning-api" >> "$DIR/api.log" 2>&1
 }
 
 emulator_start() {

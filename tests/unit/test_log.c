@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "provider/slack/slack_stats.h"
 
 /* 2026-12-01T10:00:00Z */
 #define WHEN 1796119200LL
@@ -209,6 +210,28 @@ static void test_metrics_file_is_shared_and_reset_on_other_layout(void **state)
 	assert_int_equal(metrics_open(&c, "/nonexistent/dir/m", 2, err, sizeof(err)), PV_EIO);
 }
 
+/* Slack call counts stay bounded whatever methods a client calls. */
+static void test_slack_stats_are_bounded(void **state)
+{
+	char method[32];
+
+	(void)state;
+	assert_int_equal(slack_stats_pending(), 0);
+	slack_stats_note_call("users.list", 200);
+	slack_stats_note_call("users.list", 200);
+	assert_int_equal(slack_stats_pending(), 1);
+	slack_stats_note_call("users.list", 429);
+	slack_stats_note_wait("users.list", 30);
+	assert_int_equal(slack_stats_pending(), 2);
+	for (int i = 0; i < 3 * SLACK_STATS_MAX; i++) {
+		snprintf(method, sizeof(method), "m%d", i);
+		slack_stats_note_call(method, 200 + i % 3);
+	}
+	assert_int_equal(slack_stats_pending(), SLACK_STATS_MAX);
+	slack_stats_note_call(NULL, -5);
+	assert_int_equal(slack_stats_pending(), SLACK_STATS_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_parse_names),
 		cmocka_unit_test(test_metrics_render_golden),
 		cmocka_unit_test(test_metrics_file_is_shared_and_reset_on_other_layout),
+		cmocka_unit_test(test_slack_stats_are_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
