@@ -37,7 +37,7 @@ include tests/slack-emulator/emulator.mk
 
 BINS = cgi-bin/provisioning-api cron/provisioning-sync cron/provisioning-admin
 
-.PHONY: all deps run stop sync test unit integration lint bench clean
+.PHONY: all deps run stop sync test unit integration lint bench clean install deb package-check
 all: lib/libprovision.a $(BINS) $(EMULATOR_BIN)
 
 deps:
@@ -48,7 +48,8 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
--include $(shell find build -name '*.d' 2>/dev/null)
+# (-type f: the package's staged /etc/logrotate.d is a folder.)
+-include $(shell find build -name '*.d' -type f -not -path 'build/deb/*' 2>/dev/null)
 
 # Made anew each time: `ar r` never drops the member of a deleted source.
 $(BUILD)/libprovision.a: $(LIB_OBJ)
@@ -65,13 +66,15 @@ $(BUILD)/cron/migrations.c: $(MIGRATIONS) scripts/embed-sql.sh
 $(BUILD)/cron/migrations.o: $(BUILD)/cron/migrations.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
-cgi-bin/provisioning-api: $(API_OBJ) $(BUILD)/libprovision.a
+# The migrations' names too: /readyz compares the schema with them.
+cgi-bin/provisioning-api: $(API_OBJ) $(BUILD)/cron/migrations.o $(BUILD)/libprovision.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(API_LIBS)
 
 cron/provisioning-sync: $(BUILD)/cron/provisioning-sync.o $(BUILD)/libprovision.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-cron/provisioning-admin: $(BUILD)/cron/provisioning-admin.o $(BUILD)/cron/migrations.o $(BUILD)/libprovision.a
+cron/provisioning-admin: $(BUILD)/cron/provisioning-admin.o $(BUILD)/cron/admin_ops.o \
+		$(BUILD)/cron/migrations.o $(BUILD)/libprovision.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libprovision.a
@@ -145,6 +148,68 @@ bench:
 	@scripts/deps.sh $(DEB_PACKAGES) $(BENCH_PACKAGES)
 	@$(MAKE) --no-print-directory all $(PROBE) $(NOOP)
 	@bench/run.sh
+
+# --- Installing and packaging (README, Operating) --------------------------
+# FHS paths under PREFIX; DESTDIR stages them (the package, a chroot).
+# /etc and /var stay absolute whatever PREFIX is, as FHS wants.
+PREFIX ?= /usr/local
+LIBEXEC = $(PREFIX)/lib/provisioning
+SHARE = $(PREFIX)/share/provisioning
+SYSTEMD_DIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+
+install: all
+	install -d $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SHARE) \
+		$(DESTDIR)$(PREFIX)/share/doc/provisioning $(DESTDIR)/etc/provisioning \
+		$(DESTDIR)/etc/nginx/sites-available $(DESTDIR)/etc/logrotate.d $(DESTDIR)$(SYSTEMD_DIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(LIBEXEC)/
+	ln -sf ../lib/provisioning/provisioning-admin $(DESTDIR)$(PREFIX)/sbin/provisioning-admin
+	cp -R web $(DESTDIR)$(SHARE)/
+	find $(DESTDIR)$(SHARE)/web -type d -exec chmod 0755 {} + -o -type f -exec chmod 0644 {} +
+	install -m 0644 cgi-bin/openapi.json slack/manifest.json $(DESTDIR)$(SHARE)/
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/provisioning/
+	install -m 0640 packaging/provisioning.conf.example $(DESTDIR)/etc/provisioning/
+	install -d $(DESTDIR)$(SHARE)/errors
+	install -m 0644 nginx/errors/*.json $(DESTDIR)$(SHARE)/errors/
+	sed -e 's|@ROOT@/web|$(SHARE)/web|g' -e 's|@ROOT@/cgi-bin/openapi.json|$(SHARE)/openapi.json|g' \
+	    -e 's|@ROOT@/nginx/errors/|$(SHARE)/errors/|g' -e 's|@PICTURES@|/var/lib/provisioning/pictures|g' \
+	    -e 's|@RUN@|/run/provisioning|g' -e 's|@LISTEN@|127.0.0.1:8080|g' \
+	    -e 's|@ACCESS_LOG@|/var/log/nginx/provisioning-access.log|g' \
+	    nginx/site.conf.in > $(DESTDIR)/etc/nginx/sites-available/provisioning
+	chmod 0644 $(DESTDIR)/etc/nginx/sites-available/provisioning
+	install -m 0644 packaging/logrotate $(DESTDIR)/etc/logrotate.d/provisioning
+	for u in packaging/systemd/*; do \
+		sed -e 's|/usr/lib/provisioning/|$(LIBEXEC)/|g' $$u > $(DESTDIR)$(SYSTEMD_DIR)/$${u##*/}; \
+		chmod 0644 $(DESTDIR)$(SYSTEMD_DIR)/$${u##*/}; \
+	done
+
+# make deb: a binary package built with dpkg-deb from a staged install
+# under PREFIX=/usr; dependencies from dpkg-shlibdeps.
+DEB_VERSION ?= 1.0.$(shell git rev-list --count HEAD 2>/dev/null || echo 0)
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB_OUT ?= build
+DEB_STAGE = build/deb/stage
+DEB_FILE = $(DEB_OUT)/provisioning_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+deb: all
+	rm -rf build/deb
+	@$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(DEB_STAGE) PREFIX=/usr
+	install -d -m 0755 $(DEB_STAGE)/DEBIAN build/deb/debian
+	printf 'Source: provisioning\n\nPackage: provisioning\nArchitecture: any\n' > build/deb/debian/control
+	cd build/deb && dpkg-shlibdeps -O $(addprefix stage/usr/lib/provisioning/,$(notdir $(BINS))) \
+		| sed -n 's/^shlibs:Depends=//p' > shlibs
+	sed -e 's|@VERSION@|$(DEB_VERSION)|' -e 's|@ARCH@|$(DEB_ARCH)|' \
+	    -e "s|@DEPENDS@|$$(cat build/deb/shlibs)|" packaging/debian/control.in > $(DEB_STAGE)/DEBIAN/control
+	install -m 0644 packaging/debian/conffiles $(DEB_STAGE)/DEBIAN/
+	install -m 0755 packaging/debian/preinst packaging/debian/postinst packaging/debian/prerm \
+		packaging/debian/postrm $(DEB_STAGE)/DEBIAN/
+	@mkdir -p $(DEB_OUT)
+	dpkg-deb --root-owner-group -Zxz --build $(DEB_STAGE) $(DEB_FILE)
+	@echo "package: $(DEB_FILE)"
+
+# The longer check: the package unpacked into a throwaway root, its API
+# and its nginx site started from there, /healthz asked (README, Operating).
+package-check: deb
+	@scripts/package-check.sh $(DEB_FILE)
 
 clean:
 	rm -rf build lib/libprovision.a $(BINS) $(EMULATOR_BIN)

@@ -7,6 +7,11 @@
 
 struct req;
 
+/* handlers_ops.c (health, readiness and metrics for operators) */
+void handle_healthz(struct req *req);
+void handle_readyz(struct req *req);
+void handle_metrics(struct req *req);
+
 /* handlers_session.c (SPEC §4.1) */
 void handle_session_create(struct req *req);
 void handle_session_delete(struct req *req);

@@ -21,6 +21,7 @@
 struct config;
 struct crypto_key;
 struct db;
+struct metrics;
 struct pool;
 
 /* What a process keeps between requests: configuration and its one
@@ -29,6 +30,7 @@ struct app {
 	struct config *cfg;
 	struct db *db;
 	struct crypto_key *key;   /* seals Slack tokens (crypto.key_file) */
+	struct metrics *metrics;  /* request counters (metrics.file) */
 	int secure_cookies;
 	int session_ttl_hours;
 };
@@ -51,6 +53,8 @@ struct req {
 	const char *session_token;   /* the caller's cookie value, if any */
 	struct buf headers;          /* extra response headers, CRLF-ended */
 	int status;                  /* 0 until answered */
+	long route_index;            /* index in routes[], -1 until matched */
+	const char *request_id;      /* nginx's $request_id, for the log */
 };
 
 /* A FastCGI parameter copied into the request pool, or NULL. */

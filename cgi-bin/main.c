@@ -16,21 +16,48 @@
 #include "core/err.h"
 #include "http.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/pool.h"
+#include "provider/slack/slack_stats.h"
 #include "routes.h"
 
 #include <fcgiapp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One line per request, for the operator: the route's pattern rather than
+ * the path (ids in a path say little and make lines unique), and never the
+ * query string, a cookie or a body, which may hold secrets (the OAuth
+ * callback's code and state are in its query string). */
+static void log_request(struct req *req, double seconds)
+{
+	const char *route = req->route_index >= 0 ? routes[req->route_index].pattern : "(none)";
+	enum log_level level = req->status >= 500 ? LOG_LVL_ERROR : LOG_LVL_INFO;
+
+	log_set_context(req->signed_in ? req->who.org_id : 0, 0, req->request_id);
+	log_event(level, "request", "%s %s %d %.1fms", req->method, route, req->status,
+		  seconds * 1e3);
+}
 
 static void handle_request(struct app *app, FCGX_Request *fr)
 {
+	double started = now_seconds();
 	struct req req;
 
 	memset(&req, 0, sizeof(req));
 	req.fcgi = fr;
 	req.app = app;
+	req.route_index = -1;
 	req.pool = pool_new();
 	buf_init(&req.headers, 8192);
 	if (!req.pool) {
@@ -41,15 +68,29 @@ static void handle_request(struct app *app, FCGX_Request *fr)
 	req.path = http_param(&req, "DOCUMENT_URI");
 	req.query = http_param(&req, "QUERY_STRING");
 	req.client_ip = http_param(&req, "REMOTE_ADDR");
+	req.request_id = http_param(&req, "REQUEST_ID");
+	/* Lines logged while the request runs carry its id. */
+	log_set_context(0, 0, req.request_id);
 	if (!req.method || !req.path) {
 		http_error(&req, 400, "bad_request", "The request lacks a method or a path.", NULL);
+		req.method = req.method ? req.method : "-";
 	} else {
 		if (!req.client_ip)
 			req.client_ip = "unknown";
 		routes_dispatch(&req);
-		/* No query string, no cookie, no body: nothing secret is logged. */
-		log_debug("api: %s %s -> %d", req.method, req.path, req.status);
 	}
+	{
+		double took = now_seconds() - started;
+
+		metrics_observe(app->metrics,
+				req.route_index >= 0 ? (size_t)req.route_index : routes_count,
+				req.status, took);
+		log_request(&req, took);
+	}
+	/* Only requests that called Slack (connect, type-ahead...) write. */
+	if (slack_stats_pending() && slack_stats_flush(app->db) < 0)
+		log_warn("api: Slack call counts not recorded: %s", db_last_error(app->db));
+	log_clear_context();
 	buf_release(&req.headers);
 	pool_free(req.pool);
 }
@@ -58,7 +99,6 @@ int main(int argc, char **argv)
 {
 	struct app app = { 0 };
 	FCGX_Request fr;
-	enum log_level level;
 	char err[256];
 	int rc;
 
@@ -77,8 +117,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "provisioning-api: %s\n", err);
 		return 1;
 	}
-	if (log_parse_level(config_get(app.cfg, "log.level"), &level) == 0)
-		log_set_level(level);
+	/* Under spawn-fcgi stdout and stderr are /dev/null: log.file is where
+	 * the API's lines go (the journal takes stderr under systemd). */
+	rc = log_configure(config_get(app.cfg, "log.level"), config_get(app.cfg, "log.format"),
+			   config_get(app.cfg, "log.file"), err, sizeof(err));
+	if (rc == 0)
+		rc = metrics_open(&app.metrics, config_get(app.cfg, "metrics.file"), routes_count,
+				  err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "provisioning-api: %s\n", err);
+		config_free(app.cfg);
+		return 1;
+	}
 	app.secure_cookies = strncmp(config_get(app.cfg, "app.base_url"), "https://", 8) == 0;
 	app.session_ttl_hours = (int)config_get_long(app.cfg, "session.ttl_hours");
 	rc = config_require(app.cfg, "crypto.key_file", err, sizeof(err));
@@ -109,6 +159,7 @@ int main(int argc, char **argv)
 		FCGX_Finish_r(&fr);
 	}
 	db_free(app.db);
+	metrics_close(app.metrics);
 	crypto_key_free(app.key);
 	config_free(app.cfg);
 	return 0;

@@ -56,6 +56,12 @@ const struct route routes[] = {
 	/* Slack sends the browser here; the state, not a route rule, says who
 	 * may complete the flow, and the handler checks the session itself. */
 	{ "GET", "/oauth/slack/callback", handle_slack_callback, ACCESS_PUBLIC, BODY_NONE, 0 },
+
+	/* For monitors, which carry no session; they answer nothing secret,
+	 * and /metrics checks the caller's address itself. */
+	{ "GET", "/healthz", handle_healthz, ACCESS_PUBLIC, BODY_NONE, 0 },
+	{ "GET", "/readyz", handle_readyz, ACCESS_PUBLIC, BODY_NONE, 0 },
+	{ "GET", "/metrics", handle_metrics, ACCESS_PUBLIC, BODY_NONE, 0 },
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);
@@ -216,6 +222,7 @@ void routes_dispatch(struct req *req)
 		return;
 	}
 	buf_release(&allow);
+	req->route_index = (long)(rt - routes);
 	route_match(rt->pattern, req->path, req);
 	if (route_authenticate(req, rt) < 0)
 		return;

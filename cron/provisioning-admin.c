@@ -6,6 +6,7 @@
  * (first line) with --password-stdin, or given with --password (visible to
  * other users of the machine in the process list: prefer stdin).
  */
+#include "admin_ops.h"
 #include "core/config.h"
 #include "provider/slack/connection.h"
 #include "core/crypto.h"
@@ -42,6 +43,10 @@ static const char usage[] =
 	"  seed-demo EMAIL                 create (once) the demo organization with EMAIL as\n"
 	"                                  its administrator, teams and users; the password\n"
 	"                                  (--password-stdin) is set on every run\n"
+	"  doctor                          check this host's set-up, one line per check:\n"
+	"                                  OK, or FIX and what to do\n"
+	"  rekey NEW_KEY_FILE              re-seal every stored Slack token under the key in\n"
+	"                                  NEW_KEY_FILE (stop the API and the sync first)\n"
 	"\n"
 	"options: --first NAME --last NAME --title TITLE --admin\n"
 	"         --password-stdin | --password PASSWORD (at least 8 characters)\n"
@@ -399,6 +404,10 @@ int main(int argc, char **argv)
 		fputs(usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
+	/* The doctor reads the configuration itself: a broken one is its
+	 * first finding, not a reason to stop. */
+	if (strcmp(argv[1], "doctor") == 0 && argc == 2)
+		return admin_doctor() < 0 ? EXIT_FAIL : EXIT_OK;
 	rc = config_load(&cfg, NULL, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "provisioning-admin: %s\n", err);
@@ -426,6 +435,8 @@ int main(int argc, char **argv)
 		rc = cmd_set_password(db, argc, argv);
 	else if (strcmp(argv[1], "slack-check") == 0 && argc == 3)
 		rc = cmd_slack_check(cfg, db, argv[2]);
+	else if (strcmp(argv[1], "rekey") == 0 && argc == 3)
+		rc = admin_rekey(cfg, db, argv[2]);
 	else if (strcmp(argv[1], "seed-demo") == 0)
 		rc = cmd_seed_demo(db, argc, argv);
 	else {

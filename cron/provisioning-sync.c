@@ -32,6 +32,7 @@
 #include "core/log.h"
 #include "mail/mail.h"
 #include "provider/slack/slack.h"
+#include "provider/slack/slack_stats.h"
 #include "sync/sync_queue.h"
 #include "sync/sync_run.h"
 
@@ -73,7 +74,10 @@ static int run_queued(struct db *db, struct sync_run_opts *opts, const char *own
 			break;
 		log_info("sync %lld: claimed (organization %lld, attempt %d)", (long long)job.id,
 			 (long long)job.org, job.attempts);
+		/* Lines of the run name its organization and sync (log.format). */
+		log_set_context(job.org, job.id, NULL);
 		rc = sync_run(db, opts, &job);
+		log_clear_context();
 		syncq_job_release(&job);
 		(*ran)++;
 		if (rc < 0)
@@ -113,7 +117,6 @@ int main(int argc, char **argv)
 	struct crypto_key *key = NULL;
 	struct config *cfg = NULL;
 	struct db *db = NULL;
-	enum log_level level;
 	char err[256], host[128], owner[200];
 	long long org = 0, poll_seconds = -1;
 	time_t started = time(NULL), until = 0;
@@ -163,8 +166,14 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	if (log_parse_level(config_get(cfg, "log.level"), &level) == 0)
-		log_set_level(level);
+	/* Cron's mail or the journal take stderr unless log.file says where. */
+	if (log_configure(config_get(cfg, "log.level"), config_get(cfg, "log.format"),
+			  config_get(cfg, "log.file"), err, sizeof(err)) < 0) {
+		fprintf(stderr, "provisioning-sync: %s\n", err);
+		crypto_key_free(key);
+		config_free(cfg);
+		return 1;
+	}
 	slack_global_init();
 	if (gethostname(host, sizeof(host)) != 0)
 		snprintf(host, sizeof(host), "unknown");
@@ -200,6 +209,9 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		log_error("sync: pass stopped: %s%s%s", pv_strerror(rc), db ? ": " : "",
 			  db ? db_last_error(db) : "");
+	/* Once per pass: the Slack calls it made, for /metrics. */
+	if (db && slack_stats_flush(db) < 0)
+		log_warn("sync: Slack call counts not recorded: %s", db_last_error(db));
 	db_free(db);
 	crypto_key_free(key);
 	config_free(cfg);

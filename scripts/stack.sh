@@ -59,6 +59,7 @@ wait_for() { # description seconds command...
 
 fill() { # template output
 	sed -e "s|@ROOT@|$ROOT|g" -e "s|@RUN@|$DIR|g" -e "s|@LISTEN@|127.0.0.1:$PORT|g" \
+	    -e "s|@ACCESS_LOG@|$DIR/nginx-access.log|g" \
 	    -e "s|@EMULATOR_PORT@|$EPORT|g" -e "s|@USER_LINE@|$USER_LINE|g" \
 	    -e "s|@PICTURES@|$DIR/pictures|g" "$1" > "$2"
 }
@@ -110,6 +111,8 @@ slack.api_base = http://127.0.0.1:$EPORT/api/
 slack.authorize_url = http://127.0.0.1:$EPORT/oauth/v2/authorize
 slack.client_id = 1111111111.2222222222
 slack.client_secret = demo-client-secret-0123456789abcdef
+# Shared by the API processes, so a scrape of /metrics sees all of them.
+metrics.file = $DIR/api-metrics
 CONF
 		umask 022
 	fi
@@ -117,6 +120,9 @@ CONF
 	# for a folder written before the key existed).
 	grep -q '^pictures.dir' "$DIR/provisioning.conf" ||
 		echo "pictures.dir = $DIR/pictures" >> "$DIR/provisioning.conf"
+	# A folder made before the API shared its counters gets the key too.
+	grep -q '^metrics.file' "$DIR/provisioning.conf" ||
+		printf 'metrics.file = %s\n' "$DIR/api-metrics" >> "$DIR/provisioning.conf"
 	[ -f "$DIR/token.key" ] || (umask 077 && openssl rand 32 > "$DIR/token.key")
 	PROVISIONING_CONFIG="$DIR/provisioning.conf"
 	export PROVISIONING_CONFIG
@@ -135,8 +141,10 @@ SQL
 api_start() {
 	if alive "$DIR/api.pid"; then return 0; fi
 	rm -f "$DIR/api.sock"
-	spawn-fcgi -s "$DIR/api.sock" -M 0600 -F "$API_PROCESSES" -P "$DIR/api.pid" \
-		-- "$ROOT/cgi-bin/provisioning-api" >> "$DIR/api.log" 2>&1
+	# spawn-fcgi gives the API /dev/null for stderr: log.file (here for
+	# the API alone; the sync and the CLI keep their stderr) is its log.
+	LOG_FILE="$DIR/api.log" spawn-fcgi -s "$DIR/api.sock" -M 0600 -F "$API_PROCESSES" \
+		-P "$DIR/api.pid" -- "$ROOT/cgi-bin/provisioning-api" >> "$DIR/api.log" 2>&1
 }
 
 emulator_start() {

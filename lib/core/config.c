@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum config_kind { CK_STRING, CK_INT, CK_PORT, CK_URL, CK_BOOL, CK_LEVEL };
+enum config_kind { CK_STRING, CK_INT, CK_PORT, CK_URL, CK_BOOL, CK_LEVEL, CK_LOGFMT, CK_TLS };
 
 struct config_key {
 	const char *name;
@@ -27,6 +27,10 @@ static const struct config_key config_keys[] = {
 	{ "db.name", CK_STRING, "provisioning", 0, 0 },
 	{ "app.base_url", CK_URL, "http://127.0.0.1:8080", 0, 0 },
 	{ "log.level", CK_LEVEL, "info", 0, 0 },
+	{ "log.format", CK_LOGFMT, "plain", 0, 0 },
+	{ "log.file", CK_STRING, NULL, 0, 0 },
+	{ "metrics.allow", CK_STRING, "127.0.0.1 ::1", 0, 0 },
+	{ "metrics.file", CK_STRING, NULL, 0, 0 },
 	{ "session.ttl_hours", CK_INT, "12", 1, 24 * 90 },
 	{ "slack.api_base", CK_URL, "https://slack.com/api/", 0, 0 },
 	{ "slack.authorize_url", CK_URL, "https://slack.com/oauth/v2/authorize", 0, 0 },
@@ -41,6 +45,9 @@ static const struct config_key config_keys[] = {
 	/* The product's copies of profile pictures (directory/picture_store.h);
 	 * nginx serves /pictures/ from the same folder. */
 	{ "pictures.dir", CK_STRING, "/var/lib/provisioning/pictures", 0, 0 },
+	{ "smtp.user", CK_STRING, NULL, 0, 0 },
+	{ "smtp.password", CK_STRING, NULL, 0, 0 },
+	{ "smtp.tls", CK_TLS, "try", 0, 0 },
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -108,6 +115,18 @@ static int config_check(const struct config_key *k, const char *v, char *err, si
 		if (strcmp(v, "error") && strcmp(v, "warn") && strcmp(v, "info") &&
 		    strcmp(v, "debug")) {
 			config_fail(err, errlen, k->name, "must be error, warn, info or debug");
+			return PV_EINVAL;
+		}
+		return 0;
+	case CK_TLS:
+		if (strcmp(v, "try") && strcmp(v, "required")) {
+			config_fail(err, errlen, k->name, "must be try or required");
+			return PV_EINVAL;
+		}
+		return 0;
+	case CK_LOGFMT:
+		if (strcmp(v, "plain") && strcmp(v, "json")) {
+			config_fail(err, errlen, k->name, "must be plain or json");
 			return PV_EINVAL;
 		}
 		return 0;

@@ -88,7 +88,16 @@ static int send_one(const struct config *cfg, const char *to, const char *messag
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+	/* smtp.tls = required refuses a server without STARTTLS rather than
+	 * sending the password and the mail in the clear; smtps:// URLs are
+	 * TLS from the first byte either way. */
+	curl_easy_setopt(c, CURLOPT_USE_SSL, strcmp(config_get(cfg, "smtp.tls"), "required") == 0
+			 ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
+	if (config_get(cfg, "smtp.user")) {
+		curl_easy_setopt(c, CURLOPT_USERNAME, config_get(cfg, "smtp.user"));
+		curl_easy_setopt(c, CURLOPT_PASSWORD,
+				 config_get(cfg, "smtp.password") ? config_get(cfg, "smtp.password") : "");
+	}
 	res = curl_easy_perform(c);
 	if (res != CURLE_OK)
 		snprintf(err, errlen, "%s", curl_easy_strerror(res));

@@ -55,6 +55,8 @@ static const struct bad_case bad_cases[] = {
 	{ "db.nmae = x\n", NULL, NULL, "config: db.nmae: unknown key (line 1)" },
 	{ "db.port = 0\n", NULL, NULL, "config: db.port: not a port number (1-65535)" },
 	{ "db.port = 80x\n", NULL, NULL, "config: db.port: not a whole number" },
+	{ "smtp.tls = maybe\n", NULL, NULL, "config: smtp.tls: must be try or required" },
+	{ "log.format = xml\n", NULL, NULL, "config: log.format: must be plain or json" },
 	{ "\n\njust words\n", NULL, NULL, "config: line 3: expected 'key = value'" },
 	{ "slack.api_base = ftp://x/\n", NULL, NULL,
 	  "config: slack.api_base: not an http(s) or smtp(s) URL" },

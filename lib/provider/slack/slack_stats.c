@@ -1,0 +1,80 @@
+#include "provider/slack/slack_stats.h"
+#include "core/err.h"
+#include "db/db.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct entry {
+	char method[48];
+	long status;
+	long long calls;
+	double wait;
+};
+
+static struct entry entries[SLACK_STATS_MAX];
+static int nentries;
+
+static struct entry *find(const char *method, long status)
+{
+	for (int i = 0; i < nentries; i++)
+		if (entries[i].status == status && strcmp(entries[i].method, method) == 0)
+			return &entries[i];
+	if (nentries == SLACK_STATS_MAX - 1 && strcmp(method, "other") != 0)
+		return find("other", status);
+	if (nentries == SLACK_STATS_MAX)
+		return &entries[SLACK_STATS_MAX - 1];   /* "other", whatever status */
+	snprintf(entries[nentries].method, sizeof(entries[0].method), "%s", method);
+	entries[nentries].status = status;
+	return &entries[nentries++];
+}
+
+void slack_stats_note_call(const char *method, long http_status)
+{
+	if (http_status < 0 || http_status > 999)
+		http_status = 0;
+	find(method && *method ? method : "unknown", http_status)->calls++;
+}
+
+void slack_stats_note_wait(const char *method, double seconds)
+{
+	if (seconds > 0)
+		find(method && *method ? method : "unknown", 429)->wait += seconds;
+}
+
+int slack_stats_pending(void)
+{
+	return nentries;
+}
+
+static int flush_tx(struct db *db, void *arg)
+{
+	int rc = 0;
+
+	(void)arg;
+	for (int i = 0; rc == 0 && i < nentries; i++) {
+		char wait[32];
+
+		snprintf(wait, sizeof(wait), "%.3f", entries[i].wait);
+		/* Counters of the whole service, not of an organization: the
+		 * table has no organization column by design. */
+		rc = db_exec(db, "INSERT INTO slack_call_counts (method, http_status, calls, wait_seconds)"
+			     " VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE calls = calls + VALUES(calls),"
+			     " wait_seconds = wait_seconds + VALUES(wait_seconds)",
+			     DB_ARGS(DB_STR(entries[i].method), DB_INT(entries[i].status),
+				     DB_INT(entries[i].calls), DB_STR(wait)), NULL);
+	}
+	return rc;
+}
+
+int slack_stats_flush(struct db *db)
+{
+	int rc;
+
+	if (!nentries)
+		return 0;
+	rc = db_tx_run(db, flush_tx, NULL);
+	if (rc == 0)
+		nentries = 0;
+	return rc;
+}
