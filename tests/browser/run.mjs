@@ -1186,6 +1186,46 @@ scenario('teams: a team made from a mapping row, its members with how they got t
   }
 });
 
+scenario('after a replace to another workspace nothing looks saved: a notice says why, Sync now waits for Save', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  await putConfig(t, DEFAULT_CONFIG);
+  try {
+    // Replace with the emulator's second workspace, as the consent page would.
+    await emulator('POST', '/_emulator/install', { team: 'T0OTHER001' });
+    const r = await api(t, 'POST', '/api/v1/provisioning/slack/replace');
+    assert(r.status === 200, `replace answered ${r.status}: ${JSON.stringify(r.json)}`);
+    const consent = await fetch(r.json.authorize_url, { redirect: 'manual' });
+    assert(consent.status === 302, `the emulator's authorize answered ${consent.status}`);
+    const cb = new URL(consent.headers.get('location'));
+    assert((await api(t, 'GET', cb.pathname + cb.search)).status === 302, 'the callback did not redirect');
+    const st = await slackStatus(t);
+    assert(st.workspace.id === 'T0OTHER001' && st.config_saved === false, `status: ${JSON.stringify(st)}`);
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await gotoSlack(t);
+      const note = page.locator('.config-unsaved');
+      await note.waitFor();
+      const text = await note.innerText();
+      assert(/Nothing is imported until you choose whom to import and save/.test(text), `the notice says: ${text}`);
+      assert(await page.getByRole('button', { name: 'Sync now' }).isDisabled(), 'Sync now is enabled before a save');
+      const panel = await page.locator('.sync-panel').innerText();
+      assert(!/Next scheduled sync/.test(panel), `a next sync is shown before any save: ${panel}`);
+      await shot(t, `replaced-unsaved-${width}`);
+    }
+    await page.getByRole('button', { name: 'Save configuration' }).click();
+    await page.getByText('Configuration saved.').waitFor();
+    assert(await page.locator('.config-unsaved').count() === 0, 'the notice stayed after Save');
+    assert(await page.getByRole('button', { name: 'Sync now' }).isEnabled(), 'Sync now stayed disabled after Save');
+    assert((await slackStatus(t)).config_saved === true, 'the API does not say the configuration is saved');
+  } finally {
+    await ensureConnected(t, { fresh: true }).catch(() => {});
+    await putConfig(t, DEFAULT_CONFIG).catch(() => {});
+  }
+});
+
 scenario('forgot password: the same answer for any address, and a spent link says what to do', async (t) => {
   const { page } = t;
   for (const width of [375, 1280]) {

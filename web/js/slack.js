@@ -74,23 +74,42 @@ export async function render({ root, query, signal, app }) {
   };
 
   const historyBox = syncHistory({ signal });
+  // A connection with no saved configuration imports nobody: the form shows
+  // defaults, not a saved choice, and no sync is scheduled until Save.
+  const unsaved = status.status === 'connected' && status.config_saved === false;
+  const sync = { ...(status.sync || {}) };
+  if (unsaved) sync.next_scheduled_at = null;
   const panel = syncPanel({
-    sync: status.sync || {},
+    sync,
     signal,
     onFinished: () => historyBox.reload(),
     onQueued: () => historyBox.reload(),
     // A sync with a broken connection can only fail: say so instead.
     blocked: status.status === 'needs_reconnection'
-      ? 'Sync now is unavailable until Slack is reconnected (see Connection above).' : null,
+      ? 'Sync now is unavailable until Slack is reconnected (see Connection above).'
+      : unsaved ? 'Sync now is available once a configuration is saved: choose whom to import below, then Save.' : null,
   });
+  const unsavedNote = unsaved
+    ? notice('info', status.config_cleared_reason
+      ? `${status.config_cleared_reason} Nothing is imported until you choose whom to import and save.`
+      : 'Nothing is imported yet: the choices below are the defaults, not a saved configuration. Choose whom to import and save.')
+    : null;
+  if (unsavedNote) unsavedNote.classList.add('config-unsaved');
   const form = configForm({
     config: status.config,
     teams,
     groups,
     search,
-    onSaved: (res) => panel.setPending(res.pending !== false),
+    onSaved: (res) => {
+      if (unsavedNote) unsavedNote.remove();
+      panel.setBlocked(status.status === 'needs_reconnection'
+        ? 'Sync now is unavailable until Slack is reconnected (see Connection above).' : null);
+      panel.setPending(res.pending !== false);
+    },
   });
-  root.append(panel.root, form, invitesCard({ signal }).root, historyBox.root);
+  root.append(panel.root);
+  if (unsavedNote) root.append(unsavedNote);
+  root.append(form, invitesCard({ signal }).root, historyBox.root);
 }
 
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;

@@ -62,7 +62,7 @@ const FINISHED_KIND = {
 };
 
 /**
- * syncPanel({sync, signal, onFinished, blocked}) → {root, setPending(bool)}
+ * syncPanel({sync, signal, onFinished, blocked}) → {root, setPending(bool), setBlocked(text|null)}
  * sync: the status's sync block {pending, running, next_scheduled_at, last}
  * blocked: null, or the sentence saying why Sync now cannot run (the
  *   connection needs reconnecting): the button is then disabled.
@@ -226,6 +226,11 @@ export function syncPanel({ sync, signal, onFinished, onQueued, blocked = null }
     root,
     setPending(p) {
       state.pending = p;
+      render();
+    },
+    // After the first save of a configuration, Sync now becomes available.
+    setBlocked(b) {
+      blocked = b;
       render();
     },
   };
