@@ -34,10 +34,11 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 include tests/slack-emulator/emulator.mk
+include tests/fuzz/fuzz.mk
 
 BINS = cgi-bin/provisioning-api cron/provisioning-sync cron/provisioning-admin
 
-.PHONY: all deps run stop sync test unit integration lint bench clean
+.PHONY: all deps run stop sync test unit integration lint bench clean san-bins fuzz fuzz-short soak
 all: lib/libprovision.a $(BINS) $(EMULATOR_BIN)
 
 deps:
@@ -76,6 +77,29 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libprovision.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
 
+# The three programs again with the sanitizers, for the integration and
+# browser suites (make test): built in build/san/bin so that the release
+# binaries, which `make run` and packages use, stay what they are.
+# ($(BUILD)/bin: with SANITIZE set, as make test does, that is build/san/bin.)
+FLAVOUR_BINS = $(BUILD)/bin/provisioning-api $(BUILD)/bin/provisioning-sync $(BUILD)/bin/provisioning-admin
+$(BUILD)/bin/provisioning-api: $(API_OBJ) $(BUILD)/libprovision.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(API_LIBS)
+
+$(BUILD)/bin/provisioning-sync: $(BUILD)/cron/provisioning-sync.o $(BUILD)/libprovision.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bin/provisioning-admin: $(BUILD)/cron/provisioning-admin.o $(BUILD)/cron/migrations.o $(BUILD)/libprovision.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+san-bins:
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 flavour-bins
+
+.PHONY: flavour-bins
+flavour-bins: $(FLAVOUR_BINS)
+
 # The Slack client's driver for tests/integration/test_slack_client.py.
 PROBE = build/rel/slack-client-probe
 $(BUILD)/slack-client-probe: tests/slack-client-probe.c $(BUILD)/libprovision.a
@@ -109,7 +133,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 test: deps node_modules/.package-lock.json
 	@$(MAKE) --no-print-directory all $(PROBE)
 	@$(MAKE) --no-print-directory lint
-	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-bins
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-bins flavour-bins
+	@$(MAKE) --no-print-directory fuzz-bins
 	@scripts/test.sh
 
 bench: deps

@@ -346,7 +346,7 @@ def test_rotating_token_is_refreshed_before_expiry(ctx):
         rec = emu.get("/_emulator/record").json
         assert rec["counts"].get("oauth.v2.access") == 1, rec["counts"]
         # The used refresh token is dead at Slack; the new pair works.
-        r = ctx.run([ctx.root + "/cron/provisioning-admin", "slack-check", str(org.id)], env=ROTATING_APP)
+        r = ctx.run([ctx.bin("provisioning-admin"), "slack-check", str(org.id)], env=ROTATING_APP)
         assert r.returncode == 0 and r.stdout.split()[0] == DEMO, r.stderr
     finally:
         emu.post("/_emulator/reset", {})

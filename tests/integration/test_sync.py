@@ -395,7 +395,7 @@ def test_worker_killed_mid_sync_is_finished_by_the_next_pass_without_duplicates(
     connect_generated(ctx, org, "T0KILL0001")
     assert org.admin.post("/api/v1/provisioning/slack/syncs").status == 202
     env = dict(ctx.env, SYNC_BATCH_SIZE="20", SYNC_LEASE_SECONDS="3")
-    p = subprocess.Popen([os.path.join(ctx.root, "cron", "provisioning-sync"), "--org", str(org.id)],
+    p = subprocess.Popen([ctx.bin("provisioning-sync"), "--org", str(org.id)],
                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         ctx.wait("the first batches", lambda: int(ctx.sql(
@@ -434,7 +434,7 @@ def test_three_workers_racing_over_ten_organizations_run_each_sync_once(ctx):
         org = setup(ctx)
         assert org.admin.post("/api/v1/provisioning/slack/syncs").status == 202
         orgs.append(org)
-    procs = [subprocess.Popen([os.path.join(ctx.root, "cron", "provisioning-sync")], env=ctx.env,
+    procs = [subprocess.Popen([ctx.bin("provisioning-sync")], env=ctx.env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(3)]
     for p in procs:
         assert p.wait(timeout=300) == 0, p.stderr.read()
