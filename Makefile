@@ -137,6 +137,16 @@ test: deps node_modules/.package-lock.json
 	@$(MAKE) --no-print-directory fuzz-bins
 	@scripts/test.sh
 
+# The long forms of the reliability tests (tests/RELIABILITY.md): the crash
+# matrix with 20 kills, the Slack fault storm on 20,000 people, the load
+# test, on the same sanitizer stack as make test.
+SOAK_TESTS ?= test_crash_matrix,test_fault_storm,test_concurrency,test_db_faults
+soak: deps node_modules/.package-lock.json
+	@$(MAKE) --no-print-directory all $(PROBE)
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-bins flavour-bins
+	@$(MAKE) --no-print-directory fuzz-bins
+	@SOAK=1 CRASH_POINTS=20 TESTS=$(SOAK_TESTS) scripts/test.sh
+
 bench: deps
 	@$(MAKE) --no-print-directory all $(PROBE)
 	@bench/run.sh

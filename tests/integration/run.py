@@ -219,7 +219,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--emulator-port", type=int, required=True)
     ap.add_argument("--counts", required=True)
-    ap.add_argument("--only", default="", help="substring of test names to run")
+    ap.add_argument("--only", default="", help="substrings of test names to run, comma-separated")
     args = ap.parse_args()
     ctx = Context(args.root, args.dir, args.port, args.emulator_port)
     here = os.path.join(args.root, "tests", "integration")
@@ -241,7 +241,7 @@ def main():
         tests.sort(key=lambda nf: nf[1].__code__.co_firstlineno)
         for name, fn in tests:
             full = "%s.%s" % (fname[:-3], name)
-            if args.only and args.only not in full:
+            if args.only and not any(o and o in full for o in args.only.split(",")):
                 continue
             start = time.time()
             try:
