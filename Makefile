@@ -106,6 +106,10 @@ $(BUILD)/slack-client-probe: tests/slack-client-probe.c $(BUILD)/libprovision.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The allocation-failure torture fails the library's Nth allocation: its
+# calls to the allocator are redirected to the test's wrappers.
+$(BUILD)/tests/test_alloc_fail: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
+
 # Unit tests are built and run with the sanitizers.
 .PHONY: unit-bins
 unit-bins: $(UNIT_BIN)
