@@ -34,10 +34,12 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 include tests/slack-emulator/emulator.mk
+include tests/fuzz/fuzz.mk
 
 BINS = cgi-bin/provisioning-api cron/provisioning-sync cron/provisioning-admin
 
-.PHONY: all deps run stop sync test unit integration lint bench clean install deb package-check
+.PHONY: all deps run stop sync test unit integration lint bench clean install deb package-check \
+	san-bins fuzz fuzz-short soak
 all: lib/libprovision.a $(BINS) $(EMULATOR_BIN)
 
 deps:
@@ -66,20 +68,49 @@ $(BUILD)/cron/migrations.c: $(MIGRATIONS) scripts/embed-sql.sh
 $(BUILD)/cron/migrations.o: $(BUILD)/cron/migrations.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
-# The migrations' names too: /readyz compares the schema with them.
-cgi-bin/provisioning-api: $(API_OBJ) $(BUILD)/cron/migrations.o $(BUILD)/libprovision.a
+# What each program links, for the release programs and for the sanitizer
+# builds below.  The API links the migrations' names too: /readyz compares
+# the schema with them.
+API_DEPS = $(API_OBJ) $(BUILD)/cron/migrations.o $(BUILD)/libprovision.a
+SYNC_DEPS = $(BUILD)/cron/provisioning-sync.o $(BUILD)/libprovision.a
+ADMIN_DEPS = $(BUILD)/cron/provisioning-admin.o $(BUILD)/cron/admin_ops.o \
+	$(BUILD)/cron/migrations.o $(BUILD)/libprovision.a
+
+cgi-bin/provisioning-api: $(API_DEPS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(API_LIBS)
 
-cron/provisioning-sync: $(BUILD)/cron/provisioning-sync.o $(BUILD)/libprovision.a
+cron/provisioning-sync: $(SYNC_DEPS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-cron/provisioning-admin: $(BUILD)/cron/provisioning-admin.o $(BUILD)/cron/admin_ops.o \
-		$(BUILD)/cron/migrations.o $(BUILD)/libprovision.a
+cron/provisioning-admin: $(ADMIN_DEPS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libprovision.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
+
+# The three programs again with the sanitizers, for the integration and
+# browser suites (make test): built in build/san/bin so that the release
+# binaries, which `make run` and packages use, stay what they are.
+# ($(BUILD)/bin: with SANITIZE set, as make test does, that is build/san/bin.)
+FLAVOUR_BINS = $(BUILD)/bin/provisioning-api $(BUILD)/bin/provisioning-sync $(BUILD)/bin/provisioning-admin
+$(BUILD)/bin/provisioning-api: $(API_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(API_LIBS)
+
+$(BUILD)/bin/provisioning-sync: $(SYNC_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bin/provisioning-admin: $(ADMIN_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+san-bins:
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 flavour-bins
+
+.PHONY: flavour-bins
+flavour-bins: $(FLAVOUR_BINS)
 
 # The Slack client's driver for tests/integration/test_slack_client.py.
 PROBE = build/rel/slack-client-probe
@@ -105,6 +136,10 @@ DIRPROBE = build/rel/directory-snapshot-probe
 $(BUILD)/directory-snapshot-probe: tests/directory-snapshot-probe.c $(BUILD)/libprovision.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The allocation-failure torture fails the library's Nth allocation: its
+# calls to the allocator are redirected to the test's wrappers.
+$(BUILD)/tests/test_alloc_fail: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 
 # Unit tests are built and run with the sanitizers.
 .PHONY: unit-bins
@@ -133,8 +168,19 @@ node_modules/.package-lock.json: package.json package-lock.json
 test: deps node_modules/.package-lock.json
 	@$(MAKE) --no-print-directory all $(PROBE) $(DB_PROBE) $(DIRPROBE)
 	@$(MAKE) --no-print-directory lint
-	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-bins
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-bins flavour-bins
+	@$(MAKE) --no-print-directory fuzz-bins
 	@scripts/test.sh
+
+# The long forms of the reliability tests (tests/RELIABILITY.md): the crash
+# matrix with 20 kills, the Slack fault storm on 20,000 people, the load
+# test, on the same sanitizer stack as make test.
+SOAK_TESTS ?= test_crash_matrix,test_fault_storm,test_concurrency,test_db_faults
+soak: deps node_modules/.package-lock.json
+	@$(MAKE) --no-print-directory all $(PROBE) $(DB_PROBE) $(DIRPROBE)
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-bins flavour-bins
+	@$(MAKE) --no-print-directory fuzz-bins
+	@SOAK=1 CRASH_POINTS=20 TESTS=$(SOAK_TESTS) scripts/test.sh
 
 # make bench: the sync at scale and the API's throughput (bench/run.sh;
 # BENCH_USERS, BENCH_GROUPS, BENCH_MAPPINGS size it, BENCH_PERF=1 profiles).

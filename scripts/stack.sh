@@ -13,10 +13,21 @@
 #
 # Environment: configuration overrides (SLACK_API_BASE, ...) reach every
 # program started; API_PROCESSES (3), SYNC_INTERVAL (60, 0 = no loop),
-# DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD.
+# DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD; PROVISIONING_BIN_DIR, when set, is
+# where the three programs are taken from (make test: build/san/bin, the
+# sanitizer builds); otherwise the release ones in cgi-bin/ and cron/.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if [ -n "${PROVISIONING_BIN_DIR:-}" ]; then
+	API_BIN=$PROVISIONING_BIN_DIR/provisioning-api
+	SYNC_BIN=$PROVISIONING_BIN_DIR/provisioning-sync
+	ADMIN_BIN=$PROVISIONING_BIN_DIR/provisioning-admin
+else
+	API_BIN=$ROOT/cgi-bin/provisioning-api
+	SYNC_BIN=$ROOT/cron/provisioning-sync
+	ADMIN_BIN=$ROOT/cron/provisioning-admin
+fi
 API_PROCESSES=${API_PROCESSES:-3}
 
 log() { echo "stack: $*" >&2; }
@@ -135,7 +146,7 @@ CREATE DATABASE IF NOT EXISTS provisioning CHARACTER SET utf8mb4 COLLATE utf8mb4
 CREATE USER IF NOT EXISTS 'provisioning'@'localhost' IDENTIFIED BY '$pw';
 GRANT ALL PRIVILEGES ON provisioning.* TO 'provisioning'@'localhost';
 SQL
-	"$ROOT/cron/provisioning-admin" migrate >> "$DIR/admin.log"
+	"$ADMIN_BIN" migrate >> "$DIR/admin.log"
 }
 
 api_start() {
@@ -144,7 +155,7 @@ api_start() {
 	# spawn-fcgi gives the API /dev/null for stderr: log.file (here for
 	# the API alone; the sync and the CLI keep their stderr) is its log.
 	LOG_FILE="$DIR/api.log" spawn-fcgi -s "$DIR/api.sock" -M 0600 -F "$API_PROCESSES" \
-		-P "$DIR/api.pid" -- "$ROOT/cgi-bin/provisioning-api" >> "$DIR/api.log" 2>&1
+		-P "$DIR/api.pid" -- "$API_BIN" >> "$DIR/api.log" 2>&1
 }
 
 emulator_start() {
@@ -178,7 +189,7 @@ sync_loop_start() {
 	(
 		trap 'exit 0' TERM
 		while :; do
-			"$ROOT/cron/provisioning-sync" >> "$DIR/sync.log" 2>&1 || true
+			"$SYNC_BIN" >> "$DIR/sync.log" 2>&1 || true
 			sleep "$interval" & wait $!
 		done
 	) < /dev/null > /dev/null 2>&1 &
@@ -223,7 +234,7 @@ run)
 		[ -f "$DIR/demo-password" ] || (umask 077 && openssl rand -base64 12 > "$DIR/demo-password")
 		password=$(cat "$DIR/demo-password")
 	fi
-	printf '%s\n' "$password" | "$ROOT/cron/provisioning-admin" seed-demo "$email" --password-stdin \
+	printf '%s\n' "$password" | "$ADMIN_BIN" seed-demo "$email" --password-stdin \
 		>> "$DIR/admin.log"
 	sync_loop_start
 	echo

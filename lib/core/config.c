@@ -234,12 +234,15 @@ int config_parse(struct config **out, const char *text, char *err, size_t errlen
 	int rc;
 
 	*out = NULL;
-	if (!c)
-		return PV_ENOMEM;
-	rc = config_parse_text(c, text, err, errlen);
+	rc = c ? config_parse_text(c, text, err, errlen) : PV_ENOMEM;
 	if (rc == 0)
 		rc = config_finish(c, err, errlen);
 	if (rc < 0) {
+		/* The promise is one line in err for every failure: a program
+		 * prints it and stops, and an empty line would explain nothing
+		 * (found by tests/unit/test_alloc_fail.c). */
+		if (rc == PV_ENOMEM && errlen > 0)
+			snprintf(err, errlen, "config: out of memory");
 		config_free(c);
 		return rc;
 	}

@@ -256,8 +256,8 @@ int sync_config_snapshot(const char *text, struct sync_config_snapshot *snap)
 	memset(snap, 0, sizeof(*snap));
 	sync_plan_config_init(&snap->plan);
 	rc = pjson_parse(text, strlen(text), PJSON_MAX_DEPTH, &cfg, &why);
-	if (rc < 0)
-		return PV_EINVAL;
+	if (rc < 0)   /* the strict scan allocates too: out of memory stays so */
+		return rc == PV_ENOMEM ? rc : PV_EINVAL;
 	if (pjson_get_obj(cfg, "members", &members) == 0) {
 		pjson_get_str(members, "mode", &mode);
 		pjson_get_array(members, "group_ids", &ids);

@@ -118,6 +118,14 @@ class Context:
         self.emulator_url = "http://127.0.0.1:%d" % emulator_port
         self.env = dict(os.environ, PROVISIONING_CONFIG=os.path.join(run_dir, "provisioning.conf"))
 
+    def bin(self, name):
+        """The path of provisioning-api, -sync or -admin: the sanitizer builds
+        when scripts/test.sh set PROVISIONING_BIN_DIR, else the release ones."""
+        d = os.environ.get("PROVISIONING_BIN_DIR")
+        if d:
+            return os.path.join(d, name)
+        return os.path.join(self.root, "cgi-bin" if name == "provisioning-api" else "cron", name)
+
     def client(self):
         return Client("127.0.0.1", self.port)
 
@@ -131,7 +139,7 @@ class Context:
                               cwd=self.root, check=check, timeout=600)
 
     def admin_cli(self, *args, input=None):
-        return self.run([os.path.join(self.root, "cron", "provisioning-admin")] + list(args),
+        return self.run([self.bin("provisioning-admin")] + list(args),
                         input=input)
 
     def sql(self, query, *params):
@@ -153,7 +161,7 @@ class Context:
 
     def sync_pass(self, *args, env=None):
         """One run of cron/provisioning-sync against the test stack."""
-        r = self.run([os.path.join(self.root, "cron", "provisioning-sync")] + list(args), env=env)
+        r = self.run([self.bin("provisioning-sync")] + list(args), env=env)
         assert r.returncode == 0, "provisioning-sync failed: %s" % r.stderr
         return r
 
@@ -211,7 +219,7 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--emulator-port", type=int, required=True)
     ap.add_argument("--counts", required=True)
-    ap.add_argument("--only", default="", help="substring of test names to run")
+    ap.add_argument("--only", default="", help="substrings of test names to run, comma-separated")
     args = ap.parse_args()
     ctx = Context(args.root, args.dir, args.port, args.emulator_port)
     here = os.path.join(args.root, "tests", "integration")
@@ -233,7 +241,7 @@ def main():
         tests.sort(key=lambda nf: nf[1].__code__.co_firstlineno)
         for name, fn in tests:
             full = "%s.%s" % (fname[:-3], name)
-            if args.only and args.only not in full:
+            if args.only and not any(o and o in full for o in args.only.split(",")):
                 continue
             start = time.time()
             try:

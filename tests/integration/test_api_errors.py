@@ -76,7 +76,7 @@ def test_every_route_is_in_the_openapi_document(ctx):
     assert r.status == 200, r
     doc = r.json
     assert doc["openapi"].startswith("3.")
-    out = subprocess.run([os.path.join(ctx.root, "cgi-bin", "provisioning-api"), "--routes"],
+    out = subprocess.run([ctx.bin("provisioning-api"), "--routes"],
                          capture_output=True, text=True, check=True).stdout
     routes = [line.split(" ", 1) for line in out.splitlines()]
     assert len(routes) >= 10
@@ -140,7 +140,7 @@ def test_admin_cli_errors_and_exit_codes(ctx):
 
 
 def test_bad_configuration_stops_programs_with_one_line_naming_the_key(ctx):
-    admin = os.path.join(ctx.root, "cron", "provisioning-admin")
+    admin = ctx.bin("provisioning-admin")
     for env, key in (({"DB_PORT": "99999"}, "db.port"), ({"SLACK_API_BASE": "ftp://x"}, "slack.api_base"),
                      ({"LOG_LEVEL": "loud"}, "log.level")):
         r = ctx.run([admin, "migrate"], env=env)

@@ -22,6 +22,14 @@ def test_api_answers_503_while_mariadb_is_stopped_and_recovers(ctx):
     ctx.wait("the API to recover", lambda: a.get("/api/v1/teams").status == 200, seconds=30)
     for _ in range(6):
         assert a.get("/api/v1/teams").status == 200
+    # Until issue 12's reconnect fix, a process that served none of the
+    # requests above still answers its first one 503: let every process
+    # see one before the next test signs in (12 answers of 200 in a row).
+    streak = 0
+    deadline = time.time() + 30
+    while streak < 12 and time.time() < deadline:
+        streak = streak + 1 if a.get("/api/v1/teams").status == 200 else 0
+    assert streak == 12, "the API did not settle after the restart"
 
 
 def test_api_processes_down_give_the_json_503_and_come_back(ctx):

@@ -158,7 +158,8 @@ def test_disconnect_keeps_users_and_teams_and_revokes_at_slack(ctx):
     users_before = ctx.sql("SELECT id, status FROM users WHERE organization_id = ? ORDER BY id", org.id)
     r = org.admin.delete("/api/v1/provisioning/slack")
     assert r.status == 204, r
-    assert all(t["revoked"] for t in emulator_tokens(ctx, DEMO))
+    tokens = emulator_tokens(ctx, DEMO)
+    assert tokens and all(t["revoked"] for t in tokens), tokens
     assert ctx.sql("SELECT id, status FROM users WHERE organization_id = ? ORDER BY id", org.id) == users_before
     assert ctx.sql("SELECT COUNT(*) FROM team_memberships WHERE team_id = ?", team) == [["1"]]
     assert ctx.sql("SELECT status, access_token_sealed IS NULL FROM provisioning_integrations"
@@ -376,7 +377,7 @@ def test_rotating_token_is_refreshed_before_expiry(ctx):
         rec = emu.get("/_emulator/record").json
         assert rec["counts"].get("oauth.v2.access") == 1, rec["counts"]
         # The used refresh token is dead at Slack; the new pair works.
-        r = ctx.run([ctx.root + "/cron/provisioning-admin", "slack-check", str(org.id)], env=ROTATING_APP)
+        r = ctx.run([ctx.bin("provisioning-admin"), "slack-check", str(org.id)], env=ROTATING_APP)
         assert r.returncode == 0 and r.stdout.split()[0] == DEMO, r.stderr
     finally:
         emu.post("/_emulator/reset", {})

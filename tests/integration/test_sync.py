@@ -83,7 +83,7 @@ def test_first_sync_imports_humans_guests_included_never_bots(ctx):
     assert guests, "the fixture has guests"
     for g in guests:
         assert got[g][1] == "1", g
-    assert all(r[2] == "1" and r[3] == "slack" for r in rows)
+    assert rows and all(r[2] == "1" and r[3] == "slack" for r in rows)
     skipped = actions(org, s["id"], outcome="skipped")
     assert skipped and all("no e-mail address" in a["details"] for a in skipped), skipped
     # The report's rows carry user, Slack id and the values set.
@@ -105,7 +105,8 @@ def test_second_sync_without_change_writes_nothing(ctx):
     assert c["created"] == c["updated"] == c["deactivated"] == c["reactivated"] == 0, c
     assert c["added_to_team"] == c["removed_from_team"] == c["failed"] == 0, c
     assert directory(ctx, org) == before
-    assert all(a["outcome"] == "skipped" for a in actions(org, s["id"]))
+    rerun = actions(org, s["id"])
+    assert rerun and all(a["outcome"] == "skipped" for a in rerun), rerun[:3]
 
 
 def emu_user(ctx, uid):
@@ -204,6 +205,8 @@ def test_groups_mode_and_team_mapping_keep_hand_added_memberships(ctx):
     assert ctx.sql("SELECT source FROM team_memberships WHERE team_id = ? AND user_id = ?", team, hand) == [["manual"]]
     assert s["counts"]["added_to_team"] == len(prov)
     adds = actions(org, s["id"], changed="team_membership")
+    # Non-empty first: all() over no rows would pass whatever the report says.
+    assert len(adds) == len(prov) > 0, (len(adds), len(prov))
     assert all(a["team"]["name"] == "Builders" for a in adds)
     # Drop one group from the mapping: its members leave the team, the
     # hand-added membership stays.
@@ -293,7 +296,9 @@ def test_held_sync_then_approve_applies_exactly_the_plan(ctx):
     gone = {r[0] for r in ctx.sql("SELECT slack_user_id FROM users WHERE organization_id = ?"
                                   " AND status = 'deactivated'", org.id)}
     assert gone == {a["slack_user_id"] for a in deact}
-    assert all(a["outcome"] == "succeeded" for a in actions(org, s["id"], changed="status"))
+    status_rows = actions(org, s["id"], changed="status")
+    assert len(status_rows) == len(gone) > 0, (len(status_rows), len(gone))
+    assert all(a["outcome"] == "succeeded" for a in status_rows)
     assert org.admin.post("/api/v1/provisioning/slack/syncs/%d/approve" % s["id"]).status == 409
 
 
@@ -401,7 +406,7 @@ def test_worker_killed_mid_sync_is_finished_by_the_next_pass_without_duplicates(
     connect_generated(ctx, org, "T0KILL0001")
     assert org.admin.post("/api/v1/provisioning/slack/syncs").status == 202
     env = dict(ctx.env, SYNC_BATCH_SIZE="20", SYNC_LEASE_SECONDS="3")
-    p = subprocess.Popen([os.path.join(ctx.root, "cron", "provisioning-sync"), "--org", str(org.id)],
+    p = subprocess.Popen([ctx.bin("provisioning-sync"), "--org", str(org.id)],
                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         ctx.wait("the first batches", lambda: int(ctx.sql(
@@ -440,7 +445,7 @@ def test_three_workers_racing_over_ten_organizations_run_each_sync_once(ctx):
         org = setup(ctx)
         assert org.admin.post("/api/v1/provisioning/slack/syncs").status == 202
         orgs.append(org)
-    procs = [subprocess.Popen([os.path.join(ctx.root, "cron", "provisioning-sync")], env=ctx.env,
+    procs = [subprocess.Popen([ctx.bin("provisioning-sync")], env=ctx.env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(3)]
     for p in procs:
         assert p.wait(timeout=300) == 0, p.stderr.read()

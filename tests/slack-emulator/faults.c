@@ -18,6 +18,7 @@ static const char *const kind_names[] = {
 	[EMU_FAULT_SLOW] = "slow",
 	[EMU_FAULT_TRUNCATE] = "truncate",
 	[EMU_FAULT_ERROR] = "error",
+	[EMU_FAULT_RESET] = "reset",
 };
 
 static int kind_parse(const char *s, enum emu_fault_kind *out)
@@ -52,7 +53,7 @@ static int rule_parse(json_object *src, struct emu_fault *r, char *err,
 	if (!json_object_is_type(src, json_type_object) ||
 	    kind_parse(emu_json_str(src, "kind"), &r->kind) < 0) {
 		snprintf(err, errlen, "fault: \"kind\" must be one of http429, http500, "
-			 "slow, truncate, error");
+			 "slow, truncate, error, reset");
 		return -EINVAL;
 	}
 	if (copy_str(r->method, sizeof(r->method), method ? method : "*") < 0 ||
@@ -203,6 +204,16 @@ int emu_fault_respond(const struct emu_fault *rule, struct emu_resp *resp,
 			return emu_resp_slack_error(resp, rule->error);
 		return emu_resp_missing_scope(resp, rule->needed[0] ? rule->needed : needed,
 					      provided);
+	case EMU_FAULT_RESET:
+		/* A FastCGI program cannot touch the client's socket: nginx's
+		 * internal location (nginx/emulator-site.conf.in) answers 444,
+		 * i.e. closes the connection without a byte, so the client's
+		 * receive-error branch runs (curl: "Empty reply from server"). */
+		snprintf(resp->error, sizeof(resp->error), "reset");
+		rc = emu_resp_text(resp, 200, "text/plain", "", 0);
+		if (rc == 0)
+			rc = emu_resp_header(resp, "X-Accel-Redirect", "%s", EMU_RESET_LOCATION);
+		return rc;
 	case EMU_FAULT_SLOW:
 	case EMU_FAULT_TRUNCATE:
 		break;

@@ -20,12 +20,16 @@
 
 #include "http.h"
 
+/* nginx's internal location that drops the connection (return 444). */
+#define EMU_RESET_LOCATION "/_emulator_reset_connection"
+
 enum emu_fault_kind {
 	EMU_FAULT_HTTP429,	/* 429 + Retry-After, {"ok":false,"error":"ratelimited"} */
 	EMU_FAULT_HTTP500,	/* 500 with an HTML body, as a failing proxy gives */
 	EMU_FAULT_SLOW,		/* delay_ms before answering normally */
 	EMU_FAULT_TRUNCATE,	/* normal answer, body cut in half */
 	EMU_FAULT_ERROR,	/* HTTP 200 {"ok":false,"error":...} */
+	EMU_FAULT_RESET,	/* the connection is closed with no answer at all */
 };
 
 struct emu_fault {

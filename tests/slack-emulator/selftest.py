@@ -55,6 +55,10 @@ http {{
     client_max_body_size 16m;
     server {{
         listen 127.0.0.1:{port};
+        location = /_emulator_reset_connection {{
+            internal;
+            return 444;
+        }}
         location / {{
             include /etc/nginx/fastcgi_params;
             fastcgi_param SCRIPT_NAME $fastcgi_script_name;
@@ -618,6 +622,19 @@ def test_faults(h):
     status, hdrs, raw = h.request("GET", "/api/users.list", token=ALL)
     check("truncate with declared length: short read", status == 200 and parse(raw) is None and
           len(raw) < len(full), (status, len(raw)))
+
+    h.ctl("POST", "faults", [{"method": "users.list", "kind": "reset", "count": 1}])
+    try:
+        h.request("GET", "/api/users.list", token=ALL)
+        dropped = False
+    except (http.client.HTTPException, ConnectionError, urllib.error.URLError):
+        dropped = True
+    status, _, raw = h.request("GET", "/api/users.list", token=ALL)
+    check("reset: connection closed with no answer, then answers again",
+          dropped and status == 200 and parse(raw) is not None, (dropped, status))
+    _, body = h.ctl("GET", "faults")
+    rules = body.get("faults", body) if isinstance(body, dict) else body
+    check("reset fault counted as fired once", [r["fired"] for r in rules] == [1], rules)
 
     status, body = h.ctl("POST", "faults", [{"method": "users.list", "kind": "explode"}])
     check("bad fault kind: 422", status == 422, body)
