@@ -402,8 +402,186 @@ out:
 	return rc;
 }
 
-/* A batch in one transaction: the creates in one INSERT, the other actions
- * one by one in plan order, then every report row in one INSERT. */
+/* A membership change of a batch, for the statements below. */
+struct team_change {
+	const char *slack_user_id;
+	size_t i;                   /* index in the batch */
+};
+
+static int team_change_cmp(const void *x, const void *y)
+{
+	const struct team_change *a = x, *b = y;
+
+	return strcmp(a->slack_user_id, b->slack_user_id);
+}
+
+/* The directory ids of the people created by earlier batches whose team
+ * additions are in acts[from..to) (user_id 0: the plan knew no id), in
+ * ids[i - from], with one query for the batch where one per addition used
+ * to dominate a first sync.  PV_ENOTFOUND when one has no account (its
+ * create failed): the batch is then replayed, and that addition alone
+ * says why. */
+static int resolve_new_members(struct sync_apply_ctx *ctx, const struct sync_act *acts,
+			       size_t from, size_t to, int64_t *ids)
+{
+	struct team_change *tc = NULL, key, *hit;
+	struct db_param *p = NULL;
+	struct db_rows *r = NULL;
+	struct buf sql;
+	size_t n = 0, found = 0;
+	int rc = 0;
+
+	for (size_t i = from; i < to; i++)
+		n += acts[i].kind == PLAN_ADD_TO_TEAM && !acts[i].user_id;
+	if (n == 0)
+		return 0;
+	buf_init(&sql, 1 << 20);
+	tc = calloc(n, sizeof(*tc));
+	p = calloc(n + 2, sizeof(*p));
+	if (!tc || !p) {
+		rc = PV_ENOMEM;
+		goto out;
+	}
+	n = 0;
+	p[0] = DB_INT(ctx->org);
+	p[1] = DB_STR(ctx->workspace_id);
+	rc = buf_puts(&sql, "SELECT id, slack_user_id FROM users WHERE organization_id = ?"
+		      " AND slack_workspace_id = ? AND slack_user_id IN (");
+	for (size_t i = from; rc == 0 && i < to; i++) {
+		if (acts[i].kind != PLAN_ADD_TO_TEAM || acts[i].user_id)
+			continue;
+		if (!acts[i].slack_user_id) {
+			rc = PV_ENOTFOUND;
+			goto out;
+		}
+		tc[n] = (struct team_change){ acts[i].slack_user_id, i };
+		p[2 + n] = DB_STR(acts[i].slack_user_id);
+		rc = buf_puts(&sql, n ? ", ?" : "?");
+		n++;
+	}
+	if (rc == 0)
+		rc = buf_puts(&sql, ")");
+	if (rc == 0)
+		rc = db_query(ctx->db, &r, buf_cstr(&sql), p, n + 2);
+	if (rc < 0)
+		goto out;
+	/* One person may join several teams in a batch: every addition with
+	 * the id gets it, found counts additions. */
+	qsort(tc, n, sizeof(*tc), team_change_cmp);
+	while ((rc = db_rows_next(r)) == 1) {
+		key.slack_user_id = db_rows_str(r, 1);
+		if (!key.slack_user_id ||
+		    !(hit = bsearch(&key, tc, n, sizeof(*tc), team_change_cmp)))
+			continue;
+		while (hit > tc && team_change_cmp(hit - 1, &key) == 0)
+			hit--;
+		for (; hit < tc + n && team_change_cmp(hit, &key) == 0; hit++)
+			if (!ids[hit->i - from]) {
+				ids[hit->i - from] = db_rows_int(r, 0);
+				found++;
+			}
+	}
+	if (rc == 0 && found != n)
+		rc = PV_ENOTFOUND;
+out:
+	db_rows_free(r);
+	free(p);
+	free(tc);
+	buf_release(&sql);
+	return rc;
+}
+
+/* The team additions and removals of acts[from..to) as one INSERT and one
+ * DELETE; ids[i - from] gets each one's user id.  The composite foreign
+ * keys (organization_id, team_id) and (organization_id, user_id) keep a
+ * row inside the organization, and IGNORE turns a membership that exists
+ * already, a team deleted since the plan or a user gone into a row not
+ * written.  Each statement must change exactly one row per action:
+ * otherwise PV_ECONFLICT, and the batch is replayed one action at a time,
+ * where each outcome is known (skipped, failed) and the others land. */
+static int apply_team_changes(struct sync_apply_ctx *ctx, const struct sync_act *acts,
+			      size_t from, size_t to, int64_t *ids)
+{
+	struct db_param *p = NULL;
+	struct buf sql;
+	size_t n_add = 0, n_rm = 0, k;
+	uint64_t changed = 0;
+	int rc;
+
+	for (size_t i = from; i < to; i++) {
+		n_add += acts[i].kind == PLAN_ADD_TO_TEAM;
+		n_rm += acts[i].kind == PLAN_REMOVE_FROM_TEAM;
+	}
+	if (n_add + n_rm == 0)
+		return 0;
+	rc = resolve_new_members(ctx, acts, from, to, ids);
+	if (rc < 0)
+		return rc;
+	buf_init(&sql, 1 << 20);
+	p = calloc(3 * (n_add > n_rm ? n_add : n_rm) + 1, sizeof(*p));
+	if (!p) {
+		rc = PV_ENOMEM;
+		goto out;
+	}
+	for (size_t i = from; i < to; i++)
+		if (acts[i].kind == PLAN_REMOVE_FROM_TEAM ||
+		    (acts[i].kind == PLAN_ADD_TO_TEAM && acts[i].user_id))
+			ids[i - from] = acts[i].user_id;
+	if (n_add) {
+		k = 0;
+		for (size_t i = from; i < to; i++)
+			if (acts[i].kind == PLAN_ADD_TO_TEAM) {
+				p[k++] = DB_INT(ctx->org);
+				p[k++] = DB_INT(acts[i].team_id);
+				p[k++] = DB_INT(ids[i - from]);
+			}
+		rc = multi_insert_sql(&sql, "INSERT IGNORE INTO team_memberships (organization_id,"
+				      " team_id, user_id, source) VALUES ", "(?, ?, ?, 'provisioning')",
+				      n_add);
+		if (rc == 0)
+			rc = db_exec(ctx->db, buf_cstr(&sql), p, k, &changed);
+		if (rc == 0 && changed != n_add)
+			rc = PV_ECONFLICT;
+	}
+	if (rc == 0 && n_rm) {
+		buf_reset(&sql);
+		k = 0;
+		p[k++] = DB_INT(ctx->org);
+		rc = buf_puts(&sql, "DELETE FROM team_memberships WHERE organization_id = ?"
+			      " AND source = 'provisioning' AND (team_id, user_id) IN (");
+		for (size_t i = from; rc == 0 && i < to; i++)
+			if (acts[i].kind == PLAN_REMOVE_FROM_TEAM) {
+				rc = buf_puts(&sql, k > 1 ? ", (?, ?)" : "(?, ?)");
+				p[k++] = DB_INT(acts[i].team_id);
+				p[k++] = DB_INT(acts[i].user_id);
+			}
+		if (rc == 0)
+			rc = buf_puts(&sql, ")");
+		if (rc == 0)
+			rc = db_exec(ctx->db, buf_cstr(&sql), p, k, &changed);
+		if (rc == 0 && changed != n_rm)
+			rc = PV_ECONFLICT;
+	}
+	if (rc == PV_ECONFLICT)
+		log_info("sync %lld: a team change of this batch was not as planned; replaying it"
+			 " one action at a time", (long long)ctx->sync_id);
+out:
+	free(p);
+	buf_release(&sql);
+	return rc;
+}
+
+/* Whether the batch statements above write this action. */
+static int batched(enum plan_kind k)
+{
+	return k == PLAN_CREATE || k == PLAN_ADD_TO_TEAM || k == PLAN_REMOVE_FROM_TEAM;
+}
+
+/* A batch in one transaction: the creates in one INSERT, the team changes
+ * in one INSERT and one DELETE (after the creates, whose accounts they may
+ * need; no other action of a batch changes a membership, and the plan
+ * puts team changes last), the other actions one by one in plan order,
+ * then every report row in one INSERT. */
 static int apply_range(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t from, size_t to)
 {
 	const char *failure;
@@ -419,11 +597,13 @@ static int apply_range(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t
 	rc = db_begin(ctx->db);
 	if (rc == 0)
 		rc = insert_creates(ctx, acts, from, to, ids);
+	if (rc == 0)
+		rc = apply_team_changes(ctx, acts, from, to, ids);
 	for (size_t i = from; i < to && rc == 0; i++) {
 		const char *outcome = "succeeded";
 		int64_t user_id = ids[i - from];
 
-		if (acts[i].kind != PLAN_CREATE)
+		if (!batched(acts[i].kind))
 			rc = apply_one(ctx, &acts[i], &outcome, &user_id, &failure);
 		if (rc == 0)
 			rc = sync_report_row_build(&rows[i - from], &acts[i], outcome, user_id, 0,
