@@ -32,9 +32,9 @@ void sync_act_from_plan(const struct plan_action *a, struct sync_act *out)
 	out->reason = a->reason;
 	out->user_id = a->user ? a->user->id : 0;
 	out->slack_user_id = a->slack ? a->slack->id : a->user ? a->user->slack_user_id : NULL;
-	if (a->kind == PLAN_CREATE) {
-		out->user_email = a->profile.email;
-		out->user_name = a->profile.display_name;
+	if (a->kind == PLAN_CREATE && a->profile) {
+		out->user_email = a->profile->email;
+		out->user_name = a->profile->display_name;
 	} else if (a->user) {
 		out->user_email = a->user->email;
 		out->user_name = a->user->display_name;
@@ -45,7 +45,8 @@ void sync_act_from_plan(const struct plan_action *a, struct sync_act *out)
 	out->team_id = a->team ? a->team->id : 0;
 	out->team_name = a->team ? a->team->name : NULL;
 	out->link = a->link;
-	out->profile = a->profile;
+	if (a->profile)
+		out->profile = *a->profile;
 	out->changes = a->changes;
 	out->n_changes = a->n_changes;
 	out->avatar_hash = a->picture_key;
@@ -671,9 +672,41 @@ static int apply_batch(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t
 	return rc;
 }
 
+/* What a run applies: acts made already (an approved held sync, read back
+ * from its rows), or a plan's actions, converted one batch at a time into
+ * a batch-sized buffer, so that a first sync of 1.4 million memberships
+ * never holds a second copy of its plan (176 bytes an action). */
+struct act_source {
+	struct sync_act *acts;
+	const struct plan_action *plan;
+};
+
+/* The acts of [from, to): the source's own, or the plan's converted into
+ * buf (room for to - from). */
+static struct sync_act *source_view(const struct act_source *src, size_t from, size_t to,
+				    struct sync_act *buf)
+{
+	if (src->acts)
+		return src->acts + from;
+	for (size_t i = from; i < to; i++)
+		sync_act_from_plan(&src->plan[i], &buf[i - from]);
+	return buf;
+}
+
+static enum plan_kind source_kind(const struct act_source *src, size_t i)
+{
+	return src->acts ? src->acts[i].kind : src->plan[i].kind;
+}
+
+static int64_t source_row_id(const struct act_source *src, size_t i)
+{
+	return src->acts ? src->acts[i].row_id : 0;
+}
+
 struct writer {
 	struct sync_apply_ctx ctx;  /* its own connection; between only on the first */
-	struct sync_act *acts;
+	const struct act_source *src;
+	struct sync_act *buf;       /* one batch of converted acts */
 	size_t n, batch;
 	size_t first;               /* batch index it starts with; it takes every other */
 	atomic_int *stop;           /* set by the writer that fails */
@@ -687,7 +720,7 @@ static void *writer_run(void *arg)
 	for (size_t b = w->first; b * w->batch < w->n && !atomic_load(w->stop); b += 2) {
 		size_t from = b * w->batch, to = from + w->batch < w->n ? from + w->batch : w->n;
 
-		w->rc = apply_batch(&w->ctx, w->acts, from, to);
+		w->rc = apply_batch(&w->ctx, source_view(w->src, from, to, w->buf), 0, to - from);
 		if (w->rc == 0 && w->ctx.between)
 			w->rc = w->ctx.between(w->ctx.arg);
 		if (w->rc < 0) {
@@ -698,70 +731,97 @@ static void *writer_run(void *arg)
 	return NULL;
 }
 
-/* acts[0..n) are creates and skips only: two writers, alternate batches. */
-static int apply_two_writers(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n,
-			     size_t batch)
+/* src[0..n) are creates and skips only: two writers, alternate batches. */
+static int apply_two_writers(struct sync_apply_ctx *ctx, const struct act_source *src, size_t n,
+			     size_t batch, struct sync_act *buf)
 {
+	struct sync_act *helper_buf = src->acts ? NULL : calloc(batch, sizeof(*helper_buf));
 	atomic_int stop = 0;
 	struct writer w[2];
 	pthread_t helper;
 	int rc;
 
+	if (!src->acts && !helper_buf)
+		return PV_ENOMEM;
 	for (int i = 0; i < 2; i++) {
-		w[i] = (struct writer){ .ctx = *ctx, .acts = acts, .n = n, .batch = batch,
-					.first = (size_t)i, .stop = &stop };
+		w[i] = (struct writer){ .ctx = *ctx, .src = src, .buf = i ? helper_buf : buf, .n = n,
+					.batch = batch, .first = (size_t)i, .stop = &stop };
 		w[i].ctx.failed = 0;
 	}
 	w[1].ctx.db = ctx->helper_db;
 	w[1].ctx.between = NULL;  /* the lease is renewed by the first writer */
 	if (pthread_create(&helper, NULL, writer_run, &w[1]) != 0) {
 		log_warn("sync %lld: no second writer thread; writing alone", (long long)ctx->sync_id);
+		free(helper_buf);
 		return 1;  /* the caller writes everything itself */
 	}
 	writer_run(&w[0]);
 	pthread_join(helper, NULL);
+	free(helper_buf);
 	ctx->failed += w[0].ctx.failed + w[1].ctx.failed;
 	rc = w[0].rc < 0 ? w[0].rc : w[1].rc;
 	return rc;
 }
 
-int sync_apply(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n)
+static int apply_source(struct sync_apply_ctx *ctx, const struct act_source *src, size_t n)
 {
 	size_t batch = ctx->batch ? ctx->batch : 200;
 	size_t start = 0, lead = 0;
+	struct sync_act *buf = src->acts ? NULL : calloc(batch, sizeof(*buf));
 	int rc = 0;
 
-	while (lead < n && !acts[lead].row_id &&
-	       (acts[lead].kind == PLAN_CREATE || acts[lead].kind == PLAN_SKIP))
+	if (!src->acts && !buf)
+		return PV_ENOMEM;
+	while (lead < n && !source_row_id(src, lead) &&
+	       (source_kind(src, lead) == PLAN_CREATE || source_kind(src, lead) == PLAN_SKIP))
 		lead++;
 	if (ctx->helper_db && lead >= 2 * batch) {
-		rc = apply_two_writers(ctx, acts, lead, batch);
+		rc = apply_two_writers(ctx, src, lead, batch, buf);
 		if (rc < 0)
-			return rc;
+			goto out;
 		start = rc == 0 ? lead : 0;
 		rc = 0;
 	}
 	for (size_t from = start; from < n && rc == 0; from += batch) {
 		size_t to = from + batch < n ? from + batch : n;
 
-		rc = apply_batch(ctx, acts, from, to);
+		rc = apply_batch(ctx, source_view(src, from, to, buf), 0, to - from);
 		if (rc == 0 && ctx->between)
 			rc = ctx->between(ctx->arg);
 	}
+out:
+	free(buf);
 	return rc;
 }
 
-int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct sync_act *acts, size_t n)
+int sync_apply(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n)
+{
+	struct act_source src = { .acts = acts };
+
+	return apply_source(ctx, &src, n);
+}
+
+int sync_apply_plan(struct sync_apply_ctx *ctx, const struct plan_action *actions, size_t n)
+{
+	struct act_source src = { .plan = actions };
+
+	return apply_source(ctx, &src, n);
+}
+
+int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct plan_action *actions, size_t n)
 {
 	size_t batch = ctx->batch ? ctx->batch : 200;
+	struct act_source src = { .plan = actions };
 	struct sync_report_row *rows = calloc(batch, sizeof(*rows));
-	int rc = rows ? 0 : PV_ENOMEM;
+	struct sync_act *buf = calloc(batch, sizeof(*buf));
+	int rc = rows && buf ? 0 : PV_ENOMEM;
 
 	for (size_t from = 0; from < n && rc == 0; from += batch) {
 		size_t to = from + batch < n ? from + batch : n, filled = 0;
+		struct sync_act *acts = source_view(&src, from, to, buf);
 
-		for (size_t i = from; i < to && rc == 0; i++, filled++)
-			rc = sync_report_row_build(&rows[i - from], &acts[i],
+		for (size_t i = 0; i < to - from && rc == 0; i++, filled++)
+			rc = sync_report_row_build(&rows[i], &acts[i],
 						   acts[i].kind == PLAN_SKIP ? "skipped" : "planned",
 						   acts[i].user_id, acts[i].kind != PLAN_SKIP,
 						   ctx->invites, NULL);
@@ -778,6 +838,7 @@ int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct sync_act *acts
 		if (rc == 0 && ctx->between)
 			rc = ctx->between(ctx->arg);
 	}
+	free(buf);
 	free(rows);
 	return rc;
 }

@@ -156,13 +156,16 @@ struct plan_arena {
 
 #define ARENA_BLOCK 65536
 
-static char *arena_strndup(struct plan_arena **head, const char *s, size_t n)
+/* n bytes of the arena, at a multiple of align (a power of two, at most
+ * that of max_align_t: blocks come from malloc). */
+static void *arena_alloc(struct plan_arena **head, size_t n, size_t align)
 {
 	struct plan_arena *a = *head;
-	char *r;
+	size_t at = a ? (a->used + align - 1) & ~(align - 1) : 0;
+	void *r;
 
-	if (!a || a->cap - a->used < n + 1) {
-		size_t cap = n + 1 > ARENA_BLOCK ? n + 1 : ARENA_BLOCK;
+	if (!a || at > a->cap || a->cap - at < n) {
+		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
 		a = malloc(sizeof(*a) + cap);
 		if (!a)
 			return NULL;
@@ -170,11 +173,21 @@ static char *arena_strndup(struct plan_arena **head, const char *s, size_t n)
 		a->used = 0;
 		a->cap = cap;
 		*head = a;
+		at = 0;
 	}
-	r = a->data + a->used;
+	r = a->data + at;
+	a->used = at + n;
+	return r;
+}
+
+static char *arena_strndup(struct plan_arena **head, const char *s, size_t n)
+{
+	char *r = arena_alloc(head, n + 1, 1);
+
+	if (!r)
+		return NULL;
 	memcpy(r, s, n);
 	r[n] = '\0';
-	a->used += n + 1;
 	return r;
 }
 
@@ -344,20 +357,34 @@ struct builder {
 	size_t active_admins;
 };
 
+/* Room for extra more actions. */
+static int reserve_actions(struct builder *b, size_t extra)
+{
+	struct sync_plan *p = b->p;
+	size_t cap = p->n_actions + extra;
+	void *v;
+
+	if (cap <= b->cap_actions)
+		return 0;
+	if (cap < extra || cap > SIZE_MAX / sizeof(*p->actions))
+		return PV_ENOMEM;
+	v = realloc(p->actions, cap * sizeof(*p->actions));
+	if (!v)
+		return PV_ENOMEM;
+	p->actions = v;
+	b->cap_actions = cap;
+	return 0;
+}
+
 static struct plan_action *push_action(struct builder *b, enum plan_kind kind,
 				       enum plan_reason reason)
 {
 	struct sync_plan *p = b->p;
 	struct plan_action *a;
 
-	if (p->n_actions == b->cap_actions) {
-		size_t cap = b->cap_actions ? b->cap_actions * 2 : 64;
-		void *v = realloc(p->actions, cap * sizeof(*p->actions));
-		if (!v)
-			return NULL;
-		p->actions = v;
-		b->cap_actions = cap;
-	}
+	if (p->n_actions == b->cap_actions &&
+	    reserve_actions(b, b->cap_actions ? b->cap_actions : 64) < 0)
+		return NULL;
 	a = &p->actions[p->n_actions++];
 	memset(a, 0, sizeof(*a));
 	a->kind = kind;
@@ -790,6 +817,7 @@ static int emit_create(struct builder *b, size_t si)
 {
 	const struct snap_person *u = &b->in->snap->people[si];
 	struct plan_action *a;
+	struct plan_profile *pr;
 	struct target t;
 	const char *first, *last;
 
@@ -800,7 +828,9 @@ static int emit_create(struct builder *b, size_t si)
 	if (!(a = push_action(b, PLAN_CREATE, PLAN_R_NEW_IN_SCOPE)))
 		return PV_ENOMEM;
 	a->slack = u;
-	a->profile = (struct plan_profile){
+	if (!(pr = arena_alloc(&b->p->arena, sizeof(*pr), _Alignof(struct plan_profile))))
+		return PV_ENOMEM;
+	*pr = (struct plan_profile){
 		.first_name = first,
 		.last_name = last,
 		.display_name = t.display,
@@ -810,6 +840,7 @@ static int emit_create(struct builder *b, size_t si)
 		.picture_key = t.picture_key,
 		.is_guest = t.guest,
 	};
+	a->profile = pr;
 	a->picture_key = t.picture_key;
 	return 0;
 }
@@ -1037,6 +1068,16 @@ static int emit_teams(struct builder *b)
 		*t = (struct tact){ w->team, 1, w->key, b->ss[si].fate == F_CREATE ? NONE : xi, si };
 	}
 
+	/* What was wanted and what there is are decided: freed before the
+	 * actions grow, at the plan's peak (1.4 million pairs of each in a
+	 * first sync with mapped teams), and room made for the team changes
+	 * at once rather than by doubling. */
+	free(have);
+	have = NULL;
+	free(want.v);
+	want.v = NULL;
+	if ((rc = reserve_actions(b, acts.n)))
+		goto out;
 	sort(acts.v, acts.n, acts.size, tact_cmp);
 	for (size_t i = 0; i < acts.n; i++) {
 		const struct tact *ta = &((const struct tact *)acts.v)[i];
