@@ -707,7 +707,7 @@ struct writer {
 	struct sync_apply_ctx ctx;  /* its own connection; between only on the first */
 	const struct act_source *src;
 	struct sync_act *buf;       /* one batch of converted acts */
-	size_t n, batch;
+	size_t base, n, batch;      /* the range [base, n) */
 	size_t first;               /* batch index it starts with; it takes every other */
 	atomic_int *stop;           /* set by the writer that fails */
 	int rc;
@@ -717,8 +717,9 @@ static void *writer_run(void *arg)
 {
 	struct writer *w = arg;
 
-	for (size_t b = w->first; b * w->batch < w->n && !atomic_load(w->stop); b += 2) {
-		size_t from = b * w->batch, to = from + w->batch < w->n ? from + w->batch : w->n;
+	for (size_t b = w->first; w->base + b * w->batch < w->n && !atomic_load(w->stop); b += 2) {
+		size_t from = w->base + b * w->batch;
+		size_t to = from + w->batch < w->n ? from + w->batch : w->n;
 
 		w->rc = apply_batch(&w->ctx, source_view(w->src, from, to, w->buf), 0, to - from);
 		if (w->rc == 0 && w->ctx.between)
@@ -731,9 +732,10 @@ static void *writer_run(void *arg)
 	return NULL;
 }
 
-/* src[0..n) are creates and skips only: two writers, alternate batches. */
-static int apply_two_writers(struct sync_apply_ctx *ctx, const struct act_source *src, size_t n,
-			     size_t batch, struct sync_act *buf)
+/* src[base..n) are independent batches (creates and skips, or team
+ * changes): two writers, alternate batches. */
+static int apply_two_writers(struct sync_apply_ctx *ctx, const struct act_source *src,
+			     size_t base, size_t n, size_t batch, struct sync_act *buf)
 {
 	struct sync_act *helper_buf = src->acts ? NULL : calloc(batch, sizeof(*helper_buf));
 	atomic_int stop = 0;
@@ -744,8 +746,9 @@ static int apply_two_writers(struct sync_apply_ctx *ctx, const struct act_source
 	if (!src->acts && !helper_buf)
 		return PV_ENOMEM;
 	for (int i = 0; i < 2; i++) {
-		w[i] = (struct writer){ .ctx = *ctx, .src = src, .buf = i ? helper_buf : buf, .n = n,
-					.batch = batch, .first = (size_t)i, .stop = &stop };
+		w[i] = (struct writer){ .ctx = *ctx, .src = src, .buf = i ? helper_buf : buf,
+					.base = base, .n = n, .batch = batch, .first = (size_t)i,
+					.stop = &stop };
 		w[i].ctx.failed = 0;
 	}
 	w[1].ctx.db = ctx->helper_db;
@@ -763,10 +766,39 @@ static int apply_two_writers(struct sync_apply_ctx *ctx, const struct act_source
 	return rc;
 }
 
+static int is_team_change(const struct act_source *src, size_t i)
+{
+	return !source_row_id(src, i) && (source_kind(src, i) == PLAN_ADD_TO_TEAM ||
+					  source_kind(src, i) == PLAN_REMOVE_FROM_TEAM);
+}
+
+/* [from, to) in batches on ctx's connection alone. */
+static int apply_serial(struct sync_apply_ctx *ctx, const struct act_source *src, size_t from,
+			size_t to, size_t batch, struct sync_act *buf)
+{
+	int rc = 0;
+
+	for (; from < to && rc == 0; from += batch) {
+		size_t end = from + batch < to ? from + batch : to;
+
+		rc = apply_batch(ctx, source_view(src, from, end, buf), 0, end - from);
+		if (rc == 0 && ctx->between)
+			rc = ctx->between(ctx->arg);
+	}
+	return rc;
+}
+
+/* Two runs of a plan are written by two connections at once: its leading
+ * creates and skips (all of a first sync's people), and its trailing team
+ * changes (1.4 million memberships of a first sync with 200 mapped teams,
+ * where one connection kept one server thread busy and the sync waited on
+ * it).  Each run's batches are independent of one another: one action per
+ * person, or per (team, person) pair; the trailing run starts only when
+ * everything before it is committed, so every account it needs exists. */
 static int apply_source(struct sync_apply_ctx *ctx, const struct act_source *src, size_t n)
 {
 	size_t batch = ctx->batch ? ctx->batch : 200;
-	size_t start = 0, lead = 0;
+	size_t start = 0, lead = 0, tail = n;
 	struct sync_act *buf = src->acts ? NULL : calloc(batch, sizeof(*buf));
 	int rc = 0;
 
@@ -776,18 +808,21 @@ static int apply_source(struct sync_apply_ctx *ctx, const struct act_source *src
 	       (source_kind(src, lead) == PLAN_CREATE || source_kind(src, lead) == PLAN_SKIP))
 		lead++;
 	if (ctx->helper_db && lead >= 2 * batch) {
-		rc = apply_two_writers(ctx, src, lead, batch, buf);
+		rc = apply_two_writers(ctx, src, 0, lead, batch, buf);
 		if (rc < 0)
 			goto out;
 		start = rc == 0 ? lead : 0;
 		rc = 0;
 	}
-	for (size_t from = start; from < n && rc == 0; from += batch) {
-		size_t to = from + batch < n ? from + batch : n;
-
-		rc = apply_batch(ctx, source_view(src, from, to, buf), 0, to - from);
-		if (rc == 0 && ctx->between)
-			rc = ctx->between(ctx->arg);
+	while (tail > start && is_team_change(src, tail - 1))
+		tail--;
+	if (!ctx->helper_db || n - tail < 2 * batch)
+		tail = n;
+	rc = apply_serial(ctx, src, start, tail, batch, buf);
+	if (rc == 0 && tail < n) {
+		rc = apply_two_writers(ctx, src, tail, n, batch, buf);
+		if (rc == 1)
+			rc = apply_serial(ctx, src, tail, n, batch, buf);
 	}
 out:
 	free(buf);
