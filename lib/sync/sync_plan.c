@@ -273,23 +273,28 @@ static const struct pair *pair_find(const struct pair *v, size_t n, int64_t team
 	return n ? bsearch(&k, v, n, sizeof(*v), pair_cmp) : NULL;
 }
 
-/* A team action before emission, sorted: team, removals first, then key. */
+/* A team action before emission, sorted: team, removals first, then key.
+ * 24 bytes: a first sync with 200 mapped teams holds 1.4 million of them
+ * next to the plan's actions, at the plan's peak.  The indices fit 32 bits
+ * (emit_teams checks); an addition is exactly a tact with a Slack index. */
+#define TACT_NONE UINT32_MAX
+
 struct tact {
 	int64_t team;
-	int add;
 	int64_t key;     /* user id for a removal, Slack rank for an addition */
-	size_t dir;
-	size_t slack;
+	uint32_t dir;    /* directory index, TACT_NONE: a user created by the plan */
+	uint32_t slack;  /* Slack index of an addition, TACT_NONE for a removal */
 };
 
 static int tact_cmp(const void *a, const void *b)
 {
 	const struct tact *x = a, *y = b;
+	int xa = x->slack != TACT_NONE, ya = y->slack != TACT_NONE;
 
 	if (x->team != y->team)
 		return x->team < y->team ? -1 : 1;
-	if (x->add != y->add)
-		return x->add - y->add;
+	if (xa != ya)
+		return xa - ya;
 	return x->key < y->key ? -1 : x->key > y->key;
 }
 
@@ -993,6 +998,8 @@ static int emit_teams(struct builder *b)
 
 	if (!c->team_mapping_enabled || c->n_mappings == 0)
 		return 0;
+	if (in->snap->n_people >= TACT_NONE || in->snap->n_users >= TACT_NONE)
+		return PV_ENOMEM;  /* 4 billion people: struct tact's indices */
 
 	for (size_t i = 0; i < c->n_mappings; i++) {
 		const struct plan_mapping *m = &c->mappings[i];
@@ -1047,7 +1054,7 @@ static int emit_teams(struct builder *b)
 			rc = PV_ENOMEM;
 			goto out;
 		}
-		*t = (struct tact){ h->team, 0, h->key, xi, NONE };
+		*t = (struct tact){ h->team, h->key, (uint32_t)xi, TACT_NONE };
 	}
 	/* Additions: wanted pairs with no row at all (manual, provisioning or a
 	 * hand removal's tombstone). */
@@ -1065,7 +1072,8 @@ static int emit_teams(struct builder *b)
 			rc = PV_ENOMEM;
 			goto out;
 		}
-		*t = (struct tact){ w->team, 1, w->key, b->ss[si].fate == F_CREATE ? NONE : xi, si };
+		*t = (struct tact){ w->team, w->key, b->ss[si].fate == F_CREATE ? TACT_NONE : (uint32_t)xi,
+				    (uint32_t)si };
 	}
 
 	/* What was wanted and what there is are decided: freed before the
@@ -1082,18 +1090,20 @@ static int emit_teams(struct builder *b)
 	for (size_t i = 0; i < acts.n; i++) {
 		const struct tact *ta = &((const struct tact *)acts.v)[i];
 		size_t ti = idkey_find(b->team_by_id, in->snap->n_teams, ta->team);
-		struct plan_action *a = push_action(b, ta->add ? PLAN_ADD_TO_TEAM : PLAN_REMOVE_FROM_TEAM,
-						    ta->add ? PLAN_R_IN_MAPPED_GROUP
+		int add = ta->slack != TACT_NONE;
+		struct plan_action *a = push_action(b, add ? PLAN_ADD_TO_TEAM : PLAN_REMOVE_FROM_TEAM,
+						    add ? PLAN_R_IN_MAPPED_GROUP
 						    : PLAN_R_NOT_IN_MAPPED_GROUP);
 		if (!a) {
 			rc = PV_ENOMEM;
 			goto out;
 		}
 		a->team = &in->snap->teams[ti];
-		a->user = ta->dir != NONE ? &in->snap->users[ta->dir] : NULL;
-		if (ta->add) {
+		a->user = ta->dir != TACT_NONE ? &in->snap->users[ta->dir] : NULL;
+		if (add) {
 			a->slack = &in->snap->people[ta->slack];
-			a->created_by = ta->dir == NONE ? b->ss[ta->slack].create_action : PLAN_NO_ACTION;
+			a->created_by = ta->dir == TACT_NONE ? b->ss[ta->slack].create_action
+							     : PLAN_NO_ACTION;
 		}
 	}
 out:
