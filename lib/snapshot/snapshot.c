@@ -30,6 +30,7 @@ void snapshot_release(struct snapshot *s)
 	free(s->users);
 	free(s->teams);
 	free(s->memberships);
+	free(s->id_index);
 	pool_free(s->pool);
 	memset(s, 0, sizeof(*s));
 }
@@ -107,22 +108,58 @@ int snapshot_strdup(struct snapshot *s, const char *str, const char **out)
 	return snapshot_strndup(s, str, str ? strlen(str) : 0, out);
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The sorted index of the people's ids, made when the people changed in
+ * number since the last one.  An index of people since forgotten
+ * (snapshot_clear_people) is still right: their strings live in the pool
+ * until release, and a hit is an equal string. */
+static int id_index_build(struct snapshot *s)
+{
+	const char **v;
+
+	if (s->id_index && s->n_indexed == s->n_people)
+		return 0;
+	if (s->n_people > SIZE_MAX / sizeof(*v))
+		return PV_ENOMEM;
+	v = realloc(s->id_index, (s->n_people ? s->n_people : 1) * sizeof(*v));
+	if (!v)
+		return PV_ENOMEM;
+	for (size_t i = 0; i < s->n_people; i++)
+		v[i] = s->people[i].id;
+	if (s->n_people)
+		qsort(v, s->n_people, sizeof(*v), id_cmp);
+	s->id_index = v;
+	s->n_indexed = s->n_people;
+	return 0;
+}
+
 int snapshot_group_set_members(struct snapshot *s, struct snap_group *g,
 			       char *const *ids, size_t n)
 {
-	const char **v;
+	const char **v, *const *hit;
 	int rc;
 
 	if (!s || !g || (n && !ids))
 		return PV_EINVAL;
 	if (n > SIZE_MAX / sizeof(*v))
 		return PV_ENOMEM;
+	if (n && (rc = id_index_build(s)) < 0)
+		return rc;
 	v = n ? pool_alloc(s->pool, n * sizeof(*v)) : NULL;
 	if (n && !v)
 		return PV_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if ((rc = snapshot_strdup(s, ids[i], &v[i])) < 0)
+	for (size_t i = 0; i < n; i++) {
+		hit = ids[i] && s->n_indexed ? bsearch(&ids[i], s->id_index, s->n_indexed,
+						       sizeof(*s->id_index), id_cmp) : NULL;
+		if (hit)
+			v[i] = *hit;
+		else if ((rc = snapshot_strdup(s, ids[i], &v[i])) < 0)
 			return rc;
+	}
 	g->member_ids = v;
 	g->n_member_ids = n;
 	return 0;

@@ -32,9 +32,9 @@ void sync_act_from_plan(const struct plan_action *a, struct sync_act *out)
 	out->reason = a->reason;
 	out->user_id = a->user ? a->user->id : 0;
 	out->slack_user_id = a->slack ? a->slack->id : a->user ? a->user->slack_user_id : NULL;
-	if (a->kind == PLAN_CREATE) {
-		out->user_email = a->profile.email;
-		out->user_name = a->profile.display_name;
+	if (a->kind == PLAN_CREATE && a->profile) {
+		out->user_email = a->profile->email;
+		out->user_name = a->profile->display_name;
 	} else if (a->user) {
 		out->user_email = a->user->email;
 		out->user_name = a->user->display_name;
@@ -45,7 +45,8 @@ void sync_act_from_plan(const struct plan_action *a, struct sync_act *out)
 	out->team_id = a->team ? a->team->id : 0;
 	out->team_name = a->team ? a->team->name : NULL;
 	out->link = a->link;
-	out->profile = a->profile;
+	if (a->profile)
+		out->profile = *a->profile;
 	out->changes = a->changes;
 	out->n_changes = a->n_changes;
 	out->avatar_hash = a->picture_key;
@@ -402,8 +403,186 @@ out:
 	return rc;
 }
 
-/* A batch in one transaction: the creates in one INSERT, the other actions
- * one by one in plan order, then every report row in one INSERT. */
+/* A membership change of a batch, for the statements below. */
+struct team_change {
+	const char *slack_user_id;
+	size_t i;                   /* index in the batch */
+};
+
+static int team_change_cmp(const void *x, const void *y)
+{
+	const struct team_change *a = x, *b = y;
+
+	return strcmp(a->slack_user_id, b->slack_user_id);
+}
+
+/* The directory ids of the people created by earlier batches whose team
+ * additions are in acts[from..to) (user_id 0: the plan knew no id), in
+ * ids[i - from], with one query for the batch where one per addition used
+ * to dominate a first sync.  PV_ENOTFOUND when one has no account (its
+ * create failed): the batch is then replayed, and that addition alone
+ * says why. */
+static int resolve_new_members(struct sync_apply_ctx *ctx, const struct sync_act *acts,
+			       size_t from, size_t to, int64_t *ids)
+{
+	struct team_change *tc = NULL, key, *hit;
+	struct db_param *p = NULL;
+	struct db_rows *r = NULL;
+	struct buf sql;
+	size_t n = 0, found = 0;
+	int rc = 0;
+
+	for (size_t i = from; i < to; i++)
+		n += acts[i].kind == PLAN_ADD_TO_TEAM && !acts[i].user_id;
+	if (n == 0)
+		return 0;
+	buf_init(&sql, 1 << 20);
+	tc = calloc(n, sizeof(*tc));
+	p = calloc(n + 2, sizeof(*p));
+	if (!tc || !p) {
+		rc = PV_ENOMEM;
+		goto out;
+	}
+	n = 0;
+	p[0] = DB_INT(ctx->org);
+	p[1] = DB_STR(ctx->workspace_id);
+	rc = buf_puts(&sql, "SELECT id, slack_user_id FROM users WHERE organization_id = ?"
+		      " AND slack_workspace_id = ? AND slack_user_id IN (");
+	for (size_t i = from; rc == 0 && i < to; i++) {
+		if (acts[i].kind != PLAN_ADD_TO_TEAM || acts[i].user_id)
+			continue;
+		if (!acts[i].slack_user_id) {
+			rc = PV_ENOTFOUND;
+			goto out;
+		}
+		tc[n] = (struct team_change){ acts[i].slack_user_id, i };
+		p[2 + n] = DB_STR(acts[i].slack_user_id);
+		rc = buf_puts(&sql, n ? ", ?" : "?");
+		n++;
+	}
+	if (rc == 0)
+		rc = buf_puts(&sql, ")");
+	if (rc == 0)
+		rc = db_query(ctx->db, &r, buf_cstr(&sql), p, n + 2);
+	if (rc < 0)
+		goto out;
+	/* One person may join several teams in a batch: every addition with
+	 * the id gets it, found counts additions. */
+	qsort(tc, n, sizeof(*tc), team_change_cmp);
+	while ((rc = db_rows_next(r)) == 1) {
+		key.slack_user_id = db_rows_str(r, 1);
+		if (!key.slack_user_id ||
+		    !(hit = bsearch(&key, tc, n, sizeof(*tc), team_change_cmp)))
+			continue;
+		while (hit > tc && team_change_cmp(hit - 1, &key) == 0)
+			hit--;
+		for (; hit < tc + n && team_change_cmp(hit, &key) == 0; hit++)
+			if (!ids[hit->i - from]) {
+				ids[hit->i - from] = db_rows_int(r, 0);
+				found++;
+			}
+	}
+	if (rc == 0 && found != n)
+		rc = PV_ENOTFOUND;
+out:
+	db_rows_free(r);
+	free(p);
+	free(tc);
+	buf_release(&sql);
+	return rc;
+}
+
+/* The team additions and removals of acts[from..to) as one INSERT and one
+ * DELETE; ids[i - from] gets each one's user id.  The composite foreign
+ * keys (organization_id, team_id) and (organization_id, user_id) keep a
+ * row inside the organization, and IGNORE turns a membership that exists
+ * already, a team deleted since the plan or a user gone into a row not
+ * written.  Each statement must change exactly one row per action:
+ * otherwise PV_ECONFLICT, and the batch is replayed one action at a time,
+ * where each outcome is known (skipped, failed) and the others land. */
+static int apply_team_changes(struct sync_apply_ctx *ctx, const struct sync_act *acts,
+			      size_t from, size_t to, int64_t *ids)
+{
+	struct db_param *p = NULL;
+	struct buf sql;
+	size_t n_add = 0, n_rm = 0, k;
+	uint64_t changed = 0;
+	int rc;
+
+	for (size_t i = from; i < to; i++) {
+		n_add += acts[i].kind == PLAN_ADD_TO_TEAM;
+		n_rm += acts[i].kind == PLAN_REMOVE_FROM_TEAM;
+	}
+	if (n_add + n_rm == 0)
+		return 0;
+	rc = resolve_new_members(ctx, acts, from, to, ids);
+	if (rc < 0)
+		return rc;
+	buf_init(&sql, 1 << 20);
+	p = calloc(3 * (n_add > n_rm ? n_add : n_rm) + 1, sizeof(*p));
+	if (!p) {
+		rc = PV_ENOMEM;
+		goto out;
+	}
+	for (size_t i = from; i < to; i++)
+		if (acts[i].kind == PLAN_REMOVE_FROM_TEAM ||
+		    (acts[i].kind == PLAN_ADD_TO_TEAM && acts[i].user_id))
+			ids[i - from] = acts[i].user_id;
+	if (n_add) {
+		k = 0;
+		for (size_t i = from; i < to; i++)
+			if (acts[i].kind == PLAN_ADD_TO_TEAM) {
+				p[k++] = DB_INT(ctx->org);
+				p[k++] = DB_INT(acts[i].team_id);
+				p[k++] = DB_INT(ids[i - from]);
+			}
+		rc = multi_insert_sql(&sql, "INSERT IGNORE INTO team_memberships (organization_id,"
+				      " team_id, user_id, source) VALUES ", "(?, ?, ?, 'provisioning')",
+				      n_add);
+		if (rc == 0)
+			rc = db_exec(ctx->db, buf_cstr(&sql), p, k, &changed);
+		if (rc == 0 && changed != n_add)
+			rc = PV_ECONFLICT;
+	}
+	if (rc == 0 && n_rm) {
+		buf_reset(&sql);
+		k = 0;
+		p[k++] = DB_INT(ctx->org);
+		rc = buf_puts(&sql, "DELETE FROM team_memberships WHERE organization_id = ?"
+			      " AND source = 'provisioning' AND (team_id, user_id) IN (");
+		for (size_t i = from; rc == 0 && i < to; i++)
+			if (acts[i].kind == PLAN_REMOVE_FROM_TEAM) {
+				rc = buf_puts(&sql, k > 1 ? ", (?, ?)" : "(?, ?)");
+				p[k++] = DB_INT(acts[i].team_id);
+				p[k++] = DB_INT(acts[i].user_id);
+			}
+		if (rc == 0)
+			rc = buf_puts(&sql, ")");
+		if (rc == 0)
+			rc = db_exec(ctx->db, buf_cstr(&sql), p, k, &changed);
+		if (rc == 0 && changed != n_rm)
+			rc = PV_ECONFLICT;
+	}
+	if (rc == PV_ECONFLICT)
+		log_info("sync %lld: a team change of this batch was not as planned; replaying it"
+			 " one action at a time", (long long)ctx->sync_id);
+out:
+	free(p);
+	buf_release(&sql);
+	return rc;
+}
+
+/* Whether the batch statements above write this action. */
+static int batched(enum plan_kind k)
+{
+	return k == PLAN_CREATE || k == PLAN_ADD_TO_TEAM || k == PLAN_REMOVE_FROM_TEAM;
+}
+
+/* A batch in one transaction: the creates in one INSERT, the team changes
+ * in one INSERT and one DELETE (after the creates, whose accounts they may
+ * need; no other action of a batch changes a membership, and the plan
+ * puts team changes last), the other actions one by one in plan order,
+ * then every report row in one INSERT. */
 static int apply_range(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t from, size_t to)
 {
 	const char *failure;
@@ -419,11 +598,13 @@ static int apply_range(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t
 	rc = db_begin(ctx->db);
 	if (rc == 0)
 		rc = insert_creates(ctx, acts, from, to, ids);
+	if (rc == 0)
+		rc = apply_team_changes(ctx, acts, from, to, ids);
 	for (size_t i = from; i < to && rc == 0; i++) {
 		const char *outcome = "succeeded";
 		int64_t user_id = ids[i - from];
 
-		if (acts[i].kind != PLAN_CREATE)
+		if (!batched(acts[i].kind))
 			rc = apply_one(ctx, &acts[i], &outcome, &user_id, &failure);
 		if (rc == 0)
 			rc = sync_report_row_build(&rows[i - from], &acts[i], outcome, user_id, 0,
@@ -491,10 +672,42 @@ static int apply_batch(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t
 	return rc;
 }
 
+/* What a run applies: acts made already (an approved held sync, read back
+ * from its rows), or a plan's actions, converted one batch at a time into
+ * a batch-sized buffer, so that a first sync of 1.4 million memberships
+ * never holds a second copy of its plan (176 bytes an action). */
+struct act_source {
+	struct sync_act *acts;
+	const struct plan_action *plan;
+};
+
+/* The acts of [from, to): the source's own, or the plan's converted into
+ * buf (room for to - from). */
+static struct sync_act *source_view(const struct act_source *src, size_t from, size_t to,
+				    struct sync_act *buf)
+{
+	if (src->acts)
+		return src->acts + from;
+	for (size_t i = from; i < to; i++)
+		sync_act_from_plan(&src->plan[i], &buf[i - from]);
+	return buf;
+}
+
+static enum plan_kind source_kind(const struct act_source *src, size_t i)
+{
+	return src->acts ? src->acts[i].kind : src->plan[i].kind;
+}
+
+static int64_t source_row_id(const struct act_source *src, size_t i)
+{
+	return src->acts ? src->acts[i].row_id : 0;
+}
+
 struct writer {
 	struct sync_apply_ctx ctx;  /* its own connection; between only on the first */
-	struct sync_act *acts;
-	size_t n, batch;
+	const struct act_source *src;
+	struct sync_act *buf;       /* one batch of converted acts */
+	size_t base, n, batch;      /* the range [base, n) */
 	size_t first;               /* batch index it starts with; it takes every other */
 	atomic_int *stop;           /* set by the writer that fails */
 	int rc;
@@ -504,10 +717,11 @@ static void *writer_run(void *arg)
 {
 	struct writer *w = arg;
 
-	for (size_t b = w->first; b * w->batch < w->n && !atomic_load(w->stop); b += 2) {
-		size_t from = b * w->batch, to = from + w->batch < w->n ? from + w->batch : w->n;
+	for (size_t b = w->first; w->base + b * w->batch < w->n && !atomic_load(w->stop); b += 2) {
+		size_t from = w->base + b * w->batch;
+		size_t to = from + w->batch < w->n ? from + w->batch : w->n;
 
-		w->rc = apply_batch(&w->ctx, w->acts, from, to);
+		w->rc = apply_batch(&w->ctx, source_view(w->src, from, to, w->buf), 0, to - from);
 		if (w->rc == 0 && w->ctx.between)
 			w->rc = w->ctx.between(w->ctx.arg);
 		if (w->rc < 0) {
@@ -518,70 +732,131 @@ static void *writer_run(void *arg)
 	return NULL;
 }
 
-/* acts[0..n) are creates and skips only: two writers, alternate batches. */
-static int apply_two_writers(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n,
-			     size_t batch)
+/* src[base..n) are independent batches (creates and skips, or team
+ * changes): two writers, alternate batches. */
+static int apply_two_writers(struct sync_apply_ctx *ctx, const struct act_source *src,
+			     size_t base, size_t n, size_t batch, struct sync_act *buf)
 {
+	struct sync_act *helper_buf = src->acts ? NULL : calloc(batch, sizeof(*helper_buf));
 	atomic_int stop = 0;
 	struct writer w[2];
 	pthread_t helper;
 	int rc;
 
+	if (!src->acts && !helper_buf)
+		return PV_ENOMEM;
 	for (int i = 0; i < 2; i++) {
-		w[i] = (struct writer){ .ctx = *ctx, .acts = acts, .n = n, .batch = batch,
-					.first = (size_t)i, .stop = &stop };
+		w[i] = (struct writer){ .ctx = *ctx, .src = src, .buf = i ? helper_buf : buf,
+					.base = base, .n = n, .batch = batch, .first = (size_t)i,
+					.stop = &stop };
 		w[i].ctx.failed = 0;
 	}
 	w[1].ctx.db = ctx->helper_db;
 	w[1].ctx.between = NULL;  /* the lease is renewed by the first writer */
 	if (pthread_create(&helper, NULL, writer_run, &w[1]) != 0) {
 		log_warn("sync %lld: no second writer thread; writing alone", (long long)ctx->sync_id);
+		free(helper_buf);
 		return 1;  /* the caller writes everything itself */
 	}
 	writer_run(&w[0]);
 	pthread_join(helper, NULL);
+	free(helper_buf);
 	ctx->failed += w[0].ctx.failed + w[1].ctx.failed;
 	rc = w[0].rc < 0 ? w[0].rc : w[1].rc;
 	return rc;
 }
 
-int sync_apply(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n)
+static int is_team_change(const struct act_source *src, size_t i)
 {
-	size_t batch = ctx->batch ? ctx->batch : 200;
-	size_t start = 0, lead = 0;
+	return !source_row_id(src, i) && (source_kind(src, i) == PLAN_ADD_TO_TEAM ||
+					  source_kind(src, i) == PLAN_REMOVE_FROM_TEAM);
+}
+
+/* [from, to) in batches on ctx's connection alone. */
+static int apply_serial(struct sync_apply_ctx *ctx, const struct act_source *src, size_t from,
+			size_t to, size_t batch, struct sync_act *buf)
+{
 	int rc = 0;
 
-	while (lead < n && !acts[lead].row_id &&
-	       (acts[lead].kind == PLAN_CREATE || acts[lead].kind == PLAN_SKIP))
-		lead++;
-	if (ctx->helper_db && lead >= 2 * batch) {
-		rc = apply_two_writers(ctx, acts, lead, batch);
-		if (rc < 0)
-			return rc;
-		start = rc == 0 ? lead : 0;
-		rc = 0;
-	}
-	for (size_t from = start; from < n && rc == 0; from += batch) {
-		size_t to = from + batch < n ? from + batch : n;
+	for (; from < to && rc == 0; from += batch) {
+		size_t end = from + batch < to ? from + batch : to;
 
-		rc = apply_batch(ctx, acts, from, to);
+		rc = apply_batch(ctx, source_view(src, from, end, buf), 0, end - from);
 		if (rc == 0 && ctx->between)
 			rc = ctx->between(ctx->arg);
 	}
 	return rc;
 }
 
-int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct sync_act *acts, size_t n)
+/* Two runs of a plan are written by two connections at once: its leading
+ * creates and skips (all of a first sync's people), and its trailing team
+ * changes (1.4 million memberships of a first sync with 200 mapped teams,
+ * where one connection kept one server thread busy and the sync waited on
+ * it).  Each run's batches are independent of one another: one action per
+ * person, or per (team, person) pair; the trailing run starts only when
+ * everything before it is committed, so every account it needs exists. */
+static int apply_source(struct sync_apply_ctx *ctx, const struct act_source *src, size_t n)
 {
 	size_t batch = ctx->batch ? ctx->batch : 200;
+	size_t start = 0, lead = 0, tail = n;
+	struct sync_act *buf = src->acts ? NULL : calloc(batch, sizeof(*buf));
+	int rc = 0;
+
+	if (!src->acts && !buf)
+		return PV_ENOMEM;
+	while (lead < n && !source_row_id(src, lead) &&
+	       (source_kind(src, lead) == PLAN_CREATE || source_kind(src, lead) == PLAN_SKIP))
+		lead++;
+	if (ctx->helper_db && lead >= 2 * batch) {
+		rc = apply_two_writers(ctx, src, 0, lead, batch, buf);
+		if (rc < 0)
+			goto out;
+		start = rc == 0 ? lead : 0;
+		rc = 0;
+	}
+	while (tail > start && is_team_change(src, tail - 1))
+		tail--;
+	if (!ctx->helper_db || n - tail < 2 * batch)
+		tail = n;
+	rc = apply_serial(ctx, src, start, tail, batch, buf);
+	if (rc == 0 && tail < n) {
+		rc = apply_two_writers(ctx, src, tail, n, batch, buf);
+		if (rc == 1)
+			rc = apply_serial(ctx, src, tail, n, batch, buf);
+	}
+out:
+	free(buf);
+	return rc;
+}
+
+int sync_apply(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n)
+{
+	struct act_source src = { .acts = acts };
+
+	return apply_source(ctx, &src, n);
+}
+
+int sync_apply_plan(struct sync_apply_ctx *ctx, const struct plan_action *actions, size_t n)
+{
+	struct act_source src = { .plan = actions };
+
+	return apply_source(ctx, &src, n);
+}
+
+int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct plan_action *actions, size_t n)
+{
+	size_t batch = ctx->batch ? ctx->batch : 200;
+	struct act_source src = { .plan = actions };
 	struct sync_report_row *rows = calloc(batch, sizeof(*rows));
-	int rc = rows ? 0 : PV_ENOMEM;
+	struct sync_act *buf = calloc(batch, sizeof(*buf));
+	int rc = rows && buf ? 0 : PV_ENOMEM;
 
 	for (size_t from = 0; from < n && rc == 0; from += batch) {
 		size_t to = from + batch < n ? from + batch : n, filled = 0;
+		struct sync_act *acts = source_view(&src, from, to, buf);
 
-		for (size_t i = from; i < to && rc == 0; i++, filled++)
-			rc = sync_report_row_build(&rows[i - from], &acts[i],
+		for (size_t i = 0; i < to - from && rc == 0; i++, filled++)
+			rc = sync_report_row_build(&rows[i], &acts[i],
 						   acts[i].kind == PLAN_SKIP ? "skipped" : "planned",
 						   acts[i].user_id, acts[i].kind != PLAN_SKIP,
 						   ctx->invites, NULL);
@@ -598,6 +873,7 @@ int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct sync_act *acts
 		if (rc == 0 && ctx->between)
 			rc = ctx->between(ctx->arg);
 	}
+	free(buf);
 	free(rows);
 	return rc;
 }

@@ -3,9 +3,12 @@
  * same transaction as its report row (SPEC §2.7, §2.8).
  *
  * Actions go in batches: one transaction per batch of actions and their
- * rows.  When a batch fails, it is rolled back and replayed one action per
- * transaction, so that the failing action is isolated, recorded as failed
- * with its reason, and the others are applied.  A lost database connection
+ * rows (creates, team additions, team removals and report rows each as one
+ * multi-row statement).  When a batch fails, or one of its team statements
+ * changes other than exactly one row per action, it is rolled back and
+ * replayed one action per transaction, so that the odd action is
+ * isolated, recorded with its outcome (failed with its reason, or
+ * skipped), and the others are applied.  A lost database connection
  * or a lost lease stops the run (PV_EDBDOWN / PV_ECONFLICT): what was
  * committed is consistent, and the next worker finishes the sync.
  *
@@ -52,11 +55,13 @@ struct sync_apply_ctx {
 	void *arg;
 	size_t failed;              /* out: actions that failed */
 	/* Optional second connection (owned by the caller).  With it, the
-	 * leading run of creates and skips (all of a first sync) is written by
-	 * two transactions at a time, alternate batches on each connection:
-	 * those batches do not depend on one another (one action per Slack
-	 * member, e-mails made unique by the planner), and the server has
-	 * more than one core to insert with. */
+	 * leading run of creates and skips (all of a first sync's people) and
+	 * the trailing run of team changes (once everything before it is
+	 * committed) are each written by two transactions at a time,
+	 * alternate batches on each connection: those batches do not depend
+	 * on one another (one action per Slack member, e-mails made unique by
+	 * the planner; one per team and person), and the server has more
+	 * than one core to insert with. */
 	struct db *helper_db;
 };
 
@@ -67,8 +72,14 @@ void sync_act_from_plan(const struct plan_action *a, struct sync_act *out);
  * approved held sync, updating its planned row). */
 int sync_apply(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n);
 
-/* Writes the acts as planned rows, changing nothing else (dry run, held). */
-int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct sync_act *acts, size_t n);
+/* The same for a plan's actions, converted one batch at a time (no copy
+ * of the whole plan is made); actions and what they point to must outlive
+ * the call. */
+int sync_apply_plan(struct sync_apply_ctx *ctx, const struct plan_action *actions, size_t n);
+
+/* Writes a plan's actions as planned rows, changing nothing else (dry
+ * run, held), converting them one batch at a time. */
+int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct plan_action *actions, size_t n);
 
 /* The report rows and held syncs' payloads: sync_report_rows.h
  * (sync_act_from_payload reads a payload back). */

@@ -156,13 +156,16 @@ struct plan_arena {
 
 #define ARENA_BLOCK 65536
 
-static char *arena_strndup(struct plan_arena **head, const char *s, size_t n)
+/* n bytes of the arena, at a multiple of align (a power of two, at most
+ * that of max_align_t: blocks come from malloc). */
+static void *arena_alloc(struct plan_arena **head, size_t n, size_t align)
 {
 	struct plan_arena *a = *head;
-	char *r;
+	size_t at = a ? (a->used + align - 1) & ~(align - 1) : 0;
+	void *r;
 
-	if (!a || a->cap - a->used < n + 1) {
-		size_t cap = n + 1 > ARENA_BLOCK ? n + 1 : ARENA_BLOCK;
+	if (!a || at > a->cap || a->cap - at < n) {
+		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
 		a = malloc(sizeof(*a) + cap);
 		if (!a)
 			return NULL;
@@ -170,11 +173,21 @@ static char *arena_strndup(struct plan_arena **head, const char *s, size_t n)
 		a->used = 0;
 		a->cap = cap;
 		*head = a;
+		at = 0;
 	}
-	r = a->data + a->used;
+	r = a->data + at;
+	a->used = at + n;
+	return r;
+}
+
+static char *arena_strndup(struct plan_arena **head, const char *s, size_t n)
+{
+	char *r = arena_alloc(head, n + 1, 1);
+
+	if (!r)
+		return NULL;
 	memcpy(r, s, n);
 	r[n] = '\0';
-	a->used += n + 1;
 	return r;
 }
 
@@ -260,23 +273,28 @@ static const struct pair *pair_find(const struct pair *v, size_t n, int64_t team
 	return n ? bsearch(&k, v, n, sizeof(*v), pair_cmp) : NULL;
 }
 
-/* A team action before emission, sorted: team, removals first, then key. */
+/* A team action before emission, sorted: team, removals first, then key.
+ * 24 bytes: a first sync with 200 mapped teams holds 1.4 million of them
+ * next to the plan's actions, at the plan's peak.  The indices fit 32 bits
+ * (emit_teams checks); an addition is exactly a tact with a Slack index. */
+#define TACT_NONE UINT32_MAX
+
 struct tact {
 	int64_t team;
-	int add;
 	int64_t key;     /* user id for a removal, Slack rank for an addition */
-	size_t dir;
-	size_t slack;
+	uint32_t dir;    /* directory index, TACT_NONE: a user created by the plan */
+	uint32_t slack;  /* Slack index of an addition, TACT_NONE for a removal */
 };
 
 static int tact_cmp(const void *a, const void *b)
 {
 	const struct tact *x = a, *y = b;
+	int xa = x->slack != TACT_NONE, ya = y->slack != TACT_NONE;
 
 	if (x->team != y->team)
 		return x->team < y->team ? -1 : 1;
-	if (x->add != y->add)
-		return x->add - y->add;
+	if (xa != ya)
+		return xa - ya;
 	return x->key < y->key ? -1 : x->key > y->key;
 }
 
@@ -344,20 +362,34 @@ struct builder {
 	size_t active_admins;
 };
 
+/* Room for extra more actions. */
+static int reserve_actions(struct builder *b, size_t extra)
+{
+	struct sync_plan *p = b->p;
+	size_t cap = p->n_actions + extra;
+	void *v;
+
+	if (cap <= b->cap_actions)
+		return 0;
+	if (cap < extra || cap > SIZE_MAX / sizeof(*p->actions))
+		return PV_ENOMEM;
+	v = realloc(p->actions, cap * sizeof(*p->actions));
+	if (!v)
+		return PV_ENOMEM;
+	p->actions = v;
+	b->cap_actions = cap;
+	return 0;
+}
+
 static struct plan_action *push_action(struct builder *b, enum plan_kind kind,
 				       enum plan_reason reason)
 {
 	struct sync_plan *p = b->p;
 	struct plan_action *a;
 
-	if (p->n_actions == b->cap_actions) {
-		size_t cap = b->cap_actions ? b->cap_actions * 2 : 64;
-		void *v = realloc(p->actions, cap * sizeof(*p->actions));
-		if (!v)
-			return NULL;
-		p->actions = v;
-		b->cap_actions = cap;
-	}
+	if (p->n_actions == b->cap_actions &&
+	    reserve_actions(b, b->cap_actions ? b->cap_actions : 64) < 0)
+		return NULL;
 	a = &p->actions[p->n_actions++];
 	memset(a, 0, sizeof(*a));
 	a->kind = kind;
@@ -790,6 +822,7 @@ static int emit_create(struct builder *b, size_t si)
 {
 	const struct snap_person *u = &b->in->snap->people[si];
 	struct plan_action *a;
+	struct plan_profile *pr;
 	struct target t;
 	const char *first, *last;
 
@@ -800,7 +833,9 @@ static int emit_create(struct builder *b, size_t si)
 	if (!(a = push_action(b, PLAN_CREATE, PLAN_R_NEW_IN_SCOPE)))
 		return PV_ENOMEM;
 	a->slack = u;
-	a->profile = (struct plan_profile){
+	if (!(pr = arena_alloc(&b->p->arena, sizeof(*pr), _Alignof(struct plan_profile))))
+		return PV_ENOMEM;
+	*pr = (struct plan_profile){
 		.first_name = first,
 		.last_name = last,
 		.display_name = t.display,
@@ -810,6 +845,7 @@ static int emit_create(struct builder *b, size_t si)
 		.picture_key = t.picture_key,
 		.is_guest = t.guest,
 	};
+	a->profile = pr;
 	a->picture_key = t.picture_key;
 	return 0;
 }
@@ -962,6 +998,8 @@ static int emit_teams(struct builder *b)
 
 	if (!c->team_mapping_enabled || c->n_mappings == 0)
 		return 0;
+	if (in->snap->n_people >= TACT_NONE || in->snap->n_users >= TACT_NONE)
+		return PV_ENOMEM;  /* 4 billion people: struct tact's indices */
 
 	for (size_t i = 0; i < c->n_mappings; i++) {
 		const struct plan_mapping *m = &c->mappings[i];
@@ -1016,7 +1054,7 @@ static int emit_teams(struct builder *b)
 			rc = PV_ENOMEM;
 			goto out;
 		}
-		*t = (struct tact){ h->team, 0, h->key, xi, NONE };
+		*t = (struct tact){ h->team, h->key, (uint32_t)xi, TACT_NONE };
 	}
 	/* Additions: wanted pairs with no row at all (manual, provisioning or a
 	 * hand removal's tombstone). */
@@ -1034,25 +1072,38 @@ static int emit_teams(struct builder *b)
 			rc = PV_ENOMEM;
 			goto out;
 		}
-		*t = (struct tact){ w->team, 1, w->key, b->ss[si].fate == F_CREATE ? NONE : xi, si };
+		*t = (struct tact){ w->team, w->key, b->ss[si].fate == F_CREATE ? TACT_NONE : (uint32_t)xi,
+				    (uint32_t)si };
 	}
 
+	/* What was wanted and what there is are decided: freed before the
+	 * actions grow, at the plan's peak (1.4 million pairs of each in a
+	 * first sync with mapped teams), and room made for the team changes
+	 * at once rather than by doubling. */
+	free(have);
+	have = NULL;
+	free(want.v);
+	want.v = NULL;
+	if ((rc = reserve_actions(b, acts.n)))
+		goto out;
 	sort(acts.v, acts.n, acts.size, tact_cmp);
 	for (size_t i = 0; i < acts.n; i++) {
 		const struct tact *ta = &((const struct tact *)acts.v)[i];
 		size_t ti = idkey_find(b->team_by_id, in->snap->n_teams, ta->team);
-		struct plan_action *a = push_action(b, ta->add ? PLAN_ADD_TO_TEAM : PLAN_REMOVE_FROM_TEAM,
-						    ta->add ? PLAN_R_IN_MAPPED_GROUP
+		int add = ta->slack != TACT_NONE;
+		struct plan_action *a = push_action(b, add ? PLAN_ADD_TO_TEAM : PLAN_REMOVE_FROM_TEAM,
+						    add ? PLAN_R_IN_MAPPED_GROUP
 						    : PLAN_R_NOT_IN_MAPPED_GROUP);
 		if (!a) {
 			rc = PV_ENOMEM;
 			goto out;
 		}
 		a->team = &in->snap->teams[ti];
-		a->user = ta->dir != NONE ? &in->snap->users[ta->dir] : NULL;
-		if (ta->add) {
+		a->user = ta->dir != TACT_NONE ? &in->snap->users[ta->dir] : NULL;
+		if (add) {
 			a->slack = &in->snap->people[ta->slack];
-			a->created_by = ta->dir == NONE ? b->ss[ta->slack].create_action : PLAN_NO_ACTION;
+			a->created_by = ta->dir == TACT_NONE ? b->ss[ta->slack].create_action
+							     : PLAN_NO_ACTION;
 		}
 	}
 out:

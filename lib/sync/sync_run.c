@@ -179,7 +179,6 @@ static int plan_and_apply(struct run *r, struct sync_apply_ctx *actx, const char
 {
 	struct plan_input in = { 0 };
 	struct sync_plan plan = { 0 };
-	struct sync_act *acts = NULL;
 	int rc;
 
 	in.snap = &r->snap;
@@ -194,18 +193,11 @@ static int plan_and_apply(struct run *r, struct sync_apply_ctx *actx, const char
 	}
 	if (rc < 0)
 		goto out;
-	acts = calloc(plan.n_actions + 1, sizeof(*acts));
-	if (!acts) {
-		rc = PV_ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < plan.n_actions; i++)
-		sync_act_from_plan(&plan.actions[i], &acts[i]);
 	if (r->job->dry_run) {
-		rc = sync_apply_plan_only(actx, acts, plan.n_actions);
+		rc = sync_apply_plan_only(actx, plan.actions, plan.n_actions);
 		*status = "succeeded";
 	} else if (plan.held) {
-		rc = sync_apply_plan_only(actx, acts, plan.n_actions);
+		rc = sync_apply_plan_only(actx, plan.actions, plan.n_actions);
 		snprintf(r->error, sizeof(r->error), "Held for approval: this sync would deactivate %zu of"
 			 " %zu provisioned users, more than the threshold (%u%% and at least %u). Review the"
 			 " planned actions, then approve or discard the sync.",
@@ -213,13 +205,12 @@ static int plan_and_apply(struct run *r, struct sync_apply_ctx *actx, const char
 			 r->cfg.plan.threshold_percent, r->cfg.plan.threshold_minimum);
 		*status = "held";
 	} else {
-		rc = sync_apply(actx, acts, plan.n_actions);
+		rc = sync_apply_plan(actx, plan.actions, plan.n_actions);
 		*status = actx->failed ? "completed_with_errors" : "succeeded";
 	}
 	log_info("sync %lld: organization %lld: %zu actions planned, %s%s", (long long)r->job->id,
 		 (long long)r->job->org, plan.n_actions, *status, r->job->dry_run ? " (dry run)" : "");
 out:
-	free(acts);
 	sync_plan_release(&plan);
 	return rc;
 }

@@ -158,6 +158,48 @@ static void test_groups(void **state)
 	snapshot_release(&s);
 }
 
+/* A group's members that are people of the snapshot share the person's
+ * id; others are copies; people added later are found too. */
+static void test_group_members_share_people_ids(void **state)
+{
+	static const struct {
+		const char *member;
+		int person;     /* index of the person whose id it shares, -1: a copy */
+	} want[] = { { "U3", 2 }, { "U1", 0 }, { "UX", -1 }, { "U2", 1 }, { "U1", 0 } };
+	char *ids[] = { "U3", "U1", "UX", "U2", "U1" };
+	char *later[] = { "U4", "U2" };
+	const char *person[] = { "U1", "U2", "U3", "U4" };
+	struct snap_group *g;
+	struct snap_person *p;
+	struct snapshot s;
+
+	(void)state;
+	assert_int_equal(snapshot_init(&s), 0);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(snapshot_add_person(&s, &p), 0);
+		assert_int_equal(snapshot_strdup(&s, person[i], &p->id), 0);
+	}
+	assert_int_equal(snapshot_add_group(&s, &g), 0);
+	assert_int_equal(snapshot_group_set_members(&s, g, ids, 5), 0);
+	assert_int_equal(g->n_member_ids, 5);
+	for (size_t i = 0; i < 5; i++) {
+		assert_string_equal(g->member_ids[i], want[i].member);
+		assert_ptr_not_equal(g->member_ids[i], ids[i]);
+		if (want[i].person >= 0)
+			assert_ptr_equal(g->member_ids[i], s.people[want[i].person].id);
+		else
+			for (size_t k = 0; k < s.n_people; k++)
+				assert_ptr_not_equal(g->member_ids[i], s.people[k].id);
+	}
+	assert_int_equal(snapshot_add_person(&s, &p), 0);
+	assert_int_equal(snapshot_strdup(&s, person[3], &p->id), 0);
+	assert_int_equal(snapshot_add_group(&s, &g), 0);
+	assert_int_equal(snapshot_group_set_members(&s, g, later, 2), 0);
+	assert_ptr_equal(g->member_ids[0], s.people[3].id);
+	assert_ptr_equal(g->member_ids[1], s.people[1].id);
+	snapshot_release(&s);
+}
+
 /* The arrays grow past several doublings and keep every element. */
 static void test_growing_arrays(void **state)
 {
@@ -224,6 +266,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slack_page_into_neutral_kinds),
 		cmocka_unit_test(test_groups),
+		cmocka_unit_test(test_group_members_share_people_ids),
 		cmocka_unit_test(test_growing_arrays),
 	};
 

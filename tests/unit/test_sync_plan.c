@@ -306,7 +306,7 @@ static void test_create_values(void **state)
 		world_init(&w);
 		w.su[w.n_su++] = c->u;
 		assert_string_equal(world_plan(&w), "create new_in_scope U1");
-		p = &w.plan.actions[0].profile;
+		p = w.plan.actions[0].profile;
 		assert_string_equal(p->first_name, c->want.first_name);
 		assert_string_equal(p->last_name, c->want.last_name);
 		assert_string_equal(p->display_name, c->want.display_name);
@@ -1016,17 +1016,17 @@ static size_t mirror_plan(const struct sync_plan *p, struct snap_user *users,
 		if (a->kind == PLAN_CREATE) {
 			users[n] = (struct snap_user){
 				.id = (int64_t)i + 1,
-				.email = a->profile.email,
-				.first_name = a->profile.first_name,
-				.last_name = a->profile.last_name,
-				.display_name = a->profile.display_name,
-				.job_title = a->profile.job_title,
-				.picture_url = a->profile.picture_url,
-				.picture_key = a->profile.picture_key,
+				.email = a->profile->email,
+				.first_name = a->profile->first_name,
+				.last_name = a->profile->last_name,
+				.display_name = a->profile->display_name,
+				.job_title = a->profile->job_title,
+				.picture_url = a->profile->picture_url,
+				.picture_key = a->profile->picture_key,
 				.slack_user_id = a->slack->id,
 				.status = SNAP_USER_ACTIVE,
 				.source = SNAP_SOURCE_SLACK,
-				.is_guest = (unsigned)a->profile.is_guest,
+				.is_guest = (unsigned)a->profile->is_guest,
 				.provisioned = 1,
 			};
 			n++;
