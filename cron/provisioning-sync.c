@@ -80,6 +80,10 @@ static int run_queued(struct db *db, struct sync_run_opts *opts, const char *own
 		log_clear_context();
 		syncq_job_release(&job);
 		(*ran)++;
+		/* A lost lease ends this sync's run, not the pass: the worker
+		 * that took it over finishes it (sync_run said so in the log). */
+		if (rc == PV_ELEASE)
+			rc = 0;
 		if (rc < 0)
 			break;
 	}

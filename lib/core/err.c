@@ -17,6 +17,7 @@ const char *pv_strerror(int rc)
 	case PV_ETHROTTLED: return "too many attempts";
 	case PV_EREMOTE: return "remote service failed";
 	case PV_EDEADLOCK: return "deadlock";
+	case PV_ELEASE: return "lease lost to another worker";
 	}
 	return "unknown error";
 }

@@ -26,6 +26,7 @@ enum pv_err {
 	PV_ETHROTTLED = -11, /* too many attempts; try later */
 	PV_EREMOTE = -12,    /* a remote service (Slack, SMTP) failed */
 	PV_EDEADLOCK = -13,  /* transaction lost a deadlock; retry it whole */
+	PV_ELEASE = -14,     /* a worker lost its lease on a job: stop, write nothing */
 };
 
 /* A short lower-case description of a code, for logs; never NULL. */

@@ -4,6 +4,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/pjson.h"
+#include "sync/sync_queue.h"
 #include "sync/sync_report_rows.h"
 
 #include <pthread.h>
@@ -311,7 +312,49 @@ static int apply_one(struct sync_apply_ctx *ctx, const struct sync_act *a, const
 /* A failure that stops the whole run rather than one action. */
 static int fatal(int rc)
 {
-	return rc == PV_EDBDOWN || rc == PV_ENOMEM;
+	return rc == PV_EDBDOWN || rc == PV_ENOMEM || rc == PV_ELEASE;
+}
+
+/* ---- The batch transaction: fenced, and run again after a deadlock ---- */
+
+/* The first statement of each transaction of the run: does this worker
+ * still hold the sync?  A worker frozen past its lease (or waiting on
+ * Slack too long) finds out here and commits nothing. */
+static int batch_fence(struct sync_apply_ctx *ctx)
+{
+	int rc = syncq_fence(ctx->db, ctx->sync_id, ctx->owner);
+
+	if (rc == PV_ELEASE)
+		log_warn("sync %lld: another worker took this sync over; this one stops without"
+			 " writing", (long long)ctx->sync_id);
+	return rc;
+}
+
+/* Runs fn(ctx, arg) as one transaction of the run through db_tx_run: fenced
+ * first, committed when fn returns 0, rolled back otherwise, and run again
+ * whole when it loses a deadlock or a lock wait (fn starts afresh). */
+struct batch_tx {
+	struct sync_apply_ctx *ctx;
+	int (*fn)(struct sync_apply_ctx *ctx, void *arg);
+	void *arg;
+};
+
+static int batch_tx_body(struct db *db, void *arg)
+{
+	struct batch_tx *t = arg;
+	int rc;
+
+	(void)db;  /* t->ctx->db: the same connection */
+	rc = batch_fence(t->ctx);
+	return rc < 0 ? rc : t->fn(t->ctx, t->arg);
+}
+
+static int batch_tx(struct sync_apply_ctx *ctx, int (*fn)(struct sync_apply_ctx *ctx, void *arg),
+		    void *arg)
+{
+	struct batch_tx t = { .ctx = ctx, .fn = fn, .arg = arg };
+
+	return db_tx_run(ctx->db, batch_tx_body, &t);
 }
 
 /* Finds, among the creates of acts[from..to), the one for slack_id; start
@@ -582,9 +625,18 @@ static int batched(enum plan_kind k)
  * in one INSERT and one DELETE (after the creates, whose accounts they may
  * need; no other action of a batch changes a membership, and the plan
  * puts team changes last), the other actions one by one in plan order,
- * then every report row in one INSERT. */
-static int apply_range(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t from, size_t to)
+ * then every report row in one INSERT.  Inside its transaction (batch_tx);
+ * repeatable (db_tx_run): everything it fills is made anew here. */
+struct range {
+	struct sync_act *acts;
+	size_t from, to;
+};
+
+static int apply_range_tx(struct sync_apply_ctx *ctx, void *arg)
 {
+	const struct range *g = arg;
+	struct sync_act *acts = g->acts;
+	size_t from = g->from, to = g->to;
 	const char *failure;
 	struct sync_report_row *rows = calloc(to - from, sizeof(*rows));
 	int64_t *ids = calloc(to - from, sizeof(*ids));
@@ -595,9 +647,7 @@ static int apply_range(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t
 		rc = PV_ENOMEM;
 		goto out;
 	}
-	rc = db_begin(ctx->db);
-	if (rc == 0)
-		rc = insert_creates(ctx, acts, from, to, ids);
+	rc = insert_creates(ctx, acts, from, to, ids);
 	if (rc == 0)
 		rc = apply_team_changes(ctx, acts, from, to, ids);
 	for (size_t i = from; i < to && rc == 0; i++) {
@@ -613,10 +663,6 @@ static int apply_range(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t
 	}
 	if (rc == 0)
 		rc = rows_write(ctx, rows, to - from);
-	if (rc == 0)
-		rc = db_commit(ctx->db);
-	if (rc < 0)
-		db_rollback(ctx->db);
 out:
 	for (size_t i = 0; i < filled; i++)
 		sync_report_row_release(&rows[i]);
@@ -625,38 +671,53 @@ out:
 	return rc;
 }
 
-/* One action alone; its failure becomes a failed row. */
-static int apply_alone(struct sync_apply_ctx *ctx, struct sync_act *a)
+static int apply_range(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t from, size_t to)
 {
-	const char *outcome, *failure = NULL;
+	struct range g = { .acts = acts, .from = from, .to = to };
+
+	return batch_tx(ctx, apply_range_tx, &g);
+}
+
+struct alone {
+	struct sync_act *a;
+	const char *failure;        /* out: why it failed, in words */
+};
+
+static int apply_alone_tx(struct sync_apply_ctx *ctx, void *arg)
+{
+	struct alone *x = arg;
+	const char *outcome;
 	int64_t user_id = 0;
 	int rc;
 
-	rc = db_begin(ctx->db);
+	x->failure = NULL;
+	rc = apply_one(ctx, x->a, &outcome, &user_id, &x->failure);
 	if (rc == 0)
-		rc = apply_one(ctx, a, &outcome, &user_id, &failure);
-	if (rc == 0)
-		rc = row_write(ctx, a, outcome, user_id, 0, NULL);
-	if (rc == 0)
-		rc = db_commit(ctx->db);
-	if (rc == 0)
-		return 0;
-	db_rollback(ctx->db);
-	if (fatal(rc))
+		rc = row_write(ctx, x->a, outcome, user_id, 0, NULL);
+	return rc;
+}
+
+static int failed_row_tx(struct sync_apply_ctx *ctx, void *arg)
+{
+	const struct alone *x = arg;
+
+	return row_write(ctx, x->a, "failed", x->a->user_id, 0,
+			 x->failure ? x->failure : "the directory refused the change.");
+}
+
+/* One action alone; its failure becomes a failed row. */
+static int apply_alone(struct sync_apply_ctx *ctx, struct sync_act *a)
+{
+	struct alone x = { .a = a };
+	int rc = batch_tx(ctx, apply_alone_tx, &x);
+
+	if (rc == 0 || fatal(rc))
 		return rc;
 	log_warn("sync %lld: action %s of %s failed: %s (%s)", (long long)ctx->sync_id,
 		 sync_plan_kind_name(a->kind), a->slack_user_id ? a->slack_user_id : "-",
 		 pv_strerror(rc), db_last_error(ctx->db));
 	ctx->failed++;
-	rc = db_begin(ctx->db);
-	if (rc == 0)
-		rc = row_write(ctx, a, "failed", a->user_id, 0,
-			       failure ? failure : "the directory refused the change.");
-	if (rc == 0)
-		rc = db_commit(ctx->db);
-	if (rc < 0)
-		db_rollback(ctx->db);
-	return rc;
+	return batch_tx(ctx, failed_row_tx, &x);
 }
 
 /* Applies one batch, replaying it one action at a time when it fails. */
@@ -708,8 +769,10 @@ struct writer {
 	const struct act_source *src;
 	struct sync_act *buf;       /* one batch of converted acts */
 	size_t base, n, batch;      /* the range [base, n) */
+	size_t total;               /* actions of the whole apply, for progress */
 	size_t first;               /* batch index it starts with; it takes every other */
 	atomic_int *stop;           /* set by the writer that fails */
+	atomic_size_t *done;        /* actions written so far (both writers) */
 	int rc;
 };
 
@@ -722,8 +785,10 @@ static void *writer_run(void *arg)
 		size_t to = from + w->batch < w->n ? from + w->batch : w->n;
 
 		w->rc = apply_batch(&w->ctx, source_view(w->src, from, to, w->buf), 0, to - from);
+		if (w->rc == 0)
+			atomic_fetch_add(w->done, to - from);
 		if (w->rc == 0 && w->ctx.between)
-			w->rc = w->ctx.between(w->ctx.arg);
+			w->rc = w->ctx.between(w->ctx.arg, atomic_load(w->done), w->total);
 		if (w->rc < 0) {
 			atomic_store(w->stop, 1);
 			break;
@@ -735,9 +800,10 @@ static void *writer_run(void *arg)
 /* src[base..n) are independent batches (creates and skips, or team
  * changes): two writers, alternate batches. */
 static int apply_two_writers(struct sync_apply_ctx *ctx, const struct act_source *src,
-			     size_t base, size_t n, size_t batch, struct sync_act *buf)
+			     size_t base, size_t n, size_t batch, size_t total, struct sync_act *buf)
 {
 	struct sync_act *helper_buf = src->acts ? NULL : calloc(batch, sizeof(*helper_buf));
+	atomic_size_t done = base;
 	atomic_int stop = 0;
 	struct writer w[2];
 	pthread_t helper;
@@ -748,7 +814,7 @@ static int apply_two_writers(struct sync_apply_ctx *ctx, const struct act_source
 	for (int i = 0; i < 2; i++) {
 		w[i] = (struct writer){ .ctx = *ctx, .src = src, .buf = i ? helper_buf : buf,
 					.base = base, .n = n, .batch = batch, .first = (size_t)i,
-					.stop = &stop };
+					.stop = &stop, .done = &done, .total = total };
 		w[i].ctx.failed = 0;
 	}
 	w[1].ctx.db = ctx->helper_db;
@@ -774,7 +840,7 @@ static int is_team_change(const struct act_source *src, size_t i)
 
 /* [from, to) in batches on ctx's connection alone. */
 static int apply_serial(struct sync_apply_ctx *ctx, const struct act_source *src, size_t from,
-			size_t to, size_t batch, struct sync_act *buf)
+			size_t to, size_t batch, size_t total, struct sync_act *buf)
 {
 	int rc = 0;
 
@@ -783,7 +849,7 @@ static int apply_serial(struct sync_apply_ctx *ctx, const struct act_source *src
 
 		rc = apply_batch(ctx, source_view(src, from, end, buf), 0, end - from);
 		if (rc == 0 && ctx->between)
-			rc = ctx->between(ctx->arg);
+			rc = ctx->between(ctx->arg, end, total);
 	}
 	return rc;
 }
@@ -808,7 +874,7 @@ static int apply_source(struct sync_apply_ctx *ctx, const struct act_source *src
 	       (source_kind(src, lead) == PLAN_CREATE || source_kind(src, lead) == PLAN_SKIP))
 		lead++;
 	if (ctx->helper_db && lead >= 2 * batch) {
-		rc = apply_two_writers(ctx, src, 0, lead, batch, buf);
+		rc = apply_two_writers(ctx, src, 0, lead, batch, n, buf);
 		if (rc < 0)
 			goto out;
 		start = rc == 0 ? lead : 0;
@@ -818,11 +884,11 @@ static int apply_source(struct sync_apply_ctx *ctx, const struct act_source *src
 		tail--;
 	if (!ctx->helper_db || n - tail < 2 * batch)
 		tail = n;
-	rc = apply_serial(ctx, src, start, tail, batch, buf);
+	rc = apply_serial(ctx, src, start, tail, batch, n, buf);
 	if (rc == 0 && tail < n) {
-		rc = apply_two_writers(ctx, src, tail, n, batch, buf);
+		rc = apply_two_writers(ctx, src, tail, n, batch, n, buf);
 		if (rc == 1)
-			rc = apply_serial(ctx, src, tail, n, batch, buf);
+			rc = apply_serial(ctx, src, tail, n, batch, n, buf);
 	}
 out:
 	free(buf);
@@ -843,6 +909,26 @@ int sync_apply_plan(struct sync_apply_ctx *ctx, const struct plan_action *action
 	return apply_source(ctx, &src, n);
 }
 
+struct plan_rows {
+	struct sync_report_row *rows;
+	size_t n;
+};
+
+static int plan_rows_tx(struct sync_apply_ctx *ctx, void *arg)
+{
+	const struct plan_rows *p = arg;
+
+	return rows_write(ctx, p->rows, p->n);
+}
+
+/* A batch of planned rows in its own fenced transaction. */
+static int plan_rows_write(struct sync_apply_ctx *ctx, struct sync_report_row *rows, size_t n)
+{
+	struct plan_rows p = { .rows = rows, .n = n };
+
+	return batch_tx(ctx, plan_rows_tx, &p);
+}
+
 int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct plan_action *actions, size_t n)
 {
 	size_t batch = ctx->batch ? ctx->batch : 200;
@@ -861,17 +947,11 @@ int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct plan_action *a
 						   acts[i].user_id, acts[i].kind != PLAN_SKIP,
 						   ctx->invites, NULL);
 		if (rc == 0)
-			rc = db_begin(ctx->db);
-		if (rc == 0)
-			rc = rows_write(ctx, rows, to - from);
-		if (rc == 0)
-			rc = db_commit(ctx->db);
-		if (rc < 0)
-			db_rollback(ctx->db);
+			rc = plan_rows_write(ctx, rows, to - from);
 		for (size_t i = 0; i < filled; i++)
 			sync_report_row_release(&rows[i]);
 		if (rc == 0 && ctx->between)
-			rc = ctx->between(ctx->arg);
+			rc = ctx->between(ctx->arg, to, n);
 	}
 	free(buf);
 	free(rows);

@@ -9,8 +9,14 @@
  * replayed one action per transaction, so that the odd action is
  * isolated, recorded with its outcome (failed with its reason, or
  * skipped), and the others are applied.  A lost database connection
- * or a lost lease stops the run (PV_EDBDOWN / PV_ECONFLICT): what was
+ * or a lost lease stops the run (PV_EDBDOWN / PV_ELEASE): what was
  * committed is consistent, and the next worker finishes the sync.
+ *
+ * Every transaction (a batch, one replayed action, a failed row, a batch of
+ * planned rows) starts with syncq_fence on its own connection, so a worker
+ * that lost its lease commits nothing, and runs under db_tx_run, so a lost
+ * deadlock or lock wait runs the transaction again instead of becoming a
+ * person's failed row.
  *
  * An action (struct sync_act) borrows every string it holds.
  */
@@ -50,8 +56,10 @@ struct sync_apply_ctx {
 	const char *workspace_id;
 	int invites;                /* organization setting automatic_invites */
 	size_t batch;               /* actions per transaction */
-	/* Called between batches; a negative return stops the run. */
-	int (*between)(void *arg);
+	const char *owner;          /* the worker's lease name: every transaction is fenced */
+	/* Called between batches with the actions written so far (by both
+	 * writers) and in all; a negative return stops the run. */
+	int (*between)(void *arg, size_t done, size_t total);
 	void *arg;
 	size_t failed;              /* out: actions that failed */
 	/* Optional second connection (owned by the caller).  With it, the

@@ -158,8 +158,24 @@ int syncq_renew(struct db *db, int64_t id, const char *owner, int lease_seconds)
 
 	if (rc == 0 && n == 0) {
 		log_warn("sync %lld: lease lost to another worker", (long long)id);
-		return PV_ECONFLICT;
+		return PV_ELEASE;
 	}
+	return rc;
+}
+
+int syncq_fence(struct db *db, int64_t id, const char *owner)
+{
+	long long held = 0;
+	/* A shared lock, not an UPDATE: the two writers of a first sync fence
+	 * their batches at the same time without waiting on each other, while
+	 * a claim (FOR UPDATE SKIP LOCKED) cannot change the owner before this
+	 * transaction ends, so whatever it commits was written by the owner. */
+	int rc = db_query_int(db, &held, "SELECT COUNT(*) FROM provisioning_syncs WHERE id = ?"
+			      " AND lease_owner = ? AND status = 'running' LOCK IN SHARE MODE",
+			      DB_ARGS(DB_INT(id), DB_STR(owner)));
+
+	if (rc == 0 && held == 0)
+		return PV_ELEASE;
 	return rc;
 }
 
@@ -184,11 +200,11 @@ int syncq_finish(struct db *db, int64_t id, const char *owner, const char *statu
 		" s.n_deactivated = IFNULL(t.d, 0), s.n_reactivated = IFNULL(t.r, 0),"
 		" s.n_added_to_team = IFNULL(t.a, 0), s.n_removed_from_team = IFNULL(t.m, 0),"
 		" s.n_skipped = IFNULL(t.k, 0), s.n_failed = IFNULL(t.f, 0)"
-		" WHERE s.id = ? AND s.lease_owner = ?",
+		" WHERE s.id = ? AND s.lease_owner = ? AND s.status = 'running'",
 		DB_ARGS(DB_INT(id), DB_STR(status), DB_STR(error), DB_INT(id), DB_STR(owner)), &n);
 
 	if (rc == 0 && n == 0)
-		return PV_ECONFLICT;
+		return PV_ELEASE;
 	return rc;
 }
 
@@ -256,7 +272,7 @@ int syncq_set_progress(struct db *db, int64_t id, const char *owner, const char 
 		     " WHERE id = ? AND status = 'running' AND lease_owner = ?",
 		     DB_ARGS(DB_STR(phase), DB_INT(done < 0 ? 0 : done),
 			     total < 0 ? DB_NULL() : DB_INT(total), DB_INT(id), DB_STR(owner)), &n);
-	return rc == 0 && n == 0 ? PV_ECONFLICT : rc;
+	return rc == 0 && n == 0 ? PV_ELEASE : rc;
 }
 
 int syncq_apply_retention(struct db *db)

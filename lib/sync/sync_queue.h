@@ -6,11 +6,14 @@
  * expired: its worker died) with SELECT ... FOR UPDATE SKIP LOCKED, so many
  * workers on many hosts never claim the same row; the schema allows at most
  * one pending or running sync per organization.  A worker renews its lease
- * between batches and stops when the renewal says another worker took over.
+ * while it reads Slack and between batches, and fences every write: each of
+ * its transactions starts with syncq_fence, so nothing is committed by a
+ * worker that another one took over from (SPEC §2.9 "exactly once").
  *
- * Errors: PV_ECONFLICT (a sync is already pending or running; the lease was
- * lost; approve/discard of a sync that is not held), PV_ENOTFOUND (no such
- * sync in the organization), database errors.
+ * Errors: PV_ELEASE (this worker no longer holds the sync's lease: stop
+ * without writing), PV_ECONFLICT (a sync is already pending or running;
+ * approve/discard of a sync that is not held), PV_ENOTFOUND (no such sync
+ * in the organization), database errors.
  */
 #ifndef PV_SYNC_QUEUE_H
 #define PV_SYNC_QUEUE_H
@@ -42,10 +45,18 @@ int syncq_schedule_due(struct db *db);
  * there is nothing to do. */
 int syncq_claim(struct db *db, const char *owner, int lease_seconds, int64_t org,
 		struct syncq_job *job);
+/* Moves the lease's end lease_seconds from now; PV_ELEASE when owner no
+ * longer holds it.  Its own statement: call it outside a transaction. */
 int syncq_renew(struct db *db, int64_t id, const char *owner, int lease_seconds);
+/* The first statement of every transaction of a run: 0 when owner still
+ * holds the running sync's lease, PV_ELEASE when not (roll back).  It locks
+ * the sync's row in share mode until the transaction ends, so a claim
+ * cannot take the sync over between this check and the COMMIT. */
+int syncq_fence(struct db *db, int64_t id, const char *owner);
 /* Ends a run: status "succeeded", "completed_with_errors", "failed" or
  * "held"; error is a line for administrators (NULL for none).  Counts are
- * recomputed from the action rows. */
+ * recomputed from the action rows.  Fenced in itself (one UPDATE of the
+ * owner's running row): PV_ELEASE when the lease was lost. */
 int syncq_finish(struct db *db, int64_t id, const char *owner, const char *status,
 		 const char *error);
 int syncq_approve(struct db *db, int64_t org, int64_t id, int64_t user);
@@ -64,7 +75,7 @@ int syncq_cancel(struct db *db, int64_t org, int64_t id, int64_t user);
 /* Live progress of a running sync, for the page: phase "reading" (Slack),
  * "planning" or "applying", and the counts so far (total < 0: not known
  * yet).  Cheap (one indexed UPDATE): call it between pages and batches,
- * not per person.  PV_ECONFLICT when owner no longer holds the sync's lease;
+ * not per person.  PV_ELEASE when owner no longer holds the sync's lease;
  * PV_EINVAL for another phase. */
 int syncq_set_progress(struct db *db, int64_t id, const char *owner, const char *phase,
 		       long long done, long long total);

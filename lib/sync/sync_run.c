@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct run {
 	struct db *db;
@@ -27,14 +28,95 @@ struct run {
 	struct sync_config_snapshot cfg;
 	struct snapshot snap;          /* the planner's whole input, with cfg */
 	int invites;
+	long long renewed_ms;          /* when the lease was last renewed (monotonic) */
+	long long progress_ms;         /* when progress was last written */
+	size_t progress_people;        /* people read when progress was last written */
+	int lost;                      /* the lease went to another worker */
 	char error[1000];
 };
 
-static int renew(void *arg)
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A lost lease, said once and plainly; PV_ELEASE passes through. */
+static int lease_lost(struct run *r, int rc)
+{
+	if (rc == PV_ELEASE && !r->lost) {
+		r->lost = 1;
+		log_warn("sync %lld: this worker lost its lease (it was paused or waited longer than"
+			 " %d s) and another worker took the sync over; stopping without writing"
+			 " anything more", (long long)r->job->id, r->o->lease_seconds);
+	}
+	return rc;
+}
+
+/* Renews the lease when a third of it has gone by: often enough that a
+ * paused clock or a slow answer leaves two thirds in hand, rarely enough
+ * that the renewal (an UPDATE of the sync's row) does not queue behind the
+ * writers' fences batch after batch.  Only a lost lease is returned: a
+ * failed renewal for another reason is tried again at the next call, and
+ * the fence keeps the writes safe meanwhile. */
+static int keep_lease(struct run *r)
+{
+	long long now = now_ms();
+	int rc;
+
+	if (now - r->renewed_ms < (long long)r->o->lease_seconds * 1000 / 3)
+		return 0;
+	rc = syncq_renew(r->db, r->job->id, r->o->owner, r->o->lease_seconds);
+	if (rc == 0)
+		r->renewed_ms = now;
+	else if (rc != PV_ELEASE)
+		log_warn("sync %lld: the lease could not be renewed (%s); trying again",
+			 (long long)r->job->id, pv_strerror(rc));
+	return rc == PV_ELEASE ? lease_lost(r, rc) : 0;
+}
+
+/* Live progress for the page (fenced: PV_ELEASE when the lease is lost).
+ * A failure to write it for another reason only costs the display. */
+static int progress(struct run *r, const char *phase, long long done, long long total)
+{
+	int rc = syncq_set_progress(r->db, r->job->id, r->o->owner, phase, done, total);
+
+	r->progress_ms = now_ms();
+	if (rc == PV_ELEASE)
+		return lease_lost(r, rc);
+	if (rc < 0)
+		log_warn("sync %lld: progress not recorded (%s)", (long long)r->job->id,
+			 pv_strerror(rc));
+	return 0;
+}
+
+/* The Slack client's tick (slack_set_tick): while Slack is read or a
+ * Retry-After waited out, the lease is kept, and each page read is shown
+ * ("reading": the people so far, the total is not known). */
+static int slack_tick(void *arg)
 {
 	struct run *r = arg;
+	int rc = keep_lease(r);
 
-	return syncq_renew(r->db, r->job->id, r->o->owner, r->o->lease_seconds);
+	if (rc == 0 && r->snap.n_people != r->progress_people) {
+		r->progress_people = r->snap.n_people;
+		rc = progress(r, "reading", (long long)r->snap.n_people, -1);
+	}
+	return rc;
+}
+
+/* Between the applier's batches: the lease, and "applying" at most once
+ * a second (the row it writes is the one every batch's fence shares). */
+static int between_batches(void *arg, size_t done, size_t total)
+{
+	struct run *r = arg;
+	int rc = keep_lease(r);
+
+	if (rc == 0 && (now_ms() - r->progress_ms >= 1000 || done == total))
+		rc = progress(r, "applying", (long long)done, (long long)total);
+	return rc;
 }
 
 /* A Slack failure in words for administrators. */
@@ -183,6 +265,9 @@ static int plan_and_apply(struct run *r, struct sync_apply_ctx *actx, const char
 
 	in.snap = &r->snap;
 	in.config = &r->cfg.plan;
+	rc = progress(r, "planning", 0, -1);
+	if (rc < 0)
+		return rc;
 	rc = sync_plan_build(&in, &plan);
 	if (rc == PV_EINVAL) {
 		snprintf(r->error, sizeof(r->error), "The sync was stopped before changing anything: %s",
@@ -208,16 +293,43 @@ static int plan_and_apply(struct run *r, struct sync_apply_ctx *actx, const char
 		rc = sync_apply_plan(actx, plan.actions, plan.n_actions);
 		*status = actx->failed ? "completed_with_errors" : "succeeded";
 	}
-	log_info("sync %lld: organization %lld: %zu actions planned, %s%s", (long long)r->job->id,
-		 (long long)r->job->org, plan.n_actions, *status, r->job->dry_run ? " (dry run)" : "");
+	/* Only a run that got to its end says how it ended: a stop (database
+	 * down, lease lost) is logged by sync_run, and was never a success. */
+	if (rc == 0)
+		log_info("sync %lld: organization %lld: %zu actions planned, %s%s",
+			 (long long)r->job->id, (long long)r->job->org, plan.n_actions, *status,
+			 r->job->dry_run ? " (dry run)" : "");
 out:
 	sync_plan_release(&plan);
 	return rc;
 }
 
+/* A retry's clearing of the report rows a crashed run left unapplied:
+ * fenced like every write of the run. */
+static int clear_unapplied_tx(struct db *db, void *arg)
+{
+	const struct run *r = arg;
+	int rc = syncq_fence(db, r->job->id, r->o->owner);
+
+	if (rc == 0)
+		rc = db_exec(db, "DELETE FROM provisioning_sync_actions WHERE organization_id = ?"
+			     " AND sync_id = ? AND outcome IN ('skipped','failed','planned')",
+			     DB_ARGS(DB_INT(r->job->org), DB_INT(r->job->id)), NULL);
+	return rc;
+}
+
+/* A Slack client for the run: the lease kept and progress shown while it
+ * waits on Slack. */
+static void watch_slack(struct run *r)
+{
+	if (r->slack)
+		slack_set_tick(r->slack, slack_tick, r);
+}
+
 int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_job *job)
 {
-	struct run r = { .db = db, .o = o, .job = job };
+	struct run r = { .db = db, .o = o, .job = job, .renewed_ms = now_ms(),
+			  .progress_people = (size_t)-1 };
 	struct sync_apply_ctx actx = { 0 };
 	const char *status = "failed";
 	int rc;
@@ -242,8 +354,7 @@ int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_jo
 	/* A retry of a crashed run keeps what it applied (succeeded rows) and
 	 * plans the rest again; the rest of its report is written anew. */
 	if (job->attempts > 1 && !job->approved) {
-		rc = db_exec(db, "DELETE FROM provisioning_sync_actions WHERE sync_id = ?"
-			     " AND outcome IN ('skipped','failed','planned')", DB_ARGS(DB_INT(job->id)), NULL);
+		rc = db_tx_run(db, clear_unapplied_tx, &r);
 		if (rc < 0)
 			goto out;
 	}
@@ -252,7 +363,8 @@ int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_jo
 	actx.org = job->org;
 	actx.workspace_id = r.conn.workspace_id;
 	actx.batch = o->batch;
-	actx.between = renew;
+	actx.owner = o->owner;
+	actx.between = between_batches;
 	actx.arg = &r;
 	if (o->writers > 1 && !job->dry_run && db_new(&actx.helper_db, o->cfg) < 0)
 		actx.helper_db = NULL;  /* one writer is slower, not wrong */
@@ -288,7 +400,10 @@ int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_jo
 		rc = 0;
 		goto finish;
 	}
+	watch_slack(&r);
 	rc = read_people(&r);
+	if (rc == PV_ELEASE)
+		goto out;
 	if (rc < 0 && slack_last_error(r.slack)->kind == SLACK_ERR_EXPIRED) {
 		/* token_expired: refresh once and read again from the start. */
 		log_info("sync %lld: Slack says the token expired; refreshing it", (long long)job->id);
@@ -297,10 +412,15 @@ int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_jo
 		snapshot_clear_people(&r.snap);
 		r.error[0] = '\0';
 		rc = conn_client_refreshed(db, o->cfg, o->key, job->org, &r.slack);
+		watch_slack(&r);
 		if (rc == 0)
 			rc = read_people(&r);
 	}
-	if (rc < 0 || read_groups(&r) < 0) {
+	if (rc == 0)
+		rc = read_groups(&r);
+	if (rc == PV_ELEASE)
+		goto out;
+	if (rc < 0) {
 		if (!r.error[0])
 			snprintf(r.error, sizeof(r.error), "The Slack token could not be refreshed (%s);"
 				 " reconnect Slack.", pv_strerror(rc));
@@ -314,11 +434,14 @@ int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_jo
 	if (rc < 0)
 		goto out;
 finish:
-	rc = syncq_finish(db, job->id, o->owner, status, r.error[0] ? r.error : NULL);
+	rc = lease_lost(&r, syncq_finish(db, job->id, o->owner, status, r.error[0] ? r.error : NULL));
 	if (rc == 0)
 		log_info("sync %lld: %s%s%s", (long long)job->id, status, r.error[0] ? ": " : "", r.error);
 out:
-	if (rc < 0)
+	if (rc == PV_ELEASE)
+		log_error("sync %lld: stopped: another worker has it now and finishes it",
+			  (long long)job->id);
+	else if (rc < 0)
 		log_error("sync %lld: stopped (%s); the lease will expire and the sync resume",
 			  (long long)job->id, pv_strerror(rc));
 	slack_free(r.slack);

@@ -119,3 +119,39 @@ def test_each_sync_names_its_workspace_and_shows_progress_while_running(ctx):
     assert org.admin.delete("/api/v1/provisioning/slack").status == 204
     s = get_sync(org, sid)
     assert s["workspace"] == {"id": DEMO, "name": name}, s
+
+
+def test_a_running_sync_reports_its_phases_as_it_goes(ctx):
+    # The run itself writes them (sync_run.c): "reading" after each
+    # users.list page with the people so far, "planning", then "applying"
+    # with done and total.  The third page is slow so that reading can be
+    # seen from the outside; applying's last report says all were done.
+    from test_slack_connection import emu_reset
+    from test_sync import generate, connect_generated
+    emu = emu_reset(ctx)
+    generate(ctx, "T0PHASE001", 1000)
+    org = ctx.new_org()
+    connect_generated(ctx, org, "T0PHASE001")
+    sid = org.admin.post(SYNCS, None).json["sync"]["id"]
+    emu.post("/_emulator/faults", [{"method": "users.list", "kind": "slow", "delay_ms": 2000,
+                                    "after": 2, "count": 1}])
+    seen = []
+    p = start_pass(ctx, "--org", str(org.id))
+    try:
+        while p.poll() is None:
+            prog = get_sync(org, sid)["progress"]
+            if prog and (prog["phase"], prog["done"], prog["total"]) not in seen:
+                seen.append((prog["phase"], prog["done"], prog["total"]))
+            time.sleep(0.05)
+    finally:
+        out, err = p.communicate(timeout=120)
+        emu.delete("/_emulator/faults")
+    assert p.returncode == 0, err
+    assert get_sync(org, sid)["status"] == "succeeded"
+    assert ("reading", 400, None) in seen, seen   # two pages of 200 read, the third on its way
+    phases = [s[0] for s in seen]
+    assert phases == sorted(phases, key=["reading", "planning", "applying"].index), seen
+    n = int(ctx.sql("SELECT COUNT(*) FROM provisioning_sync_actions WHERE sync_id = ?", sid)[0][0])
+    last = ctx.sql("SELECT progress_phase, progress_done, progress_total FROM provisioning_syncs"
+                   " WHERE id = ?", sid)
+    assert n > 0 and last == [["applying", str(n), str(n)]], (last, n)

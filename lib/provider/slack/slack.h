@@ -146,6 +146,16 @@ enum slack_policy {
  * slack_set_retry still adjusts it. */
 void slack_set_policy(struct slack *s, enum slack_policy policy);
 
+/* A hook the client calls while a call waits on Slack, so that a caller
+ * holding a lease can keep it (the sync worker): before each attempt, about
+ * every SLACK_TICK_MS while it sleeps (backoff, Retry-After), and while an
+ * answer is slow to come (libcurl's progress callback, at least once a
+ * second and often more: the hook checks its own clock and returns fast).
+ * A negative return stops the call at once with that code (kind
+ * SLACK_ERR_FATAL, code "stopped").  fn NULL removes it. */
+#define SLACK_TICK_MS 250
+void slack_set_tick(struct slack *s, int (*fn)(void *arg), void *arg);
+
 /* The outcome of the client's last call; borrowed, valid until the next. */
 const struct slack_error *slack_last_error(const struct slack *s);
 

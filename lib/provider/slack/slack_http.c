@@ -237,6 +237,33 @@ void slack_set_policy(struct slack *s, enum slack_policy policy)
 	}
 }
 
+/* libcurl's progress callback: the tick while an answer is awaited. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct slack *s = ud;
+	int rc;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	if (!s->tick)
+		return 0;
+	rc = s->tick(s->tick_arg);
+	if (rc < 0) {
+		s->tick_rc = rc;
+		return 1;  /* CURLE_ABORTED_BY_CALLBACK */
+	}
+	return 0;
+}
+
+void slack_set_tick(struct slack *s, int (*fn)(void *arg), void *arg)
+{
+	s->tick = fn;
+	s->tick_arg = arg;
+	curl_easy_setopt(s->curl, CURLOPT_XFERINFOFUNCTION, fn ? on_progress : NULL);
+	curl_easy_setopt(s->curl, CURLOPT_XFERINFODATA, s);
+	curl_easy_setopt(s->curl, CURLOPT_NOPROGRESS, fn ? 0L : 1L);
+}
+
 const struct slack_error *slack_last_error(const struct slack *s)
 {
 	return &s->err;
@@ -266,6 +293,22 @@ static void sleep_ms(long ms)
 	ts.tv_nsec = (ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+}
+
+/* Sleeps ms, calling the tick about every SLACK_TICK_MS; the tick's
+ * negative return ends the sleep and is returned. */
+static int sleep_ticking(struct slack *s, long ms)
+{
+	while (ms > 0) {
+		long step = s->tick && ms > SLACK_TICK_MS ? SLACK_TICK_MS : ms;
+		int rc = s->tick ? s->tick(s->tick_arg) : 0;
+
+		if (rc < 0)
+			return rc;
+		sleep_ms(step);
+		ms -= step;
+	}
+	return 0;
 }
 
 /* Delay before attempt `attempt`+1 (attempt counts from 1):
@@ -455,9 +498,12 @@ int slack_call(struct slack *s, const char *method, const struct buf *query,
 			"the request to Slack %s is too large.", method);
 		goto out;
 	}
+	s->tick_rc = 0;
 	for (attempt = 1;; attempt++) {
+		if (s->tick && (s->tick_rc = s->tick(s->tick_arg)) < 0)
+			break;
 		r = slack_attempt(s, buf_cstr(&url), post, post_len, out, &rc);
-		if (r == ATTEMPT_DONE || r == ATTEMPT_FAIL)
+		if (s->tick_rc < 0 || r == ATTEMPT_DONE || r == ATTEMPT_FAIL)
 			break;
 		snprintf(s->why, sizeof(s->why), "%s", s->err.message);
 		if (r == ATTEMPT_WAIT && s->retry_after > SLACK_MAX_RETRY_AFTER) {
@@ -482,7 +528,17 @@ int slack_call(struct slack *s, const char *method, const struct buf *query,
 		log_warn("slack: %s: %s (%s); retrying in %ld ms (attempt %d of %d)%s%s",
 			 method, s->err.code, s->why, wait, attempt + 1, s->max_attempts,
 			 s->req_id[0] ? " req " : "", s->req_id);
-		sleep_ms(wait);
+		if ((s->tick_rc = sleep_ticking(s, wait)) < 0)
+			break;
+	}
+	if (s->tick_rc < 0) {
+		/* The caller's hook said stop: no retry, its code returned. */
+		json_object_put(*out);
+		*out = NULL;
+		slack_err_set(&s->err, SLACK_ERR_FATAL, "stopped",
+			"the call to %s was stopped by its caller.", method);
+		rc = s->tick_rc;
+		goto out;
 	}
 	if (r == ATTEMPT_DONE) {
 		s->err.kind = SLACK_ERR_NONE;

@@ -31,6 +31,9 @@ struct slack {
 	long timeout_ms;
 	int max_attempts, base_ms, cap_ms;
 	int wait_retry_after;        /* 0: a 429 is not waited out (request path) */
+	int (*tick)(void *arg);      /* slack_set_tick: the caller's hook while it waits */
+	void *tick_arg;
+	int tick_rc;                 /* the hook's negative return that stopped a call */
 	struct slack_error err;
 	char why[256];               /* last transient failure, for give-up */
 	/* the exchange in progress */
