@@ -16,11 +16,13 @@ void handle_me(struct req *req);
 void handle_users_list(struct req *req);
 void handle_users_create(struct req *req);
 void handle_user_get(struct req *req);
+void handle_user_patch(struct req *req);
 void handle_teams_list(struct req *req);
 void handle_teams_create(struct req *req);
 void handle_team_members_list(struct req *req);
 void handle_team_members_add(struct req *req);
 void handle_team_members_remove(struct req *req);
+void handle_team_removed_list(struct req *req);
 void handle_settings_get(struct req *req);
 void handle_settings_patch(struct req *req);
 
@@ -50,5 +52,8 @@ void handle_slack_config_put(struct req *req);
 void handle_slack_syncs_create(struct req *req);
 void handle_slack_sync_approve(struct req *req);
 void handle_slack_sync_discard(struct req *req);
+void handle_slack_sync_cancel(struct req *req);
+void handle_password_reset_request(struct req *req);
+void handle_password_reset_confirm(struct req *req);
 
 #endif

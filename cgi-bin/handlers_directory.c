@@ -2,6 +2,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "directory/directory.h"
+#include "core/config.h"
 #include "core/err.h"
 #include "core/pjson.h"
 
@@ -89,6 +90,8 @@ void handle_users_list(struct req *req)
 	    http_query_limit(req, DIR_PAGE_DEFAULT, DIR_PAGE_MAX, &f.limit) < 0 ||
 	    http_query_cursor(req, "cursor", &f.after_id) < 0)
 		return;
+	if (http_query_cursor(req, "team", &f.team_id) < 0)
+		return;
 	f.q = http_query(req, "q");
 	if (f.q && strlen(f.q) > 200) {
 		http_error(req, 400, "invalid_parameter", "q is limited to 200 characters.", "q");
@@ -139,16 +142,63 @@ void handle_users_create(struct req *req)
 	answer_one(req, 201, "user", user);
 }
 
-void handle_user_get(struct req *req)
+/* {user: {..., provisioning: {...}}}: the user with their provisioning
+ * facts (directory.h), as GET and PATCH answer it. */
+static void answer_user_with_facts(struct req *req, int64_t id)
 {
-	json_object *user = NULL;
-	int rc = dir_user_json(req->app->db, req->who.org_id, req->ids[0], &user);
+	json_object *user = NULL, *facts = NULL;
+	int rc = dir_user_json(req->app->db, req->who.org_id, id, &user);
 
+	if (rc == 0)
+		rc = dir_user_facts_json(req->app->db, req->who.org_id, id, &facts);
+	if (rc == 0 && pjson_add(user, "provisioning", facts) < 0) {
+		facts = NULL;
+		rc = PV_ENOMEM;
+	}
 	if (rc < 0) {
+		json_object_put(facts);
+		json_object_put(user);
 		http_fail(req, rc);
 		return;
 	}
 	answer_one(req, 200, "user", user);
+}
+
+void handle_user_get(struct req *req)
+{
+	answer_user_with_facts(req, req->ids[0]);
+}
+
+/* PATCH /api/v1/users/{id} {status}: a deactivation or reactivation made by
+ * hand, which a sync never undoes (SPEC §4.3, §7.7). */
+void handle_user_patch(struct req *req)
+{
+	static const char *const keys[] = { "status", NULL };
+	const char *status = NULL, *why = NULL;
+	int rc;
+
+	if (http_body_keys(req, keys) < 0 || body_str(req, "status", &status) < 0)
+		return;
+	if (!status) {
+		http_error(req, 422, "validation_failed", "status is required: active or deactivated.",
+			   "status");
+		return;
+	}
+	rc = dir_user_set_status(req->app->db, req->who.org_id, req->ids[0], status,
+				 req->who.user_id, &why);
+	if (rc == PV_EINVAL) {
+		http_error(req, 422, "validation_failed", why, "status");
+		return;
+	}
+	if (rc == PV_ECONFLICT) {
+		http_error(req, 409, "status_refused", why, "status");
+		return;
+	}
+	if (rc < 0) {
+		http_fail(req, rc);
+		return;
+	}
+	answer_user_with_facts(req, req->ids[0]);
 }
 
 void handle_teams_list(struct req *req)
@@ -217,7 +267,7 @@ void handle_team_members_add(struct req *req)
 			   "user_id");
 		return;
 	}
-	rc = dir_team_add_member(req->app->db, req->who.org_id, req->ids[0], user_id, "manual");
+	rc = dir_team_add_member_by_hand(req->app->db, req->who.org_id, req->ids[0], user_id);
 	if (rc == PV_ECONFLICT) {
 		http_error(req, 409, "already_member", "This user is already a member of the team.",
 			   "user_id");
@@ -232,9 +282,12 @@ void handle_team_members_add(struct req *req)
 	answer_one(req, 201, "member", user);
 }
 
+/* A membership the sync made, removed by an administrator, leaves a
+ * tombstone so that the sync never adds it back (SPEC §7.7). */
 void handle_team_members_remove(struct req *req)
 {
-	int rc = dir_team_remove_member(req->app->db, req->who.org_id, req->ids[0], req->ids[1]);
+	int rc = dir_team_remove_member_by_hand(req->app->db, req->who.org_id, req->ids[0],
+						req->ids[1], req->who.user_id);
 
 	if (rc < 0) {
 		http_fail(req, rc);
@@ -243,12 +296,37 @@ void handle_team_members_remove(struct req *req)
 	http_no_content(req);
 }
 
+void handle_team_removed_list(struct req *req)
+{
+	json_object *removed = NULL;
+	int64_t after = 0, next = 0;
+	int limit, rc;
+
+	if (http_query_limit(req, DIR_PAGE_DEFAULT, DIR_PAGE_MAX, &limit) < 0 ||
+	    http_query_cursor(req, "cursor", &after) < 0)
+		return;
+	rc = dir_team_removals(req->app->db, req->who.org_id, req->ids[0], after, limit,
+			       &removed, &next);
+	if (rc < 0) {
+		http_fail(req, rc);
+		return;
+	}
+	answer_page(req, "removed", removed, next);
+}
+
 void handle_settings_get(struct req *req)
 {
 	json_object *settings = NULL;
 	int rc = dir_settings_json(req->app->db, req->who.org_id, &settings);
 
+	/* Whether invitations can go out at all: without a mail server they
+	 * wait (and are never sent once older than a week, mail.h). */
+	if (rc == 0 && pjson_add_bool(settings, "mail_configured",
+				      config_get(req->app->cfg, "smtp.url") &&
+				      config_get(req->app->cfg, "smtp.from")) < 0)
+		rc = PV_ENOMEM;
 	if (rc < 0) {
+		json_object_put(settings);
 		http_fail(req, rc);
 		return;
 	}

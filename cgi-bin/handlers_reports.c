@@ -28,7 +28,7 @@ static void answer_unreadable(struct req *req, int rc)
 	http_fail(req, rc);
 }
 
-/* Reads ?outcome= and ?changed=; answers 400 naming the parameter. */
+/* Reads ?outcome=, ?changed= and ?q=; answers 400 naming the parameter. */
 static int query_filter(struct req *req, struct report_filter *f)
 {
 	const char *field, *why;
@@ -36,6 +36,10 @@ static int query_filter(struct req *req, struct report_filter *f)
 	if (report_filter_parse(f, http_query(req, "outcome"), http_query(req, "changed"),
 				&field, &why) < 0) {
 		http_error(req, 400, "invalid_parameter", why, field);
+		return PV_EINVAL;
+	}
+	if (report_filter_set_query(f, http_query(req, "q"), &why) < 0) {
+		http_error(req, 400, "invalid_parameter", why, "q");
 		return PV_EINVAL;
 	}
 	return 0;

@@ -211,3 +211,22 @@ void handle_slack_sync_discard(struct req *req)
 {
 	decide(req, 0);
 }
+
+/* POST …/syncs/{id}/cancel: a queued sync that no worker has started ends
+ * discarded, nothing applied. */
+void handle_slack_sync_cancel(struct req *req)
+{
+	int rc = syncq_cancel(req->app->db, req->who.org_id, req->ids[0], req->who.user_id);
+
+	if (rc == PV_ECONFLICT) {
+		http_error(req, 409, "not_queued",
+			   "Only a queued sync that has not started can be cancelled; this one has "
+			   "started or is finished.", NULL);
+		return;
+	}
+	if (rc < 0) {
+		http_fail(req, rc);
+		return;
+	}
+	answer_sync(req, 200, req->ids[0]);
+}

@@ -21,15 +21,19 @@ const struct route routes[] = {
 	{ "POST", "/api/v1/session", handle_session_create, ACCESS_PUBLIC, BODY_REQUIRED, KB64 },
 	{ "DELETE", "/api/v1/session", handle_session_delete, ACCESS_USER, BODY_NONE, 0 },
 	{ "GET", "/api/v1/me", handle_me, ACCESS_USER, BODY_NONE, 0 },
+	{ "POST", "/api/v1/password-reset", handle_password_reset_request, ACCESS_PUBLIC, BODY_REQUIRED, KB64 },
+	{ "POST", "/api/v1/password-reset/confirm", handle_password_reset_confirm, ACCESS_PUBLIC, BODY_REQUIRED, KB64 },
 
 	{ "GET", "/api/v1/users", handle_users_list, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "POST", "/api/v1/users", handle_users_create, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
 	{ "GET", "/api/v1/users/{id}", handle_user_get, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "PATCH", "/api/v1/users/{id}", handle_user_patch, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
 	{ "GET", "/api/v1/teams", handle_teams_list, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "POST", "/api/v1/teams", handle_teams_create, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
 	{ "GET", "/api/v1/teams/{id}/members", handle_team_members_list, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "POST", "/api/v1/teams/{id}/members", handle_team_members_add, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
 	{ "DELETE", "/api/v1/teams/{id}/members/{id}", handle_team_members_remove, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "GET", "/api/v1/teams/{id}/removed", handle_team_removed_list, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "GET", "/api/v1/settings", handle_settings_get, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "PATCH", "/api/v1/settings", handle_settings_patch, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
 
@@ -48,6 +52,7 @@ const struct route routes[] = {
 	{ "POST", "/api/v1/provisioning/slack/syncs", handle_slack_syncs_create, ACCESS_ADMIN, BODY_OPTIONAL, KB64 },
 	{ "POST", "/api/v1/provisioning/slack/syncs/{id}/approve", handle_slack_sync_approve, ACCESS_ADMIN, BODY_NONE, 0 },
 	{ "POST", "/api/v1/provisioning/slack/syncs/{id}/discard", handle_slack_sync_discard, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "POST", "/api/v1/provisioning/slack/syncs/{id}/cancel", handle_slack_sync_cancel, ACCESS_ADMIN, BODY_NONE, 0 },
 	/* Slack sends the browser here; the state, not a route rule, says who
 	 * may complete the flow, and the handler checks the session itself. */
 	{ "GET", "/oauth/slack/callback", handle_slack_callback, ACCESS_PUBLIC, BODY_NONE, 0 },

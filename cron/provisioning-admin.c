@@ -34,6 +34,9 @@ static const char usage[] =
 	"                                  create an administrator who can sign in\n"
 	"  create-user ORG_ID EMAIL [OPTIONS]\n"
 	"                                  create a member (add --admin for an administrator)\n"
+	"  set-password ORG_ID EMAIL --password-stdin\n"
+	"                                  set the password of an existing user (a way back\n"
+	"                                  into a locked-out account); ends their sessions\n"
 	"  slack-check ORG_ID              open the organization's stored Slack token and ask\n"
 	"                                  Slack who it is (auth.test): prints team id and name\n"
 	"  seed-demo EMAIL                 create (once) the demo organization with EMAIL as\n"
@@ -213,6 +216,43 @@ static int cmd_create_user(struct db *db, int argc, char **argv, int admin)
 	return 0;
 }
 
+/* set-password ORG_ID EMAIL (--password-stdin | --password P): the
+ * operator's way back into an account whose password is lost. */
+static int cmd_set_password(struct db *db, int argc, char **argv)
+{
+	struct user_opts o = { 0 };
+	char hash[PASSWORD_HASH_MAX];
+	int64_t org;
+	int rc;
+
+	if (argc < 5 || parse_id(argv[2], &org) < 0) {
+		fprintf(stderr, "provisioning-admin: set-password ORG_ID EMAIL --password-stdin\n");
+		return PV_EINVAL;
+	}
+	rc = parse_user_opts(argc, argv, 4, &o);
+	if (rc == 0 && (o.first || o.last || o.title || o.admin)) {
+		fprintf(stderr, "provisioning-admin: set-password takes only --password-stdin or"
+			" --password\n");
+		rc = PV_EINVAL;
+	}
+	if (rc == 0)
+		rc = password_from_opts(&o, hash);
+	if (rc == 0 && !hash[0]) {
+		fprintf(stderr, "provisioning-admin: set-password needs a password (--password-stdin)\n");
+		rc = PV_EINVAL;
+	}
+	if (rc < 0)
+		return rc;
+	rc = dir_user_set_password(db, org, argv[3], hash);
+	memset(hash, 0, sizeof(hash));
+	if (rc == PV_ENOTFOUND)
+		fprintf(stderr, "provisioning-admin: organization %lld has no user %s\n",
+			(long long)org, argv[3]);
+	else if (rc < 0)
+		fprintf(stderr, "provisioning-admin: set-password: %s\n", pv_strerror(rc));
+	return rc;
+}
+
 static const struct {
 	const char *email, *first, *last, *title, *team;
 } demo_people[] = {
@@ -382,6 +422,8 @@ int main(int argc, char **argv)
 		rc = cmd_create_user(db, argc, argv, 1);
 	else if (strcmp(argv[1], "create-user") == 0)
 		rc = cmd_create_user(db, argc, argv, 0);
+	else if (strcmp(argv[1], "set-password") == 0)
+		rc = cmd_set_password(db, argc, argv);
 	else if (strcmp(argv[1], "slack-check") == 0 && argc == 3)
 		rc = cmd_slack_check(cfg, db, argv[2]);
 	else if (strcmp(argv[1], "seed-demo") == 0)

@@ -3,17 +3,25 @@
 // reloaded, bookmarked, and reached from the OAuth callback's redirect.
 import { api, onUnauthorized, isAbort } from './js/api.js';
 import { h, clear, notice, pageHeading } from './js/dom.js';
-import { DEFAULT_PATH, setShown, isShown } from './js/nav.js';
+import { DEFAULT_PATH, setShown, isShown, mustAskBeforeLeaving, setLeaveGuard } from './js/nav.js';
+import { confirmDialog } from './js/dialog.js';
 import * as signin from './js/signin.js';
 import * as providers from './js/providers.js';
 import * as slack from './js/slack.js';
 import * as report from './js/report.js';
+import * as users from './js/users.js';
+import * as teams from './js/teams.js';
+import * as password from './js/password.js';
 
 const routes = [
   { re: /^\/signin\/?$/, view: signin, public: true },
+  { re: /^\/signin\/(forgot|reset)\/?$/, view: password, public: true },
   { re: /^\/settings\/provisioning\/?$/, view: providers },
   { re: /^\/settings\/provisioning\/slack\/?$/, view: slack },
   { re: /^\/settings\/provisioning\/slack\/syncs\/([^/]+)\/?$/, view: report },
+  { re: /^\/settings\/users\/?$/, view: users },
+  { re: /^\/settings\/teams\/?$/, view: teams },
+  { re: /^\/settings\/teams\/(\d+)\/?$/, view: teams },
 ];
 
 const app = {
@@ -43,12 +51,15 @@ function setMe(me) {
   app.me = me;
   const box = document.getElementById('account');
   const who = document.getElementById('account-who');
+  const nav = document.getElementById('site-nav');
   if (me) {
     who.textContent = `${me.user.name} · ${me.organization.name}`;
     box.hidden = false;
+    nav.hidden = false;
   } else {
     who.textContent = '';
     box.hidden = true;
+    nav.hidden = true;
   }
 }
 
@@ -127,8 +138,24 @@ document.addEventListener('click', (e) => {
   if (url.origin !== location.origin || !match(url.pathname)) return;
   if (url.pathname === location.pathname && url.search === location.search && url.hash) return;
   e.preventDefault();
-  navigate(url.pathname + url.search);
+  leaveThen(() => navigate(url.pathname + url.search));
 });
+
+// Unsaved edits are never lost without a word: leaving asks first.
+async function leaveThen(go) {
+  if (mustAskBeforeLeaving()) {
+    const leave = await confirmDialog({
+      title: 'Leave without saving?',
+      body: h('p', {}, 'Your changes to the sync configuration are not saved. If you leave, they are lost.'),
+      confirmLabel: 'Leave without saving',
+      cancelLabel: 'Stay and keep editing',
+      danger: true,
+    });
+    if (!leave) return;
+  }
+  setLeaveGuard(null);
+  go();
+}
 
 // Back and forward re-render; a jump to an anchor of this page (the skip
 // link) also fires popstate, and must not rebuild the page under the focus.

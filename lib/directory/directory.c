@@ -12,8 +12,9 @@
 #define USER_COLUMNS \
 	"u.id, u.email, u.first_name, u.last_name, u.display_name, u.job_title," \
 	" u.picture_url, u.is_guest, u.role, u.status, u.source," \
-	" DATE_FORMAT(u.created_at, '%Y-%m-%dT%H:%i:%sZ')"
-#define USER_NCOLS 12
+	" DATE_FORMAT(u.created_at, '%Y-%m-%dT%H:%i:%sZ'), u.slack_user_id," \
+	" CASE u.deactivated_by WHEN 'person' THEN 'administrator' ELSE u.deactivated_by END"
+#define USER_NCOLS 14
 
 int dir_email_valid(const char *email)
 {
@@ -53,7 +54,9 @@ static json_object *user_from_row(const struct db_rows *r, int col)
 	    pjson_add_str(u, "role", db_rows_str(r, col + 8)) ||
 	    pjson_add_str(u, "status", db_rows_str(r, col + 9)) ||
 	    pjson_add_str(u, "source", db_rows_str(r, col + 10)) ||
-	    pjson_add_str(u, "created_at", db_rows_str(r, col + 11))) {
+	    pjson_add_str(u, "created_at", db_rows_str(r, col + 11)) ||
+	    pjson_add_str(u, "slack_user_id", db_rows_str(r, col + 12)) ||
+	    pjson_add_str(u, "deactivated_by", db_rows_str(r, col + 13))) {
 		json_object_put(u);
 		return NULL;
 	}
@@ -200,7 +203,7 @@ static int like_pattern(struct buf *b, const char *q)
 int dir_users_list(struct db *db, int64_t org, const struct dir_user_filter *f,
 		   json_object **users, int64_t *next_after)
 {
-	struct db_param p[9];
+	struct db_param p[12];
 	struct db_rows *r = NULL;
 	struct buf sql, pat;
 	size_t np = 0;
@@ -222,12 +225,20 @@ int dir_users_list(struct db *db, int64_t org, const struct dir_user_filter *f,
 		rc = buf_puts(&sql, " AND u.source = ?");
 		p[np++] = DB_STR(f->source);
 	}
+	if (rc == 0 && f->team_id > 0) {
+		/* team_memberships' primary key (team_id, user_id): one probe a user. */
+		rc = buf_puts(&sql, " AND EXISTS (SELECT 1 FROM team_memberships m"
+			      " WHERE m.team_id = ? AND m.user_id = u.id"
+			      " AND m.organization_id = u.organization_id)");
+		p[np++] = DB_INT(f->team_id);
+	}
 	if (rc == 0 && f->q && *f->q) {
 		rc = like_pattern(&pat, f->q);
 		if (rc == 0)
 			rc = buf_puts(&sql, " AND (u.email LIKE ? OR u.first_name LIKE ?"
-				      " OR u.last_name LIKE ? OR u.display_name LIKE ?)");
-		for (int i = 0; i < 4; i++)
+				      " OR u.last_name LIKE ? OR u.display_name LIKE ?"
+				      " OR CONVERT(u.slack_user_id USING utf8mb4) LIKE ?)");
+		for (int i = 0; i < 5; i++)
 			p[np++] = DB_STR(buf_cstr(&pat));
 	}
 	if (rc == 0)
@@ -542,4 +553,291 @@ int directory_snapshot_read(struct db *db, int64_t org, const char *workspace_id
 	else
 		db_exec(db, "ROLLBACK", DB_NOARGS, NULL);
 	return rc;
+}
+
+/* ---- changes made by hand (SPEC §4.3, §7.7) ---- */
+
+struct status_change {
+	int64_t org, id, by;
+	int deactivate;
+	const char **why;
+};
+
+static int status_change_tx(struct db *db, void *arg)
+{
+	struct status_change *c = arg;
+	struct db_rows *r = NULL;
+	long long others;
+	int rc, admin, active;
+
+	/* The row is locked first, so two administrators changing the same
+	 * person, or the last two administrators deactivating each other,
+	 * are served one after the other. */
+	rc = db_query(db, &r, "SELECT role = 'administrator', status = 'active' FROM users"
+		      " WHERE organization_id = ? AND id = ? FOR UPDATE",
+		      DB_ARGS(DB_INT(c->org), DB_INT(c->id)));
+	if (rc < 0)
+		return rc;
+	rc = db_rows_next(r);
+	if (rc == 0)
+		rc = PV_ENOTFOUND;
+	if (rc < 0)
+		goto out;
+	admin = db_rows_int(r, 0) != 0;
+	active = db_rows_int(r, 1) != 0;
+	rc = 0;
+	if (active == !c->deactivate)
+		goto out; /* already so: nothing to record */
+	if (c->deactivate && c->id == c->by) {
+		*c->why = "You cannot deactivate your own account. Ask another administrator.";
+		rc = PV_ECONFLICT;
+		goto out;
+	}
+	if (c->deactivate && admin) {
+		rc = db_query_int(db, &others, "SELECT COUNT(*) FROM users WHERE organization_id = ?"
+				  " AND role = 'administrator' AND status = 'active' AND id <> ?"
+				  " FOR UPDATE", DB_ARGS(DB_INT(c->org), DB_INT(c->id)));
+		if (rc < 0)
+			goto out;
+		if (others == 0) {
+			*c->why = "This is the organization's last active administrator. Make someone "
+				  "else an administrator first.";
+			rc = PV_ECONFLICT;
+			goto out;
+		}
+	}
+	if (c->deactivate)
+		rc = db_exec(db, "UPDATE users SET status = 'deactivated', deactivated_at = NOW(),"
+			     " deactivated_by = 'person', status_changed_by_user_id = ?,"
+			     " status_changed_at = NOW() WHERE organization_id = ? AND id = ?",
+			     DB_ARGS(DB_INT(c->by), DB_INT(c->org), DB_INT(c->id)), NULL);
+	else
+		rc = db_exec(db, "UPDATE users SET status = 'active', deactivated_at = NULL,"
+			     " deactivated_by = NULL, status_changed_by_user_id = ?,"
+			     " status_changed_at = NOW() WHERE organization_id = ? AND id = ?",
+			     DB_ARGS(DB_INT(c->by), DB_INT(c->org), DB_INT(c->id)), NULL);
+	/* A deactivated person is signed out everywhere at once. */
+	if (rc == 0 && c->deactivate)
+		rc = db_exec(db, "DELETE FROM sessions WHERE organization_id = ? AND user_id = ?",
+			     DB_ARGS(DB_INT(c->org), DB_INT(c->id)), NULL);
+out:
+	db_rows_free(r);
+	return rc;
+}
+
+int dir_user_set_status(struct db *db, int64_t org, int64_t id, const char *status,
+			int64_t by_user, const char **why)
+{
+	struct status_change c = { .org = org, .id = id, .by = by_user, .why = why };
+
+	*why = NULL;
+	if (!status || (strcmp(status, "active") && strcmp(status, "deactivated"))) {
+		*why = "status must be active or deactivated.";
+		return PV_EINVAL;
+	}
+	c.deactivate = strcmp(status, "deactivated") == 0;
+	return db_tx_run(db, status_change_tx, &c);
+}
+
+/* The provisioning object of dir_user_facts_json from one row. */
+static int facts_to(const struct db_rows *r, void *arg)
+{
+	json_object **out = arg, *o = json_object_new_object(), *by = NULL, *last = NULL;
+
+	if (!o)
+		return PV_ENOMEM;
+	if (pjson_add_str(o, "slack_workspace_id", db_rows_str(r, 0)) ||
+	    pjson_add_str(o, "slack_user_id", db_rows_str(r, 1)) ||
+	    pjson_add_bool(o, "provisioned", db_rows_int(r, 2) != 0) ||
+	    pjson_add_str(o, "deactivated_by", db_rows_str(r, 3)) ||
+	    pjson_add_str(o, "deactivated_at", db_rows_str(r, 4)) ||
+	    pjson_add_str(o, "status_changed_at", db_rows_str(r, 7)))
+		goto fail;
+	if (!db_rows_is_null(r, 5)) {
+		by = json_object_new_object();
+		if (!by || pjson_add_int(by, "id", db_rows_int(r, 5)) ||
+		    pjson_add_str(by, "name", db_rows_str(r, 6)))
+			goto fail;
+	}
+	if (pjson_add(o, "status_changed_by", by) < 0) {
+		by = NULL;
+		goto fail;
+	}
+	by = NULL;
+	if (!db_rows_is_null(r, 8)) {
+		last = json_object_new_object();
+		if (!last || pjson_add_int(last, "sync_id", db_rows_int(r, 8)) ||
+		    pjson_add_str(last, "action", db_rows_str(r, 9)) ||
+		    pjson_add_str(last, "outcome", db_rows_str(r, 10)) ||
+		    pjson_add_str(last, "details", db_rows_str(r, 11)) ||
+		    pjson_add_str(last, "at", db_rows_str(r, 12)))
+			goto fail;
+	}
+	if (pjson_add(o, "last_sync_action", last) < 0) {
+		last = NULL;
+		goto fail;
+	}
+	*out = o;
+	return 0;
+fail:
+	json_object_put(last);
+	json_object_put(by);
+	json_object_put(o);
+	return PV_ENOMEM;
+}
+
+int dir_user_facts_json(struct db *db, int64_t org, int64_t id, json_object **out)
+{
+	*out = NULL;
+	/* The last action: provisioning_sync_actions_user (organization_id,
+	 * user_id, id), 008, read backwards from this user's newest row. */
+	return db_query_one(db, facts_to, out,
+			    "SELECT u.slack_workspace_id, u.slack_user_id, u.provisioned,"
+			    " CASE u.deactivated_by WHEN 'person' THEN 'administrator'"
+			    " ELSE u.deactivated_by END,"
+			    " DATE_FORMAT(u.deactivated_at, '%Y-%m-%dT%H:%i:%sZ'),"
+			    " b.id, b.display_name, DATE_FORMAT(u.status_changed_at, '%Y-%m-%dT%H:%i:%sZ'),"
+			    " a.sync_id, a.action, a.outcome, a.details,"
+			    " DATE_FORMAT(a.created_at, '%Y-%m-%dT%H:%i:%sZ')"
+			    " FROM users u"
+			    " LEFT JOIN users b ON b.organization_id = u.organization_id"
+			    " AND b.id = u.status_changed_by_user_id"
+			    " LEFT JOIN provisioning_sync_actions a ON a.id = (SELECT MAX(x.id)"
+			    " FROM provisioning_sync_actions x WHERE x.organization_id = u.organization_id"
+			    " AND x.user_id = u.id AND x.outcome IN ('succeeded', 'failed'))"
+			    " WHERE u.organization_id = ? AND u.id = ?",
+			    DB_ARGS(DB_INT(org), DB_INT(id)));
+}
+
+struct member_change {
+	int64_t org, team, user, by;
+};
+
+static int remove_by_hand_tx(struct db *db, void *arg)
+{
+	struct member_change *c = arg;
+	struct db_rows *r = NULL;
+	int rc, synced;
+
+	rc = db_query(db, &r, "SELECT source = 'provisioning' FROM team_memberships"
+		      " WHERE organization_id = ? AND team_id = ? AND user_id = ? FOR UPDATE",
+		      DB_ARGS(DB_INT(c->org), DB_INT(c->team), DB_INT(c->user)));
+	if (rc < 0)
+		return rc;
+	rc = db_rows_next(r);
+	if (rc == 0)
+		rc = PV_ENOTFOUND;
+	if (rc < 0)
+		goto out;
+	synced = db_rows_int(r, 0) != 0;
+	rc = db_exec(db, "DELETE FROM team_memberships"
+		     " WHERE organization_id = ? AND team_id = ? AND user_id = ?",
+		     DB_ARGS(DB_INT(c->org), DB_INT(c->team), DB_INT(c->user)), NULL);
+	/* Only a membership the sync made needs a tombstone: the sync never
+	 * adds a membership that was made by hand in the first place. */
+	if (rc == 0 && synced)
+		rc = db_exec(db, "INSERT INTO team_membership_removals (organization_id, team_id,"
+			     " user_id, removed_by_user_id) VALUES (?, ?, ?, ?)"
+			     " ON DUPLICATE KEY UPDATE removed_by_user_id = VALUES(removed_by_user_id),"
+			     " removed_at = NOW()",
+			     DB_ARGS(DB_INT(c->org), DB_INT(c->team), DB_INT(c->user), DB_INT(c->by)),
+			     NULL);
+out:
+	db_rows_free(r);
+	return rc;
+}
+
+int dir_team_remove_member_by_hand(struct db *db, int64_t org, int64_t team, int64_t user,
+				   int64_t by_user)
+{
+	struct member_change c = { org, team, user, by_user };
+
+	return db_tx_run(db, remove_by_hand_tx, &c);
+}
+
+static int add_by_hand_tx(struct db *db, void *arg)
+{
+	struct member_change *c = arg;
+	int rc = dir_team_add_member(db, c->org, c->team, c->user, "manual");
+
+	/* Adding the person back by hand is the administrator undoing their
+	 * removal: the tombstone goes. */
+	if (rc == 0)
+		rc = db_exec(db, "DELETE FROM team_membership_removals"
+			     " WHERE organization_id = ? AND team_id = ? AND user_id = ?",
+			     DB_ARGS(DB_INT(c->org), DB_INT(c->team), DB_INT(c->user)), NULL);
+	return rc;
+}
+
+int dir_team_add_member_by_hand(struct db *db, int64_t org, int64_t team, int64_t user)
+{
+	struct member_change c = { org, team, user, 0 };
+
+	return db_tx_run(db, add_by_hand_tx, &c);
+}
+
+static json_object *removal_from_row(const struct db_rows *r, int col)
+{
+	json_object *m = user_from_row(r, col);
+
+	if (m && (pjson_add_str(m, "membership_source", "removed_by_hand") ||
+		  pjson_add_str(m, "removed_at", db_rows_str(r, col + USER_NCOLS)) ||
+		  pjson_add_int(m, "removed_by_user_id", db_rows_int(r, col + USER_NCOLS + 1)))) {
+		json_object_put(m);
+		return NULL;
+	}
+	return m;
+}
+
+int dir_team_removals(struct db *db, int64_t org, int64_t team, int64_t after_id, int limit,
+		      json_object **removed, int64_t *next_after)
+{
+	struct db_rows *r = NULL;
+	int rc = team_exists(db, org, team);
+
+	if (rc < 0)
+		return rc;
+	rc = db_query(db, &r, "SELECT " USER_COLUMNS ","
+		      " DATE_FORMAT(x.removed_at, '%Y-%m-%dT%H:%i:%sZ'), x.removed_by_user_id"
+		      " FROM team_membership_removals x JOIN users u"
+		      " ON u.organization_id = x.organization_id AND u.id = x.user_id"
+		      " WHERE x.organization_id = ? AND x.team_id = ? AND u.id > ?"
+		      " ORDER BY u.id LIMIT ?",
+		      DB_ARGS(DB_INT(org), DB_INT(team), DB_INT(after_id), DB_INT(limit + 1)));
+	if (rc == 0)
+		rc = row_json_page(r, removal_from_row, limit, removed, next_after);
+	db_rows_free(r);
+	return rc;
+}
+
+struct password_change {
+	int64_t org;
+	const char *email, *hash;
+};
+
+static int set_password_tx(struct db *db, void *arg)
+{
+	struct password_change *c = arg;
+	long long id = 0;
+	int rc = db_query_int(db, &id, "SELECT id FROM users WHERE organization_id = ?"
+			      " AND email_key = LOWER(?) FOR UPDATE",
+			      DB_ARGS(DB_INT(c->org), DB_STR(c->email)));
+
+	if (rc == 0)
+		rc = db_exec(db, "UPDATE users SET password_hash = ? WHERE organization_id = ? AND id = ?",
+			     DB_ARGS(DB_STR(c->hash), DB_INT(c->org), DB_INT(id)), NULL);
+	/* Whoever held the old password is signed out with it. */
+	if (rc == 0)
+		rc = db_exec(db, "DELETE FROM sessions WHERE organization_id = ? AND user_id = ?",
+			     DB_ARGS(DB_INT(c->org), DB_INT(id)), NULL);
+	return rc;
+}
+
+int dir_user_set_password(struct db *db, int64_t org, const char *email, const char *hash)
+{
+	struct password_change c = { org, email, hash };
+
+	if (!email || !hash || !*hash)
+		return PV_EINVAL;
+	return db_tx_run(db, set_password_tx, &c);
 }

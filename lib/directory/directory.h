@@ -39,6 +39,7 @@ struct dir_user_filter {
 	const char *source;   /* "slack", "manual" or NULL */
 	int64_t after_id;     /* cursor: ids greater than this */
 	int limit;            /* 1..DIR_PAGE_MAX */
+	int64_t team_id;      /* members of this team only; 0 for all */
 };
 
 /* Whether an e-mail address is acceptable (shape and length only). */
@@ -65,6 +66,50 @@ int dir_team_members(struct db *db, int64_t org, int64_t team, int64_t after_id,
 int dir_team_add_member(struct db *db, int64_t org, int64_t team, int64_t user,
 			const char *source);
 int dir_team_remove_member(struct db *db, int64_t org, int64_t team, int64_t user);
+
+/* ---- Changes made by hand, which a sync never undoes (SPEC §4.3, §7.7) ----
+ *
+ * A user's JSON carries slack_user_id (null when not linked) and
+ * deactivated_by: "sync", "administrator" (by hand) or null.  The sync's
+ * snapshot reads a hand-made deactivation as users.deactivated_by =
+ * 'person', and a removed sync-made membership as a row of
+ * team_membership_removals (sql/008). */
+
+/* Deactivates ("deactivated") or reactivates ("active") a user by hand,
+ * recorded as made by the administrator by_user, now, in one transaction;
+ * a deactivated user's sessions end with it.  Setting the status a user
+ * already has changes and records nothing.  PV_EINVAL (*why) for another
+ * status; PV_ENOTFOUND; PV_ECONFLICT (*why) when deactivating oneself or
+ * the organization's last active administrator. */
+int dir_user_set_status(struct db *db, int64_t org, int64_t id, const char *status,
+			int64_t by_user, const char **why);
+
+/* A user's provisioning facts, a new object:
+ *   {slack_workspace_id, slack_user_id, provisioned, deactivated_by,
+ *    deactivated_at, status_changed_by: {id, name}|null, status_changed_at,
+ *    last_sync_action: {sync_id, action, outcome, details, at}|null}
+ * last_sync_action is the newest applied (succeeded or failed) report row
+ * about the user.  PV_ENOTFOUND. */
+int dir_user_facts_json(struct db *db, int64_t org, int64_t id, json_object **out);
+
+/* Removes a member by hand, in one transaction: when the sync had made the
+ * membership, a tombstone (who, when) keeps the sync from adding it back.
+ * PV_ENOTFOUND when the user is not a member. */
+int dir_team_remove_member_by_hand(struct db *db, int64_t org, int64_t team, int64_t user,
+				   int64_t by_user);
+/* Adds a member by hand ("manual") and clears a tombstone of the pair.
+ * Errors as dir_team_add_member. */
+int dir_team_add_member_by_hand(struct db *db, int64_t org, int64_t team, int64_t user);
+/* The team's tombstones, paginated like members: users with
+ * membership_source "removed_by_hand", removed_at, removed_by_user_id. */
+int dir_team_removals(struct db *db, int64_t org, int64_t team, int64_t after_id, int limit,
+		      json_object **removed, int64_t *next_after);
+
+/* Sets the password of the organization's user with this e-mail address
+ * (compared as the unique key compares it), given as a password_hash()
+ * hash, and ends that user's sessions, in one transaction.  PV_ENOTFOUND
+ * when the organization has no such user. */
+int dir_user_set_password(struct db *db, int64_t org, const char *email, const char *hash);
 
 /* {automatic_invites, sync_retention_days} */
 int dir_settings_json(struct db *db, int64_t org, json_object **out);

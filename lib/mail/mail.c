@@ -109,8 +109,10 @@ static int claim(struct db *db, long long *id, char *to, size_t tolen, char *nam
 	/* Only the outbox row is locked: the user and organization rows are
 	 * read without locks, so running syncs are not held up. */
 	rc = db_query(db, &r, "SELECT id FROM invitation_outbox WHERE sent_at IS NULL"
-		      " AND next_attempt_at <= NOW() AND attempts < ? ORDER BY id LIMIT 1"
-		      " FOR UPDATE SKIP LOCKED", DB_ARGS(DB_INT(MAIL_MAX_ATTEMPTS)));
+		      " AND next_attempt_at <= NOW() AND attempts < ?"
+		      " AND created_at > NOW() - INTERVAL ? DAY ORDER BY id LIMIT 1"
+		      " FOR UPDATE SKIP LOCKED",
+		      DB_ARGS(DB_INT(MAIL_MAX_ATTEMPTS), DB_INT(MAIL_MAX_AGE_DAYS)));
 	if (rc == 0)
 		rc = db_rows_next(r);
 	if (rc == 1) {
@@ -148,6 +150,15 @@ int mail_deliver_invitations(struct db *db, const struct config *cfg, int max)
 
 	if (!config_get(cfg, "smtp.url") || !config_get(cfg, "smtp.from"))
 		return 0;
+	/* Too old to send (mail.h): recorded as given up, before any is claimed. */
+	rc = db_exec(db, "UPDATE invitation_outbox SET attempts = GREATEST(attempts, ?),"
+		     " last_error = 'Not sent: the invitation is older than a week (no mail server was"
+		     " configured in time).' WHERE sent_at IS NULL AND attempts < ?"
+		     " AND created_at <= NOW() - INTERVAL ? DAY",
+		     DB_ARGS(DB_INT(MAIL_MAX_ATTEMPTS), DB_INT(MAIL_MAX_ATTEMPTS),
+			     DB_INT(MAIL_MAX_AGE_DAYS)), NULL);
+	if (rc < 0)
+		return rc;
 	while (sent < max) {
 		char to[300], name[800], org[800], err[256] = "";
 		struct buf msg;
@@ -177,4 +188,45 @@ int mail_deliver_invitations(struct db *db, const struct config *cfg, int max)
 		}
 	}
 	return rc < 0 ? rc : sent;
+}
+
+int mail_send_password_reset(const struct config *cfg, const char *to, const char *name,
+			     const char *org, const char *link, char *err, size_t errlen)
+{
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	struct buf m;
+	int rc;
+
+	err[0] = '\0';
+	if (!config_get(cfg, "smtp.url") || !config_get(cfg, "smtp.from"))
+		return PV_EINVAL;
+	if (!dir_email_valid(to))
+		return PV_EINVAL;
+	buf_init(&m, 64 * 1024);
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	rc = buf_printf(&m, "Date: %s\r\nFrom: ", date);
+	if (rc == 0)
+		rc = put_header_text(&m, config_get(cfg, "smtp.from"));
+	if (rc == 0)
+		rc = buf_puts(&m, "\r\nTo: ");
+	if (rc == 0)
+		rc = put_header_text(&m, to);
+	if (rc == 0)
+		rc = buf_puts(&m, "\r\nSubject: Reset your password for ");
+	if (rc == 0)
+		rc = put_header_text(&m, org);
+	if (rc == 0)
+		rc = buf_printf(&m, "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+				"Content-Transfer-Encoding: 8bit\r\n\r\nHello %s,\r\n\r\nSomeone asked to"
+				" reset the password of your account in %s. To choose a new password,"
+				" open this link within an hour; it works once:\r\n\r\n%s\r\n\r\nIf it was"
+				" not you, ignore this e-mail: your password stays as it is.\r\n",
+				name && *name ? name : "", org, link);
+	if (rc == 0)
+		rc = send_one(cfg, to, buf_cstr(&m), err, errlen);
+	buf_release(&m);
+	return rc;
 }

@@ -11,10 +11,15 @@
  * Shapes (the API's, SPEC §4.2):
  *   sync   = {id, trigger, dry_run, status, queued_at, started_at, finished_at,
  *             counts: {created, updated, deactivated, reactivated, added_to_team,
- *                      removed_from_team, skipped, failed}, error}
+ *                      removed_from_team, skipped, failed}, error,
+ *             workspace: {id, name}|null,
+ *             progress: {phase, done, total|null, at}|null}
+ * workspace is the one the sync read (recorded when it was queued);
+ * progress is set while it runs (sync_queue.h syncq_set_progress).
  *   action = {id, created_at, action, outcome, reason, changed: [category],
  *             user: {id, email, name}|null, slack_user_id, team: {id, name}|null,
- *             changes: [{field, from, to}], details}
+ *             changes: [{field, from, to}], details,
+ *             invitation: {state: queued|sent|failed, sent_at, error}|null}
  * Times are ISO 8601 UTC ("2026-11-28T14:00:00Z"), null when unset.  user is
  * null when the row has no user id, e-mail or name; team is null when
  * it has neither a team id nor a team name.  changes is changes_json as the
@@ -63,9 +68,17 @@ enum {
 	REPORT_CHANGED_TEAM_MEMBERSHIP = 1 << 5,
 };
 
+/* The longest person search (q=), in characters; longer is PV_EINVAL. */
+#define REPORT_Q_MAX 100
+
 struct report_filter {
 	unsigned outcomes;
 	unsigned changed;
+	/* Search by person (q=): "" for none, else the LIKE pattern
+	 * "%text%" with \, % and _ escaped, matched against the row's name and
+	 * e-mail (case- and accent-insensitive, the column collation) and its
+	 * Slack user id.  Set by report_filter_set_query. */
+	char q_like[4 * REPORT_Q_MAX * 2 + 3];
 };
 
 /* Parses the query parameters `outcome` and `changed` (comma-separated
@@ -74,6 +87,13 @@ struct report_filter {
  * a sentence listing the values it takes (both static). */
 int report_filter_parse(struct report_filter *f, const char *outcome, const char *changed,
 			const char **field, const char **why);
+
+/* Sets f's person search from the query parameter q (NULL, or only spaces:
+ * no search; spaces around it are ignored).  PV_EINVAL with *why (static)
+ * when it is longer than REPORT_Q_MAX characters or not UTF-8.  The search
+ * reads only the sync's own rows (its index range): a page costs at most
+ * one pass over that sync, never over other syncs or organizations. */
+int report_filter_set_query(struct report_filter *f, const char *q, const char **why);
 
 /* A page of the organization's syncs with id < before (before 0: from the
  * newest); *next_before is the id to pass next, 0 on the last page. */
@@ -111,6 +131,12 @@ struct report_action {
 	const char *team_name;
 	const char *changes_json;
 	const char *details;
+	/* The page's JSON only (NULL in the stream): the invitation of a
+	 * created user, "queued", "sent" or "failed", when it was sent and
+	 * why it was not. */
+	const char *invite_state;
+	const char *invite_sent_at;
+	const char *invite_error;
 };
 
 /* Calls fn for every action of the sync matching f, in id order, reading
@@ -121,15 +147,21 @@ int report_actions_each(struct db *db, int64_t org, int64_t sync,
 			const struct report_filter *f,
 			int (*fn)(const struct report_action *a, void *arg), void *arg);
 
-/* The export's layout (SPEC §1.11), one CSV row each, appended to b:
+/* The export's layout (SPEC §1.11), one CSV row each, appended to b; the
+ * header starts with UTF-8's byte-order mark, so that Excel reads the file
+ * as UTF-8 (LibreOffice and csv libraries take or skip it):
  *   ID, Date (UTC), Action, Outcome, User name, E-mail, Slack user ID, Team,
- *   Changed fields, Old values, New values, Details
- * Date is the action's time in the API's ISO 8601 form.  User name and
- * E-mail are empty when the JSON's user is null (same rule).  With several
- * changes, Changed fields / Old values / New values hold one line per change
- * (joined with LF inside the quoted cell), line i of each column belonging
- * to change i; a null value is an empty line, true/false and numbers are
- * written as in JSON.  Cells are escaped and neutralised by report_csv.h. */
+ *   Changed fields, Old values, New values, Details,
+ *   Action code, Outcome code, Changed field codes
+ * Action, Outcome and Changed fields are plain words ("Create user",
+ * "Planned (not applied)", "Job title"); the last three columns hold the
+ * API's codes for machines.  Date is the action's time in the API's ISO
+ * 8601 form.  User name and E-mail are empty when the JSON's user is null
+ * (same rule).  With several changes, the changed fields, their codes, Old
+ * values and New values hold one line per change (joined with LF inside the
+ * quoted cell), line i of each column belonging to change i; a null value is
+ * an empty line, true/false are yes/no and numbers are written as in JSON.
+ * Cells are escaped and neutralised by report_csv.h. */
 int report_csv_header(struct buf *b);
 int report_action_csv(struct buf *b, const struct report_action *a);
 

@@ -14,8 +14,8 @@
  *     running it as a formula (CSV injection); the prefix comes before the
  *     quoting decision, so "=1,2" is written "'=1,2" in quotes;
  *   - NULL and "" are both written as an empty cell (CSV has no null);
- *   - bytes are copied as they are: the text is UTF-8 in, UTF-8 out, and no
- *     byte-order mark is written.
+ *   - bytes are copied as they are: the text is UTF-8 in, UTF-8 out; this
+ *     writer adds no byte-order mark (the report's header does, report.h).
  *
  * Errors: PV_ETOOBIG when the buffer's maximum would be passed, PV_ENOMEM.
  * On failure the buffer may hold part of the row: reset it.

@@ -27,9 +27,13 @@ int syncq_request(struct db *db, int64_t org, int64_t user, int dry_run, int64_t
 		return rc;
 	if (!saved)
 		return PV_EINVAL;
+	/* The workspace is written with the sync, so that the history says
+	 * which workspace each sync read after a replace or a disconnect. */
 	rc = db_exec(db, "INSERT INTO provisioning_syncs (organization_id, integration_id, `trigger`,"
-		     " dry_run, requested_by_user_id) VALUES (?, ?, 'manual', ?, ?)",
-		     DB_ARGS(DB_INT(org), DB_INT(integration), DB_INT(dry_run ? 1 : 0), DB_INT(user)),
+		     " dry_run, requested_by_user_id, workspace_id, workspace_name)"
+		     " SELECT ?, i.id, 'manual', ?, ?, i.workspace_id, i.workspace_name"
+		     " FROM provisioning_integrations i WHERE i.id = ?",
+		     DB_ARGS(DB_INT(org), DB_INT(dry_run ? 1 : 0), DB_INT(user), DB_INT(integration)),
 		     NULL);
 	if (rc == 0)
 		*id = (int64_t)db_insert_id(db);
@@ -65,7 +69,9 @@ int syncq_schedule_due(struct db *db)
 		/* A sync already pending or running for the organization makes
 		 * this one unnecessary (the unique key says so). */
 		rc = db_exec(db, "INSERT IGNORE INTO provisioning_syncs (organization_id, integration_id,"
-			     " `trigger`) VALUES (?, ?, 'scheduled')",
+			     " `trigger`, workspace_id, workspace_name)"
+			     " SELECT ?, i.id, 'scheduled', i.workspace_id, i.workspace_name"
+			     " FROM provisioning_integrations i WHERE i.id = ?",
 			     DB_ARGS(DB_INT(org), DB_INT(integration)), NULL);
 		if (rc == 0)
 			rc = db_exec(db, "UPDATE provisioning_integrations SET next_sync_at ="
@@ -216,6 +222,41 @@ int syncq_discard(struct db *db, int64_t org, int64_t id)
 			 DB_ARGS(DB_INT(org), DB_INT(id)), &n);
 
 	return rc == 0 && n == 0 ? not_held(db, org, id) : rc;
+}
+
+int syncq_cancel(struct db *db, int64_t org, int64_t id, int64_t user)
+{
+	uint64_t n = 0;
+	/* Only a sync no worker has started: status 'pending' under the row's
+	 * lock (the claim's FOR UPDATE SKIP LOCKED and this UPDATE serialise
+	 * on it), and an approved held sync is not cancelled but discarded. */
+	int rc = db_exec(db, "UPDATE provisioning_syncs SET status = 'discarded', finished_at = NOW(3),"
+			 " error = 'Cancelled before it started, by an administrator.'"
+			 " WHERE organization_id = ? AND id = ? AND status = 'pending'"
+			 " AND started_at IS NULL",
+			 DB_ARGS(DB_INT(org), DB_INT(id)), &n);
+
+	if (rc == 0 && n)
+		log_info("sync %lld: cancelled by user %lld before it started", (long long)id,
+			 (long long)user);
+	return rc == 0 && n == 0 ? not_held(db, org, id) : rc;
+}
+
+int syncq_set_progress(struct db *db, int64_t id, const char *owner, const char *phase,
+		       long long done, long long total)
+{
+	uint64_t n = 0;
+	int rc;
+
+	if (!phase || (strcmp(phase, "reading") && strcmp(phase, "planning") &&
+		       strcmp(phase, "applying")))
+		return PV_EINVAL;
+	rc = db_exec(db, "UPDATE provisioning_syncs SET progress_phase = ?, progress_done = ?,"
+		     " progress_total = ?, progress_at = NOW(3)"
+		     " WHERE id = ? AND status = 'running' AND lease_owner = ?",
+		     DB_ARGS(DB_STR(phase), DB_INT(done < 0 ? 0 : done),
+			     total < 0 ? DB_NULL() : DB_INT(total), DB_INT(id), DB_STR(owner)), &n);
+	return rc == 0 && n == 0 ? PV_ECONFLICT : rc;
 }
 
 int syncq_apply_retention(struct db *db)

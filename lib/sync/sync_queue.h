@@ -57,6 +57,18 @@ int syncq_discard(struct db *db, int64_t org, int64_t id);
 int syncq_state(struct db *db, int64_t org, int *pending, int *running, int64_t *last,
 		char next_at[32]);
 
+/* Cancels a queued sync that no worker has started: it ends 'discarded'
+ * (nothing was applied) with a line saying it was cancelled.  PV_ECONFLICT
+ * when it is running or finished, PV_ENOTFOUND. */
+int syncq_cancel(struct db *db, int64_t org, int64_t id, int64_t user);
+/* Live progress of a running sync, for the page: phase "reading" (Slack),
+ * "planning" or "applying", and the counts so far (total < 0: not known
+ * yet).  Cheap (one indexed UPDATE): call it between pages and batches,
+ * not per person.  PV_ECONFLICT when owner no longer holds the sync's lease;
+ * PV_EINVAL for another phase. */
+int syncq_set_progress(struct db *db, int64_t id, const char *owner, const char *phase,
+		       long long done, long long total);
+
 /* Deletes finished syncs older than each organization's retention. */
 int syncq_apply_retention(struct db *db);
 

@@ -221,6 +221,79 @@ async function focusedName(page) {
   });
 }
 
+// Words split across two lines inside the element (e.g. "Creat / e user"):
+// every run of non-space characters of a text node must sit on one line.
+// Values without spaces to break at (URLs, e-mails: class value or
+// person__email) are allowed to break.
+async function brokenWords(page, selector) {
+  return page.evaluate((sel) => {
+    const bad = [];
+    for (const root of document.querySelectorAll(sel)) {
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        if (n.parentElement.closest('.value, .person__email, .visually-hidden, .error-line')) continue;
+        // Not displayed, or clipped to 1px for screen readers.
+        let hiddenBox = false;
+        for (let e = n.parentElement; e && e !== root.parentElement; e = e.parentElement) {
+          if (e.getBoundingClientRect().width <= 1) { hiddenBox = true; break; }
+        }
+        if (hiddenBox) continue;
+        // A line may end after a hyphen ("e-" / "mail"): that is a break
+        // between parts, not inside one.
+        const re = /[^\s-]+-*|-+/g;
+        let m;
+        while ((m = re.exec(n.data))) {
+          const r = document.createRange();
+          r.setStart(n, m.index);
+          r.setEnd(n, m.index + m[0].length);
+          const tops = new Set([...r.getClientRects()].filter((b) => b.width > 0).map((b) => Math.round(b.top)));
+          if (tops.size > 1) bad.push(m[0]);
+        }
+      }
+    }
+    return bad;
+  }, selector);
+}
+
+// The report at one width: nothing scrolls sideways, the table fits its card
+// (no column cut off), and no word breaks in the middle.
+const REPORT_WIDTHS = [360, 375, 768, 1024, 1280, 1440, 1920];
+async function checkReportFits(t, name, shotWidths = [375, 768, 1280, 1440]) {
+  const { page } = t;
+  for (const width of REPORT_WIDTHS) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.locator('table.report tbody tr').first().waitFor();
+    const m = await page.evaluate(() => {
+      const table = document.querySelector('table.report');
+      const card = table.closest('.card').getBoundingClientRect();
+      const tr = table.getBoundingClientRect();
+      let cut = 0;
+      for (const cell of table.querySelectorAll('td, th')) {
+        const b = cell.getBoundingClientRect();
+        if (b.width > 0) cut = Math.max(cut, b.right - card.right);
+      }
+      return {
+        sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth,
+        tableOver: tr.right - card.right, cut,
+        wrapScroll: table.parentElement.scrollWidth - table.parentElement.clientWidth,
+      };
+    });
+    assert(m.sw <= m.cw, `${name} at ${width}px: the page is ${m.sw}px wide in a ${m.cw}px window`);
+    assert(m.tableOver <= 0.5 && m.cut <= 0.5 && m.wrapScroll <= 0,
+      `${name} at ${width}px: the table passes its card by ${Math.max(m.tableOver, m.cut, m.wrapScroll).toFixed(0)}px`);
+    const broken = await brokenWords(page, 'table.report, .summary, .filters');
+    assert(broken.length === 0, `${name} at ${width}px: words broken across lines: ${broken.slice(0, 5).join(', ')}`);
+    if (shotWidths.includes(width)) {
+      await shot(t, `${name}-${width}`);
+      // And one window's worth at the table, readable at full size.
+      await page.locator('table.report').scrollIntoViewIfNeeded();
+      await page.evaluate(() => document.querySelector('table.report').scrollIntoView());
+      await page.screenshot({ path: path.join(opt.out, `${name}-${width}-table.png`) });
+    }
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
 // RFC 4180: quoted cells may hold commas, quotes ("") and line breaks.
 function parseCsv(text) {
   const rows = [];
@@ -289,6 +362,10 @@ scenario('a 401 in the middle of work sends to sign-in and back after', async (t
   await page.waitForLoadState('networkidle');
   await t.context.clearCookies();
   await page.getByRole('button', { name: /Replace with another Slack account|Reconnect Slack/ }).click();
+  const ask = page.getByRole('dialog', { name: 'Replace the Slack connection?' });
+  if (await ask.waitFor({ timeout: 3000 }).then(() => true, () => false)) {
+    await ask.getByRole('button', { name: 'Continue to Slack' }).click();
+  }
   await page.waitForURL(/\/signin\?next=%2Fsettings%2Fprovisioning%2Fslack/);
   await page.getByLabel('E-mail address').fill(opt.email);
   await page.getByLabel('Password').fill(opt.password);
@@ -502,7 +579,14 @@ async function clickSyncNow(t, { dryRun = false } = {}) {
 async function syncAndOpenReport(t, opts) {
   const { page } = t;
   await clickSyncNow(t, opts);
-  await page.getByText(/Sync queued|Preview queued/).waitFor();
+  // One notice says it is queued (or already running or done), and it has
+  // the focus that the vanished Sync now button had.
+  await page.locator('.sync-active, .sync-panel .notice').first().waitFor();
+  const focused = await page.evaluate(() => document.activeElement && document.activeElement.closest('.sync-panel') !== null
+    && document.activeElement.classList.contains('notice'));
+  assert(focused, `after Sync now the focus is on ${await focusedName(page)}`);
+  const queued = await page.locator('.sync-panel .notice').filter({ hasText: /queued/i }).count();
+  assert(queued <= 1, `${queued} notices say the sync is queued`);
   await whileSyncing(() => page.getByText('The sync finished').waitFor({ timeout: 150000 }));
   await page.getByRole('link', { name: 'Open its report' }).click();
   await page.getByRole('heading', { level: 1, name: 'Sync report' }).waitFor();
@@ -522,6 +606,24 @@ scenario('Sync now, wait for it, open the report, filter by outcome, export the 
   assert(/Succeeded|Completed with errors/.test(status), `the sync ended "${status}"`);
   await page.locator('table.report tbody tr').first().waitFor();
   await shot(t, 'report');
+  await checkReportFits(t, 'report');
+  // Search by person: part of a name narrows the rows to that person, in the
+  // address too; clearing it brings every row back.
+  const all = await page.locator('table.report tbody tr').count();
+  const who = (await page.locator('table.report tbody .person__name').first().innerText()).trim();
+  await page.getByLabel('Search by person').fill(who.slice(0, 4));
+  await page.waitForURL((u) => u.searchParams.get('q') === who.slice(0, 4));
+  await page.getByRole('status').filter({ hasText: /Showing \d+ action/ }).waitFor();
+  const names = await page.locator('table.report tbody td[data-label="Person"]').allInnerTexts();
+  assert(names.length > 0 && names.length <= all, `search "${who.slice(0, 4)}" shows ${names.length} of ${all} rows`);
+  assert(names.every((n) => n.toLowerCase().includes(who.slice(0, 4).toLowerCase())), `search rows: ${names.join(' | ')}`);
+  assert((await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href')).includes('q='), 'the export does not carry the search');
+  await page.getByLabel('Search by person').fill('no-such-person-xyz');
+  await page.getByRole('status').filter({ hasText: 'No action matches these filters.' }).waitFor();
+  await page.getByLabel('Search by person').fill('');
+  await page.waitForURL((u) => !u.searchParams.get('q'));
+  await page.getByRole('status').filter({ hasText: /Showing \d+ action/ }).waitFor();
+  assert(await page.locator('table.report tbody tr').count() === all, 'clearing the search did not bring every row back');
   await page.getByLabel('Outcome').selectOption('succeeded');
   await page.waitForURL(/outcome=succeeded/);
   await page.getByRole('status').filter({ hasText: /Showing \d+ action|No action matches/ }).waitFor();
@@ -539,12 +641,14 @@ scenario('Sync now, wait for it, open the report, filter by outcome, export the 
   const records = parseCsv(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
   const header = records[0].map((c) => c.toLowerCase());
   assert(header.includes('outcome') && header.some((c) => c.includes('details')), `CSV header: ${header.join(',')}`);
-  // One row per action of the same filter (the page shows 50 at a time).
+  // One row per action of the same filter (the page shows 200 at a time).
   const rows = records.length - 1;
-  assert(rows === outcomes.length || (outcomes.length === 50 && rows > 50),
+  assert(rows === outcomes.length || (outcomes.length === 200 && rows > 200),
     `CSV has ${rows} rows, the filtered report ${outcomes.length}`);
   const oc = header.indexOf('outcome');
-  assert(records.slice(1).every((r) => r[oc] === 'succeeded'), 'the CSV is not filtered by outcome');
+  const code = header.indexOf('outcome code');
+  assert(records.slice(1).every((r) => r[oc] === 'Succeeded' && r[code] === 'succeeded'), 'the CSV is not filtered by outcome, or not in words');
+  assert(readFileSync(file).subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])), 'the CSV has no UTF-8 byte-order mark');
   // History lists it, newest first.
   await page.getByRole('link', { name: '← Slack provisioning' }).click();
   await page.locator('.history tbody tr').first().waitFor();
@@ -582,11 +686,14 @@ scenario('a held sync is shown with its planned actions and approved', async (t)
     await gotoSlack(t);
     await clickSyncNow(t);
     await whileSyncing(() => page.getByText('The sync finished: Held for approval').waitFor({ timeout: 150000 }));
+    // A held sync is a warning, never a green "Done".
+    assert(await page.locator('.sync-panel .notice--success').count() === 0, 'a held sync is announced in green');
     await page.getByRole('link', { name: 'Open its report' }).click();
     await page.getByRole('heading', { name: 'This sync is held' }).waitFor();
     await page.getByRole('heading', { name: 'Planned actions' }).waitFor();
     await page.locator('table.report tbody tr').first().waitFor();
     await shot(t, 'report-held');
+    await checkReportFits(t, 'report-held');
     await page.getByRole('button', { name: 'Approve and apply' }).click();
     const dialog = page.getByRole('dialog', { name: 'Approve this sync?' });
     await dialog.waitFor();
@@ -708,6 +815,399 @@ scenario('disconnect asks first, says people are kept, and keeps them', async (t
   assert((await slackStatus(t)).status === 'disconnected', 'the API still says connected');
   const after = await api(t, 'GET', '/api/v1/users?limit=200');
   assert(JSON.stringify(before.json) === JSON.stringify(after.json), 'users changed on disconnect');
+});
+
+scenario('replace asks first and says, in numbers, what another workspace clears', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  const team = await ensureTeam(t);
+  await putConfig(t, { members: { mode: 'groups', group_ids: ['S01DESIGN1', 'S01ENGINE1'] },
+    team_mapping: { enabled: true, mappings: [{ slack_group_id: 'S01DESIGN1', team_id: team.id }] },
+    deactivation_threshold: { percent: 10, minimum: 10 } });
+  try {
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await gotoSlack(t);
+      let left = false;
+      page.once('framenavigated', () => { left = true; });
+      await page.getByRole('button', { name: 'Replace with another Slack account' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Replace the Slack connection?' });
+      await dialog.waitFor();
+      const text = await dialog.innerText();
+      assert(/2 chosen Slack groups and 1 team mapping are cleared/.test(text), `the dialog says: ${text}`);
+      assert(/users, teams and team memberships are kept/i.test(text), `the dialog says: ${text}`);
+      await shot(t, `replace-dialog-${width}`);
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'detached' });
+      assert(!left && new URL(page.url()).pathname === '/settings/provisioning/slack', `Cancel left for ${page.url()}`);
+      assert((await focusedName(page)).includes('Replace with another Slack account'), 'focus did not return to Replace');
+    }
+    assert((await slackStatus(t)).status === 'connected', 'Cancel changed the connection');
+  } finally {
+    await putConfig(t, DEFAULT_CONFIG).catch(() => {});
+  }
+});
+
+scenario('turning mapping off and lowering the safety ask first; fixed problems lose their message', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  const team = await ensureTeam(t);
+  await putConfig(t, { members: { mode: 'everyone', group_ids: [] },
+    team_mapping: { enabled: true, mappings: [{ slack_group_id: 'S01DESIGN1', team_id: team.id },
+      { slack_group_id: 'S01ENGINE1', team_id: team.id }] },
+    deactivation_threshold: { percent: 10, minimum: 10 } });
+  try {
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await gotoSlack(t);
+      const toggle = page.getByRole('switch', { name: 'Map Slack groups to teams' });
+      await toggle.uncheck().catch(() => {});
+      const off = page.getByRole('dialog', { name: 'Turn team mapping off?' });
+      await off.waitFor();
+      assert(/2 team mappings stop applying/.test(await off.innerText()), `mapping dialog: ${await off.innerText()}`);
+      await shot(t, `mapping-off-dialog-${width}`);
+      await off.getByRole('button', { name: 'Cancel' }).click();
+      await off.waitFor({ state: 'detached' });
+      const still = await page.waitForFunction(() => document.querySelector('form.config input.switch').checked,
+        null, { timeout: 5000 }).then(() => true, () => false);
+      assert(still, 'Cancel turned mapping off');
+      // A bad number: the message shows, and goes as soon as it is fixed.
+      const pct = page.getByLabel('Hold above this share of provisioned users (%)');
+      await pct.fill('150');
+      await page.getByRole('button', { name: 'Save configuration' }).click();
+      await page.locator('.field-error').filter({ hasText: 'The percentage must be a whole number from 0 to 100' }).waitFor();
+      await pct.fill('25');
+      assert(await page.locator('.field-error').filter({ hasText: 'percentage' }).count() === 0, 'the message stayed after the fix');
+      assert(await page.locator('.config .notice--error').count() === 0, 'the form notice stayed after the fix');
+      // 10% -> 25%: more people deactivated without asking; the dialog says so.
+      await page.getByRole('button', { name: 'Save configuration' }).click();
+      const lower = page.getByRole('dialog', { name: 'Lower the deactivation safety?' });
+      await lower.waitFor();
+      const text = await lower.innerText();
+      assert(/more than 10%/.test(text) && /up to 25%/.test(text), `safety dialog: ${text}`);
+      await shot(t, `safety-dialog-${width}`);
+      await lower.getByRole('button', { name: 'Cancel' }).click();
+      await lower.waitFor({ state: 'detached' });
+      const cfg = await api(t, 'GET', '/api/v1/provisioning/slack/config');
+      const th = (cfg.json.config || cfg.json).deactivation_threshold;
+      assert(th.percent === 10, `Cancel saved the threshold: ${JSON.stringify(th)}`);
+    }
+  } finally {
+    await putConfig(t, DEFAULT_CONFIG).catch(() => {});
+  }
+});
+
+scenario('unsaved edits: leaving asks, and a save cut by the end of the session keeps the edit', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  await putConfig(t, DEFAULT_CONFIG);
+  for (const width of [375, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    await gotoSlack(t);
+    await page.getByLabel('and at least this many users').fill('3');
+    await page.getByRole('link', { name: '← Provisioning' }).click();
+    const ask = page.getByRole('dialog', { name: 'Leave without saving?' });
+    await ask.waitFor();
+    await shot(t, `leave-dialog-${width}`);
+    await ask.getByRole('button', { name: 'Stay and keep editing' }).click();
+    await ask.waitFor({ state: 'detached' });
+    assert(new URL(page.url()).pathname === '/settings/provisioning/slack', `stayed? ${page.url()}`);
+    assert(await page.getByLabel('and at least this many users').inputValue() === '3', 'the edit is gone');
+    await page.getByRole('link', { name: '← Provisioning' }).click();
+    await ask.waitFor();
+    await ask.getByRole('button', { name: 'Leave without saving' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Provisioning' }).waitFor();
+  }
+  // The session ends, then Save: sign in again and the edit is back.
+  await gotoSlack(t);
+  await page.getByLabel('and at least this many users').fill('4');
+  await api(t, 'DELETE', '/api/v1/session');
+  await page.getByRole('button', { name: 'Save configuration' }).click();
+  await page.waitForURL(/\/signin\?next=/);
+  await page.getByLabel('E-mail address').fill(opt.email);
+  await page.getByLabel('Password').fill(opt.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Slack provisioning' }).waitFor();
+  await page.getByText('Your changes from before signing in again are back on this form').waitFor();
+  assert(await page.getByLabel('and at least this many users').inputValue() === '4', 'the interrupted edit was lost');
+  await shot(t, 'draft-restored');
+  const cfg = await api(t, 'GET', '/api/v1/provisioning/slack/config');
+  assert((cfg.json.config || cfg.json).deactivation_threshold.minimum === 10, 'the interrupted save was applied anyway');
+});
+
+scenario('needs reconnection: Sync now is disabled and says why', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t, { fresh: true });
+  await waitSyncsIdle(t);
+  await putConfig(t, DEFAULT_CONFIG);
+  await emulator('POST', '/_emulator/tokens/revoke', { team: TEAM });
+  // Any call to Slack now notices the revoked token.
+  await api(t, 'GET', '/api/v1/provisioning/slack/groups?q=x');
+  assert((await slackStatus(t)).status === 'needs_reconnection', 'the connection did not break');
+  try {
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await gotoSlack(t);
+      const now = page.getByRole('button', { name: 'Sync now' });
+      await now.waitFor();
+      assert(await now.isDisabled(), 'Sync now is enabled with a broken connection');
+      await page.getByText('Sync now is unavailable until Slack is reconnected').waitFor();
+      assert(await page.getByRole('button', { name: 'Reconnect Slack' }).isVisible(), 'no Reconnect button');
+      await shot(t, `needs-reconnection-${width}`);
+    }
+  } finally {
+    await ensureConnected(t, { fresh: true }).catch(() => {});
+  }
+});
+
+scenario('a queued sync shows in the history at once and can be cancelled', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  await putConfig(t, DEFAULT_CONFIG);
+  for (const width of [375, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    await gotoSlack(t);
+    // No pass runs here: the sync stays queued until it is cancelled.
+    const queued = await clickSyncNow(t);
+    const row = page.locator('.history tbody tr').first();
+    await row.filter({ hasText: 'Queued' }).waitFor();
+    assert((await row.innerText()).includes('Acme Demo'), `the history row does not name the workspace: ${await row.innerText()}`);
+    await page.locator('.sync-active').getByRole('button', { name: 'Cancel this sync' }).waitFor();
+    await shot(t, `queued-${width}`);
+    await page.locator('.sync-active').getByRole('button', { name: 'Cancel this sync' }).click();
+    await page.locator('.sync-panel .notice--info').filter({ hasText: 'The sync finished: Discarded' }).waitFor({ timeout: 10000 });
+    const s = await api(t, 'GET', `/api/v1/provisioning/slack/syncs/${queued.id}`);
+    assert(s.json.sync.status === 'discarded' && s.json.sync.started_at === null, `after Cancel: ${JSON.stringify(s.json.sync)}`);
+    await page.locator('.history tbody tr').first().filter({ hasText: 'Discarded' }).waitFor();
+    assert(await page.getByRole('button', { name: 'Sync now' }).isEnabled(), 'Sync now is not back');
+  }
+});
+
+scenario('after a disconnect the history and its reports stay, with their workspace', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  await putConfig(t, DEFAULT_CONFIG);
+  const r = await api(t, 'POST', '/api/v1/provisioning/slack/syncs', {});
+  assert(r.status === 202, `POST syncs answered ${r.status}`);
+  await waitSyncsIdle(t);
+  await ensureDisconnected(t);
+  try {
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await gotoSlack(t);
+      await page.locator('.history tbody tr').first().waitFor();
+      assert((await page.locator('.history tbody tr').first().innerText()).includes('Acme Demo'), 'no workspace on the history row');
+      await shot(t, `history-disconnected-${width}`);
+    }
+    await page.locator('.history tbody tr').first().getByRole('link').click();
+    await page.getByRole('heading', { level: 1, name: 'Sync report' }).waitFor();
+    await page.locator('.summary').getByText('Acme Demo').waitFor();
+  } finally {
+    await ensureConnected(t).catch(() => {});
+  }
+});
+
+scenario('automatic invites: the mail state, the estimate, a confirmation, and each row says where its invitation is', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  await putConfig(t, DEFAULT_CONFIG);
+  await api(t, 'PATCH', '/api/v1/settings', { automatic_invites: false });
+  try {
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await gotoSlack(t);
+      const card = page.locator('section.invites');
+      // The test stack has no mail server: the page says invitations are not sent.
+      await card.getByText('No mail server: invitations are not sent').waitFor();
+      const toggle = card.getByRole('switch', { name: 'E-mail an invitation to each person a sync creates' });
+      await toggle.check();
+      const dialog = page.getByRole('dialog', { name: 'Turn automatic invites on?' });
+      await dialog.waitFor();
+      const text = await dialog.innerText();
+      assert(/invit/i.test(text) && /No mail server is configured/.test(text), `the dialog says: ${text}`);
+      await shot(t, `invites-dialog-${width}`);
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'detached' });
+      const off = await page.waitForFunction(() => !document.querySelector('section.invites input[role="switch"]').checked,
+        null, { timeout: 5000 }).then(() => true, () => false);
+      assert(off, 'Cancel turned invites on');
+      const st = await api(t, 'GET', '/api/v1/settings');
+      assert(st.json.settings.automatic_invites === false, 'Cancel saved the setting');
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+    const toggle = page.locator('section.invites').getByRole('switch');
+    await toggle.check();
+    await page.getByRole('dialog', { name: 'Turn automatic invites on?' }).getByRole('button', { name: 'Turn invites on' }).click();
+    await page.getByText('Automatic invites are on.').waitFor();
+    assert((await api(t, 'GET', '/api/v1/settings')).json.settings.automatic_invites === true, 'the setting was not saved');
+    // A preview says how many the next sync would invite.
+    await clickSyncNow(t, { dryRun: true });
+    await whileSyncing(() => page.getByText('The sync finished').waitFor({ timeout: 150000 }));
+    await gotoSlack(t);
+    await page.locator('section.invites .invites__estimate').filter({ hasText: /About \d+ (person|people)|invites only the people it creates/ }).waitFor();
+    await shot(t, 'invites-on-1280');
+    // New people get an account and an invitation that waits (no mail server).
+    const n = Date.now() % 1000000;
+    const invited = `invite.${n}@acme.example`;
+    await emulator('POST', `/_emulator/workspace/${TEAM}/users`, {
+      id: `U0INV${n}`, name: `inv.${n}`, real_name: 'Invité Un', deleted: false, is_bot: false,
+      profile: { email: invited, first_name: 'Invité', last_name: 'Un', display_name: 'Invité', real_name: 'Invité Un' },
+    });
+    await clickSyncNow(t);
+    await whileSyncing(() => page.getByText('The sync finished').waitFor({ timeout: 150000 }));
+    await page.getByRole('link', { name: 'Open its report' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Sync report' }).waitFor();
+    const row = page.locator('table.report tbody tr').filter({ hasText: invited }).filter({ hasText: 'Create user' });
+    await row.waitFor();
+    await row.getByText('Invitation waiting: no mail server').waitFor();
+    await shot(t, 'report-invitation-1280');
+    await page.setViewportSize({ width: 375, height: 900 });
+    await row.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(opt.out, 'report-invitation-375.png') });
+  } finally {
+    await api(t, 'PATCH', '/api/v1/settings', { automatic_invites: false }).catch(() => {});
+  }
+});
+
+scenario('users screen: filters and search, provisioning details, deactivate and reactivate by hand', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  await putConfig(t, DEFAULT_CONFIG);
+  assert((await api(t, 'POST', '/api/v1/provisioning/slack/syncs', {})).status === 202, 'POST syncs');
+  await waitSyncsIdle(t);
+  for (const width of [375, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.goto(`${BASE}/settings/users`);
+    await page.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
+    await page.locator('.person-row').first().waitFor();
+    await page.getByLabel('Source').selectOption('slack');
+    await page.waitForURL(/source=slack/);
+    await page.getByRole('status').filter({ hasText: /Showing \d+ user/ }).waitFor();
+    const meta = await page.locator('.person-row .person-row__meta').allInnerTexts();
+    assert(meta.length > 0 && meta.every((m) => m.includes('Imported from Slack')), `source filter rows: ${meta.slice(0, 3).join(' | ')}`);
+    await page.getByLabel('Search').fill('olga');
+    await page.waitForURL(/q=olga/);
+    const row = page.locator('.person-row').filter({ hasText: 'olga.ivanova@acme.example' });
+    await row.waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('.person-row').length === 1);
+    await row.getByRole('button', { name: 'Provisioning details' }).click();
+    await row.locator('.person-facts').getByText('Last change by a sync').waitFor();
+    assert(/Slack member\s*U/.test(await row.locator('.person-facts').innerText()), 'no Slack id in the details');
+    await shot(t, `users-${width}`);
+    await row.getByRole('button', { name: 'Deactivate' }).click();
+    const dialog = page.getByRole('dialog', { name: /^Deactivate / });
+    await dialog.waitFor();
+    assert(/A sync never reactivates them/.test(await dialog.innerText()), 'the dialog does not say a sync keeps it');
+    await dialog.getByRole('button', { name: 'Deactivate' }).click();
+    await page.locator('.person-row').filter({ hasText: 'Deactivated by an administrator' }).waitFor();
+    const moved = await page.waitForFunction(() => document.activeElement && document.activeElement.textContent === 'Reactivate',
+      null, { timeout: 5000 }).then(() => true, () => false);
+    assert(moved, `focus after deactivating: ${await focusedName(page)}`);
+    const u = await api(t, 'GET', '/api/v1/users?q=olga.ivanova');
+    assert(u.json.users[0].status === 'deactivated' && u.json.users[0].deactivated_by === 'administrator', JSON.stringify(u.json.users[0]));
+    await shot(t, `users-deactivated-${width}`);
+    await page.locator('.person-row').getByRole('button', { name: 'Reactivate' }).click();
+    await page.getByRole('dialog', { name: /^Reactivate / }).getByRole('button', { name: 'Reactivate' }).click();
+    await page.locator('.person-row').filter({ hasText: 'Active' }).getByRole('button', { name: 'Deactivate' }).waitFor();
+    assert((await api(t, 'GET', '/api/v1/users?q=olga.ivanova')).json.users[0].status === 'active', 'not reactivated');
+  }
+});
+
+scenario('teams: a team made from a mapping row, its members with how they got there, a sync-made member removed and added back', async (t) => {
+  const { page } = t;
+  await signInApi(t);
+  await ensureConnected(t);
+  await waitSyncsIdle(t);
+  await putConfig(t, DEFAULT_CONFIG);
+  const teamName = `Mapped team ${Date.now() % 100000}`;
+  try {
+    await gotoSlack(t);
+    await page.getByRole('switch', { name: 'Map Slack groups to teams' }).check();
+    await page.getByRole('button', { name: '+ Add a mapping' }).click();
+    await pickGroup(page, page.getByRole('combobox', { name: 'Slack group (mapping 1)' }), 'desi', 'Design');
+    await page.getByRole('button', { name: 'New team for mapping 1' }).click();
+    const make = page.getByRole('dialog', { name: 'Create a team' });
+    await make.waitFor();
+    await make.getByLabel('Team name').fill(teamName);
+    await make.getByRole('button', { name: 'Create team' }).click();
+    await make.waitFor({ state: 'detached' });
+    const picked = await page.waitForFunction((name) => {
+      const s = [...document.querySelectorAll('.mapping select')][0];
+      return s && s.options[s.selectedIndex].text === name;
+    }, teamName, { timeout: 5000 }).then(() => true, () => false);
+    assert(picked, `the new team is not chosen: ${await page.getByLabel('Team (mapping 1)').evaluate((s) => s.options[s.selectedIndex].text)}`);
+    const saved = page.waitForResponse((r) => r.url().endsWith('/provisioning/slack/config') && r.request().method() === 'PUT');
+    await page.getByRole('button', { name: 'Save configuration' }).click();
+    assert((await saved).status() === 200, 'Save failed');
+    assert((await api(t, 'POST', '/api/v1/provisioning/slack/syncs', {})).status === 202, 'POST syncs');
+    await waitSyncsIdle(t);
+    const team = (await api(t, 'GET', '/api/v1/teams')).json.teams.find((x) => x.name === teamName);
+    assert(team && team.member_count > 0, `the sync added nobody to ${teamName}`);
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(`${BASE}/settings/teams`);
+      await page.getByRole('link', { name: teamName }).click();
+      await page.getByRole('heading', { level: 1, name: teamName }).waitFor();
+      const rows = page.locator('section[aria-labelledby="members-heading"] .person-row');
+      await rows.first().waitFor();
+      const synced = rows.filter({ hasText: 'Added by a sync' }).first();
+      await synced.waitFor();
+      await shot(t, `team-${width}`);
+      const who = (await synced.locator('.person__email').innerText()).trim();
+      await synced.getByRole('button', { name: 'Remove' }).click();
+      const dialog = page.getByRole('dialog', { name: /^Remove / });
+      await dialog.waitFor();
+      assert(/Syncs will not add them back/.test(await dialog.innerText()), 'the dialog does not say the sync keeps it');
+      await dialog.getByRole('button', { name: 'Remove' }).click();
+      const gone = page.locator('section[aria-labelledby="removed-heading"] .person-row').filter({ hasText: who });
+      await gone.waitFor();
+      assert((await gone.innerText()).includes('Removed by hand'), 'no removed-by-hand row');
+      await shot(t, `team-removed-${width}`);
+      await gone.getByRole('button', { name: 'Add back' }).click();
+      await rows.filter({ hasText: who }).filter({ hasText: 'Added by hand' }).waitFor();
+    }
+  } finally {
+    await putConfig(t, DEFAULT_CONFIG).catch(() => {});
+  }
+});
+
+scenario('forgot password: the same answer for any address, and a spent link says what to do', async (t) => {
+  const { page } = t;
+  for (const width of [375, 1280]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.goto(`${BASE}/signin`);
+    await page.getByRole('link', { name: 'Forgot your password?' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Forgot your password?' }).waitFor();
+    await page.getByLabel('E-mail address').fill(`nobody-${width}@example.test`);
+    await page.getByRole('button', { name: 'Send me a link' }).click();
+    await page.getByText('If an account uses this address').waitFor();
+    assert(await page.evaluate(() => document.activeElement.classList.contains('notice')), 'focus did not move to the answer');
+    await shot(t, `forgot-${width}`);
+    await page.goto(`${BASE}/signin/reset?token=${'0'.repeat(64)}`);
+    await page.getByRole('heading', { level: 1, name: 'Choose a new password' }).waitFor();
+    assert(!page.url().includes('token='), 'the token stayed in the address bar');
+    await page.getByLabel('New password', { exact: true }).fill('a long new password');
+    await page.getByLabel('The same password again').fill('a long new password');
+    await page.getByRole('button', { name: 'Set the new password' }).click();
+    await page.getByText('This link is not valid any more').waitFor();
+    await page.getByRole('link', { name: 'Ask for a new link' }).waitFor();
+    await shot(t, `reset-invalid-${width}`);
+  }
 });
 
 // ---- runner ---------------------------------------------------------------------

@@ -152,8 +152,10 @@ def test_user_create_validation_and_duplicate_email(ctx):
 def test_settings_get_and_patch(ctx):
     org = ctx.new_org()
     a = org.admin
+    # mail_configured: the test stack's API has no mail server.
     assert a.get("/api/v1/settings").json == {"settings": {"automatic_invites": False,
-                                                           "sync_retention_days": 365}}
+                                                           "sync_retention_days": 365,
+                                                           "mail_configured": False}}
     r = a.patch("/api/v1/settings", {"automatic_invites": True})
     assert r.status == 200 and r.json["settings"]["automatic_invites"] is True, r
     assert ctx.sql("SELECT automatic_invites FROM organization_settings WHERE organization_id = ?",
@@ -162,7 +164,8 @@ def test_settings_get_and_patch(ctx):
     assert r.status == 422 and r.json["error"]["field"] == "automatic_invites", r
     assert a.get("/api/v1/settings").json["settings"]["automatic_invites"] is True
     r = a.patch("/api/v1/settings", {"sync_retention_days": 30})
-    assert r.status == 200 and r.json["settings"] == {"automatic_invites": True, "sync_retention_days": 30}, r
+    assert r.status == 200 and r.json["settings"] == {"automatic_invites": True, "sync_retention_days": 30,
+                                                      "mail_configured": False}, r
     for bad in (6, 3651, "30", 1.5):
         r = a.patch("/api/v1/settings", {"sync_retention_days": bad})
         assert r.status == 422 and r.json["error"]["field"] == "sync_retention_days", (bad, r)

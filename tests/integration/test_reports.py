@@ -14,7 +14,17 @@ COUNTS = ["created", "updated", "deactivated", "reactivated", "added_to_team",
 OUTCOMES = ["succeeded", "failed", "skipped", "planned"]
 CHANGED = ["name", "email", "picture", "job_title", "status", "team_membership"]
 CSV_HEADER = ["ID", "Date (UTC)", "Action", "Outcome", "User name", "E-mail", "Slack user ID",
-              "Team", "Changed fields", "Old values", "New values", "Details"]
+              "Team", "Changed fields", "Old values", "New values", "Details",
+              "Action code", "Outcome code", "Changed field codes"]
+# The words a person reads in the CSV (the page's, web/js/labels.js).
+ACTION_WORDS = {"create": "Create user", "update": "Update user", "deactivate": "Deactivate user",
+                "reactivate": "Reactivate user", "add_to_team": "Add to team",
+                "remove_from_team": "Remove from team", "skip": "Skip"}
+OUTCOME_WORDS = {"succeeded": "Succeeded", "failed": "Failed", "skipped": "Skipped",
+                 "planned": "Planned (not applied)"}
+FIELD_WORDS = {"first_name": "First name", "last_name": "Last name", "display_name": "Display name",
+               "email": "E-mail", "picture": "Picture", "job_title": "Job title", "is_guest": "Guest",
+               "status": "Status", "team": "Team"}
 
 
 def make_sync(ctx, org_id, status="succeeded", trigger="manual", dry_run=0,
@@ -102,7 +112,8 @@ def test_sync_history_is_newest_first_with_every_sync_once(ctx):
                  "queued_at": "2026-03-04T05:06:07Z", "started_at": "2026-03-04T05:06:08Z",
                  "finished_at": "2026-03-04T05:07:09Z",
                  "counts": dict({k: 0 for k in COUNTS}, created=1, failed=7),
-                 "error": "Slack refused the token (invalid_auth): reconnect Slack."}, s
+                 "error": "Slack refused the token (invalid_auth): reconnect Slack.",
+                 "workspace": None, "progress": None}, s
     p = by_id[pending]
     assert p["status"] == "pending" and p["started_at"] is None and p["finished_at"] is None
     assert p["error"] is None
@@ -190,6 +201,69 @@ def test_report_filters_alone_and_combined_return_exactly_the_matching_rows(ctx)
     for q in ({"limit": "0"}, {"limit": "501"}, {"cursor": "abc"}):
         r = org.admin.get("%s/%d/actions" % (BASE, sync), query=q)
         assert r.status == 400 and r.json["error"]["field"] in q, r
+
+
+SEARCH_ROWS = [
+    dict(action="create", user_id=1, user_name="Ольга Иванова", user_email="olga.ivanova@acme.example",
+         slack_user_id="U0OLGA"),
+    dict(action="add_to_team", user_id=1, user_name="Ольга Иванова", user_email="olga.ivanova@acme.example",
+         slack_user_id="U0OLGA", team_id=1, team_name="Support", changed=["team_membership"]),
+    dict(action="create", user_id=2, user_name="José Álvarez", user_email="jose.alvarez@acme.example",
+         slack_user_id="U0JOSE", outcome="failed"),
+    dict(action="create", user_id=3, user_name="山田 太郎", user_email="taro.yamada@acme.example",
+         slack_user_id="U0TARO"),
+    dict(action="skip", user_name="Ghost 100%_sure", slack_user_id="U0GHOST", outcome="skipped"),
+    dict(action="update", user_id=4, user_name="Alan Turing", user_email="ALAN@ACME.EXAMPLE",
+         slack_user_id="U0ALAN", changed=["name"]),
+]
+
+
+def test_report_search_by_person_matches_name_email_and_slack_id(ctx):
+    org, other = ctx.new_org(), ctx.new_org()
+    sync = make_sync(ctx, org.id)
+    ids = add_actions(ctx, org.id, sync, SEARCH_ROWS)
+    # The same people in another sync and another organization never leak in.
+    add_actions(ctx, org.id, make_sync(ctx, org.id), SEARCH_ROWS)
+    add_actions(ctx, other.id, make_sync(ctx, other.id), SEARCH_ROWS)
+    cases = [
+        ("ольга", [0, 1]),              # Cyrillic, any case
+        ("ИВАНОВА", [0, 1]),
+        ("jose", [2]),                  # accents ignored, as the directory compares names
+        ("ÁLVAREZ", [2]),
+        ("山田", [3]),
+        ("u0taro", [3]),                # Slack id, any case
+        ("U0GHOST", [4]),
+        ("100%_", [4]),                 # % and _ are letters, not wildcards
+        ("%", [4]),
+        ("_", [4]),
+        ("alan@acme", [5]),             # part of an e-mail
+        ("acme.example", [0, 1, 2, 3, 5]),
+        ("  turing  ", [5]),            # spaces around are ignored
+        ("nobody", []),
+        ("", list(range(6))),           # empty: no search
+    ]
+    for q, want in cases:
+        for limit in (1, 500):
+            got = [a["id"] for a in all_actions(org.admin, sync, limit=limit, q=q)]
+            assert got == [ids[i] for i in want], (q, limit, got)
+    # With the other filters: AND-ed.
+    got = [a["id"] for a in all_actions(org.admin, sync, q="acme", outcome="failed")]
+    assert got == [ids[2]], got
+    got = [a["id"] for a in all_actions(org.admin, sync, q="olga", changed="team_membership")]
+    assert got == [ids[1]], got
+    # The export carries the same search.
+    r = org.admin.get("%s/%d/export.csv" % (BASE, sync), query={"q": "ольга"})
+    assert r.status == 200, r
+    table = parse_csv(r.body)
+    assert [row[0] for row in table[1:]] == [str(ids[0]), str(ids[1])], table
+    # Too long or not text: a 400 naming q, on both endpoints.
+    for path in ("actions", "export.csv"):
+        for bad in ("x" * 101, "é" * 101):
+            r = org.admin.get("%s/%d/%s" % (BASE, sync, path), query={"q": bad})
+            assert r.status == 400 and r.json["error"]["field"] == "q", (path, r)
+            assert "100 characters" in r.json["error"]["message"], r
+    r = org.admin.get("%s/%d/actions" % (BASE, sync), query={"q": "é" * 100})
+    assert r.status == 200 and r.json["actions"] == [], r
 
 
 def test_action_shape_users_teams_changes_and_details(ctx):
@@ -305,7 +379,7 @@ def csv_value(v):
     if v is None:
         return ""
     if isinstance(v, bool):
-        return "true" if v else "false"
+        return "yes" if v else "no"
     if isinstance(v, str):
         return v
     return json.dumps(v)
@@ -313,16 +387,18 @@ def csv_value(v):
 
 def expected_csv_row(a):
     user, team, ch = a["user"] or {}, a["team"] or {}, a["changes"]
-    cells = [str(a["id"]), a["created_at"], a["action"], a["outcome"], user.get("name"),
-             user.get("email"), a["slack_user_id"], team.get("name"),
-             "\n".join(c["field"] for c in ch), "\n".join(csv_value(c["from"]) for c in ch),
-             "\n".join(csv_value(c["to"]) for c in ch), a["details"]]
+    cells = [str(a["id"]), a["created_at"], ACTION_WORDS[a["action"]], OUTCOME_WORDS[a["outcome"]],
+             user.get("name"), user.get("email"), a["slack_user_id"], team.get("name"),
+             "\n".join(FIELD_WORDS[c["field"]] for c in ch), "\n".join(csv_value(c["from"]) for c in ch),
+             "\n".join(csv_value(c["to"]) for c in ch), a["details"],
+             a["action"], a["outcome"], "\n".join(c["field"] for c in ch)]
     return [neutral(c) for c in cells]
 
 
 def parse_csv(body):
-    assert not body.startswith(b"\xef\xbb\xbf")             # no byte-order mark
-    return list(csv.reader(io.StringIO(body.decode("utf-8"), newline=""), strict=True))
+    # UTF-8's byte-order mark, once, first: Excel then reads the file as UTF-8.
+    assert body.startswith(b"\xef\xbb\xbf") and body.count(b"\xef\xbb\xbf") == 1, body[:20]
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""), strict=True))
 
 
 TRICKY = ["Zoë \"the boss\", Jr.", "line one\nline two", "carriage\rreturn", "crlf\r\nname",
@@ -373,7 +449,7 @@ def test_csv_export_equals_the_json_report_row_for_row(ctx):
     assert "🎉 Party 🚀" in names and "東京チーム 𠮷野家" in names
     # Line ends are CRLF; a newline inside a cell is kept as written.
     body = org.admin.get("%s/%d/export.csv" % (BASE, sync), query={"outcome": "planned"}).body
-    assert body.startswith(b"ID,Date (UTC),Action,Outcome,") and b"\r\n" in body
+    assert body.startswith(b"\xef\xbb\xbfID,Date (UTC),Action,Outcome,") and b"\r\n" in body
     # An export with no matching row is the header alone.
     r = org.admin.get("%s/%d/export.csv" % (BASE, sync), query={"outcome": "skipped",
                                                                 "changed": "team_membership"})

@@ -146,33 +146,40 @@ static void test_report_header_and_action_rows(void **state)
 		    .slack_user_id = "U1", .details = "Updated Ann's name.",
 		    .changes_json = "[{\"field\":\"first_name\",\"from\":\"An\",\"to\":\"Ann\"},"
 				    "{\"field\":\"job_title\",\"from\":null,\"to\":\"=CEO\"}]" },
-		  "7,2026-01-02T03:04:05Z,update,succeeded,Ann Lee,ann@x.test,U1,,"
-		  "\"first_name\njob_title\",\"An\n\",\"Ann\n=CEO\",Updated Ann's name.\r\n" },
+		  "7,2026-01-02T03:04:05Z,Update user,Succeeded,Ann Lee,ann@x.test,U1,,"
+		  "\"First name\nJob title\",\"An\n\",\"Ann\n=CEO\",Updated Ann's name.,update,"
+		  "succeeded,\"first_name\njob_title\"\r\n" },
 		{ { .id = 8, .created_at = "2026-01-02T03:04:05Z", .action = "add_to_team",
 		    .outcome = "planned", .user_id = "3", .user_name = "=SUM(A1)", .team_name = "R&D, Paris",
 		    .details = "-", .changes_json = "[{\"field\":\"team\",\"from\":null,"
 						    "\"to\":\"R&D, Paris\"}]" },
-		  "8,2026-01-02T03:04:05Z,add_to_team,planned,'=SUM(A1),,,\"R&D, Paris\","
-		  "team,,\"R&D, Paris\",'-\r\n" },
+		  "8,2026-01-02T03:04:05Z,Add to team,Planned (not applied),'=SUM(A1),,,"
+		  "\"R&D, Paris\",Team,,\"R&D, Paris\",'-,add_to_team,planned,team\r\n" },
 		{ { .id = 9, .action = "update", .outcome = "failed", .details = "x",
 		    .changes_json = "[{\"field\":\"is_guest\",\"from\":false,\"to\":true}]" },
-		  "9,,update,failed,,,,,is_guest,false,true,x\r\n" },
+		  "9,,Update user,Failed,,,,,Guest,no,yes,x,update,failed,is_guest\r\n" },
+		/* A code without a word (added to the engine later) shows as it is. */
+		{ { .id = 12, .action = "merge", .outcome = "succeeded", .details = "y",
+		    .changes_json = "[{\"field\":\"pronouns\",\"from\":1,\"to\":2.5}]" },
+		  "12,,merge,Succeeded,,,,,pronouns,1,2.5,y,merge,succeeded,pronouns\r\n" },
 		/* No user id nor e-mail, a name: the name shows, as in the JSON. */
 		{ { .id = 11, .action = "skip", .outcome = "skipped", .user_name = "Ghost",
 		    .slack_user_id = "U0G", .details = "Skipped Ghost." },
-		  "11,,skip,skipped,Ghost,,U0G,,,,,Skipped Ghost.\r\n" },
+		  "11,,Skip,Skipped,Ghost,,U0G,,,,,Skipped Ghost.,skip,skipped,\r\n" },
 		/* A broken changes_json reports no change rather than failing. */
 		{ { .id = 10, .action = "skip", .outcome = "skipped", .details = "No e-mail.",
 		    .changes_json = "{not json" },
-		  "10,,skip,skipped,,,,,,,,No e-mail.\r\n" },
+		  "10,,Skip,Skipped,,,,,,,,No e-mail.,skip,skipped,\r\n" },
 	};
 	struct buf b;
 
 	(void)state;
 	buf_init(&b, 1 << 16);
 	assert_int_equal(report_csv_header(&b), 0);
-	assert_string_equal(buf_cstr(&b), "ID,Date (UTC),Action,Outcome,User name,E-mail,"
-			    "Slack user ID,Team,Changed fields,Old values,New values,Details\r\n");
+	/* UTF-8's byte-order mark first, for Excel. */
+	assert_string_equal(buf_cstr(&b), "\xEF\xBB\xBFID,Date (UTC),Action,Outcome,User name,"
+			    "E-mail,Slack user ID,Team,Changed fields,Old values,New values,Details,"
+			    "Action code,Outcome code,Changed field codes\r\n");
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		buf_reset(&b);
 		assert_int_equal(report_action_csv(&b, &t[i].a), 0);
@@ -213,7 +220,7 @@ static void test_filters_parse_and_name_the_bad_parameter(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		struct report_filter f = { 99, 99 };
+		struct report_filter f = { 99, 99, "" };
 		const char *field, *why;
 		int rc = report_filter_parse(&f, t[i].outcome, t[i].changed, &field, &why);
 
@@ -228,6 +235,51 @@ static void test_filters_parse_and_name_the_bad_parameter(void **state)
 	}
 }
 
+static void test_person_search_is_an_escaped_like_pattern(void **state)
+{
+	static char long_ok[4 * 100 + 1], long_bad[101 + 1];
+	static const struct {
+		const char *q;  /* NULL: no parameter */
+		int rc;
+		const char *like;
+	} t[] = {
+		{ NULL, 0, "" },
+		{ "", 0, "" },
+		{ "   ", 0, "" },
+		{ "olga", 0, "%olga%" },
+		{ "  Ann Lee  ", 0, "%Ann Lee%" },
+		{ "100%", 0, "%100\\%%" },
+		{ "a_b", 0, "%a\\_b%" },
+		{ "back\\slash", 0, "%back\\\\slash%" },
+		{ "\xd0\x9e\xd0\xbb\xd1\x8c\xd0\xb3\xd0\xb0", 0, "%\xd0\x9e\xd0\xbb\xd1\x8c\xd0\xb3\xd0\xb0%" }, /* Ольга */
+		{ "\xff\xfe", PV_EINVAL, "" },            /* not UTF-8 */
+		{ "abc\xe6\x9d", PV_EINVAL, "" },         /* cut in a character */
+		{ long_ok, 0, NULL },                      /* 100 four-byte characters */
+		{ long_bad, PV_EINVAL, "" },               /* 101 characters */
+	};
+
+	(void)state;
+	for (int i = 0; i < 100; i++)
+		memcpy(long_ok + 4 * i, "\xf0\x9f\x98\x80", 4);
+	memset(long_bad, 'x', 101);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct report_filter f = { 0, 0, "stale" };
+		const char *why;
+		int rc = report_filter_set_query(&f, t[i].q, &why);
+
+		if (rc != t[i].rc)
+			fail_msg("case %zu: rc %d", i, rc);
+		if (rc < 0) {
+			assert_non_null(why);
+			assert_non_null(strstr(why, "q "));
+		} else if (t[i].like && strcmp(f.q_like, t[i].like) != 0) {
+			fail_msg("case %zu: [%s], expected [%s]", i, f.q_like, t[i].like);
+		} else if (!t[i].like) {
+			assert_int_equal(strlen(f.q_like), 4 * 100 + 2);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_a_full_buffer_is_an_error),
 		cmocka_unit_test(test_report_header_and_action_rows),
 		cmocka_unit_test(test_filters_parse_and_name_the_bad_parameter),
+		cmocka_unit_test(test_person_search_is_an_escaped_like_pattern),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,8 +4,24 @@
 import { api, isMissingRoute } from './api.js';
 import { h, uid, clear, notice, showIn, busy } from './dom.js';
 import { groupCombobox } from './typeahead.js';
+import { confirmDialog } from './dialog.js';
+import { setLeaveGuard } from './nav.js';
+import { createTeam } from './teams.js';
 
 const CONFIG_PATH = '/api/v1/provisioning/slack/config';
+// An edit interrupted by the end of the session waits here while the
+// administrator signs in again (this tab only), and comes back after.
+const DRAFT_KEY = 'provisioning.slack.config-draft';
+
+function takeDraft() {
+  try {
+    const raw = sessionStorage.getItem(DRAFT_KEY);
+    sessionStorage.removeItem(DRAFT_KEY);
+    return raw ? JSON.parse(raw) : null;
+  } catch {
+    return null; // storage off or a broken value: nothing to restore
+  }
+}
 
 /**
  * configForm({config, teams, groups, search, onSaved})
@@ -16,7 +32,9 @@ const CONFIG_PATH = '/api/v1/provisioning/slack/config';
  *  onSaved({config, pending}): after a successful save
  */
 export function configForm({ config, teams, groups, search, onSaved }) {
-  const cfg = normalise(config);
+  let savedCfg = normalise(config);
+  const draft = takeDraft();
+  const cfg = draft ? normalise(draft) : savedCfg;
   let rowSerial = 0;
   const state = {
     mode: cfg.members.mode,
@@ -105,7 +123,7 @@ export function configForm({ config, teams, groups, search, onSaved }) {
   const addRow = h('button', { type: 'button', class: 'button' }, '+ Add a mapping');
   const mapErr = fieldError(uid('map-error'));
   const noTeams = teams.length === 0
-    ? h('p', { class: 'muted' }, 'Your organization has no team yet. Create teams first to map Slack groups to them.')
+    ? h('p', { class: 'muted' }, 'Your organization has no team yet: add a mapping and choose “New team…” to create one.')
     : null;
   const mapBox = h('div', { class: 'subfields' },
     h('p', { class: 'hint' }, 'Members of a mapped Slack group are added to its team at the next sync. ',
@@ -139,6 +157,29 @@ export function configForm({ config, teams, groups, search, onSaved }) {
       select.addEventListener('change', () => {
         row.teamId = select.value ? Number(select.value) : null;
       });
+      // A team that does not exist yet is made from here, named after the
+      // group by default, and chosen for this mapping.
+      const newTeam = h('button', { type: 'button', class: 'button button--quiet mapping__new-team',
+        'aria-label': `New team for mapping ${n}` }, 'New team…');
+      newTeam.addEventListener('click', async () => {
+        const inputId = uid('new-team');
+        const input = h('input', { type: 'text', id: inputId, maxlength: '200',
+          value: row.groupId ? groupName(row.groupId) : '' });
+        let made = null;
+        const ok = await confirmDialog({
+          title: 'Create a team',
+          body: [h('div', { class: 'field' }, h('label', { for: inputId }, 'Team name'), input),
+            h('p', { class: 'hint' }, 'The team is created now and chosen for this mapping; the mapping applies when you save.')],
+          confirmLabel: 'Create team',
+          onConfirm: async () => { made = await createTeam(input.value); },
+        });
+        if (!ok || !made) return;
+        teams.push(made);
+        row.teamId = made.id;
+        renderRows(null);
+        const sel = rowsBox.querySelector(`[data-key="${row.key}"] select`);
+        if (sel) sel.focus();
+      });
       const remove = h('button', { type: 'button', class: 'button button--quiet',
         'aria-label': `Remove mapping ${n}` }, 'Remove');
       remove.addEventListener('click', () => {
@@ -150,7 +191,7 @@ export function configForm({ config, teams, groups, search, onSaved }) {
       const li = h('li', { class: 'mapping', 'data-key': String(row.key) },
         h('div', { class: 'mapping__group' }, rowCombo.root),
         h('span', { class: 'mapping__arrow', 'aria-hidden': 'true' }, '→'),
-        h('div', { class: 'field mapping__team' }, h('label', { for: teamId }, `Team (mapping ${n})`), select),
+        h('div', { class: 'field mapping__team' }, h('label', { for: teamId }, `Team (mapping ${n})`), select, newTeam),
         h('div', { class: 'mapping__remove' }, remove),
         rowErr);
       rowsBox.append(li);
@@ -172,7 +213,22 @@ export function configForm({ config, teams, groups, search, onSaved }) {
     state.mappingEnabled = mapToggle.checked;
     mapBox.hidden = !state.mappingEnabled;
   }
-  mapToggle.addEventListener('change', syncMapping);
+  mapToggle.addEventListener('change', async () => {
+    const n = state.rows.filter((r) => r.groupId || r.teamId).length;
+    if (!mapToggle.checked && n > 0) {
+      const ok = await confirmDialog({
+        title: 'Turn team mapping off?',
+        body: [
+          h('p', {}, `When you save, the ${n === 1 ? 'team mapping stops' : `${n} team mappings stop`} applying: `,
+            'syncs no longer add people to teams or remove them.'),
+          h('p', {}, 'Team memberships already made are kept. Turning mapping on again brings the mappings back until you leave this page.'),
+        ],
+        confirmLabel: 'Turn mapping off',
+      });
+      if (!ok) mapToggle.checked = true;
+    }
+    syncMapping();
+  });
 
   const mappingSet = h('fieldset', { class: 'card fieldset' },
     h('legend', {}, 'Team mapping'),
@@ -239,6 +295,41 @@ export function configForm({ config, teams, groups, search, onSaved }) {
     return control;
   }
 
+  // The configuration as on screen, in the API's shape.
+  function current() {
+    const pv = percent.value.trim();
+    const mv = minimum.value.trim();
+    return {
+      members: { mode: state.mode, group_ids: state.mode === 'groups' ? [...state.groupIds] : [] },
+      team_mapping: {
+        enabled: state.mappingEnabled,
+        mappings: state.rows.filter((r) => r.groupId && r.teamId)
+          .map((r) => ({ slack_group_id: r.groupId, team_id: r.teamId })),
+      },
+      deactivation_threshold: { percent: /^\d+$/.test(pv) ? Number(pv) : pv, minimum: /^\d+$/.test(mv) ? Number(mv) : mv },
+    };
+  }
+  const same = (a, b) => JSON.stringify(normalise(a)) === JSON.stringify(normalise(b));
+  form.isDirty = () => form.isConnected && !same(current(), savedCfg);
+  setLeaveGuard(() => form.isDirty());
+
+  // A message about a field goes as soon as that field is changed: it must
+  // never stay next to a problem that is already fixed.
+  const clearFieldError = (e) => {
+    for (const { slot, control } of slots.values()) {
+      if (slot.textContent && (control === e.target || control.contains(e.target) ||
+          (slot.parentElement && slot.parentElement.contains(e.target)))) {
+        slot.textContent = '';
+        control.removeAttribute('aria-invalid');
+      }
+    }
+    if (![...slots.values()].some(({ slot }) => slot.textContent)) showIn(formAlert, null);
+    showIn(saved, null);
+  };
+  form.addEventListener('input', clearFieldError);
+  form.addEventListener('change', clearFieldError);
+  form.addEventListener('click', (e) => { if (e.target.closest('.chip__remove, .combo__option')) clearFieldError(e); });
+
   function readNumber(input, label, max) {
     const v = input.value.trim();
     if (!/^\d+$/.test(v) || (max !== undefined && Number(v) > max)) {
@@ -273,21 +364,36 @@ export function configForm({ config, teams, groups, search, onSaved }) {
         if (first) first.focus();
         return;
       }
-      const body = {
-        members: { mode: state.mode, group_ids: state.mode === 'groups' ? [...state.groupIds] : [] },
-        team_mapping: {
-          enabled: state.mappingEnabled,
-          mappings: state.rows.filter((r) => r.groupId && r.teamId)
-            .map((r) => ({ slack_group_id: r.groupId, team_id: r.teamId })),
-        },
-        deactivation_threshold: { percent: p.value, minimum: m.value },
-      };
+      const body = current();
+      const was = savedCfg.deactivation_threshold;
+      if (p.value > was.percent || m.value > was.minimum) {
+        const ok = await confirmDialog({
+          title: 'Lower the deactivation safety?',
+          body: [
+            h('p', {}, `Today a sync is held for approval when it would deactivate more than ${was.percent}% `,
+              `of provisioned users and at least ${was.minimum} ${was.minimum === 1 ? 'person' : 'people'}.`),
+            h('p', {}, h('strong', {}, `With the new values, up to ${p.value}% of provisioned users `,
+              `(and always up to ${m.value} ${m.value === 1 ? 'person' : 'people'}) are deactivated without asking anyone.`)),
+          ],
+          confirmLabel: 'Lower the safety and save',
+          danger: true,
+        });
+        if (!ok) {
+          percent.focus();
+          return;
+        }
+      }
       try {
         const res = await api.put(CONFIG_PATH, body);
+        savedCfg = normalise(body);
         showIn(saved, notice('success', 'Configuration saved. Your sync is pending: it applies at the next sync.'));
         if (onSaved) onSaved(res || { config: body, pending: true });
       } catch (err) {
-        if (err.status === 401) return;
+        if (err.status === 401) {
+          // The session ended during Save: keep the edit for after sign-in.
+          try { sessionStorage.setItem(DRAFT_KEY, JSON.stringify(body)); } catch { /* storage off */ }
+          return;
+        }
         if (isMissingRoute(err)) {
           showIn(formAlert, notice('error', 'Saving the configuration is not available on this server yet (its API has no configuration endpoint). Your changes are not saved.'));
           save.focus();
@@ -304,6 +410,9 @@ export function configForm({ config, teams, groups, search, onSaved }) {
   renderRows(null);
   syncMode();
   syncMapping();
+  if (draft) {
+    showIn(formAlert, notice('warning', 'Your changes from before signing in again are back on this form. They are not saved yet: review them and Save.'));
+  }
   return form;
 }
 

@@ -22,3 +22,22 @@ export function replaceUrl(url) {
   history.replaceState(null, '', url);
   shown = location.pathname + location.search;
 }
+
+// A screen with unsaved edits says so here; the router asks before leaving
+// it, and the browser before closing or reloading the tab.
+let leaveGuard = null;
+export function setLeaveGuard(fn) {
+  leaveGuard = fn;
+}
+export function mustAskBeforeLeaving() {
+  try {
+    return !!(leaveGuard && leaveGuard());
+  } catch {
+    return false;
+  }
+}
+window.addEventListener('beforeunload', (e) => {
+  if (!mustAskBeforeLeaving()) return;
+  e.preventDefault();
+  e.returnValue = '';
+});

@@ -30,10 +30,12 @@ export async function render({ root, query, signal, app }) {
     alertSlot,
     h('div', { class: 'field' }, h('label', { for: 'signin-email' }, 'E-mail address'), email),
     h('div', { class: 'field' }, h('label', { for: 'signin-password' }, 'Password'), password),
-    h('div', { class: 'actions' }, submit));
+    h('div', { class: 'actions' }, submit,
+      h('a', { href: '/signin/forgot' }, 'Forgot your password?')));
 
   const intro = [];
   if (query.get('signed_out')) intro.push(notice('success', 'You are signed out.'));
+  else if (query.get('reset') === '1') intro.push(notice('success', 'Your new password is set. Sign in with it.'));
   else if (query.get('next')) intro.push(notice('info', 'Sign in to continue.'));
 
   root.append(h('div', { class: 'narrow' }, pageHeading('Sign in'), intro, form));

@@ -6,6 +6,7 @@ import { connectionBadge, oauthErrorMessage, STATUS_REASONS } from './labels.js'
 import { confirmDialog } from './dialog.js';
 import { configForm } from './config.js';
 import { syncPanel, syncHistory } from './syncs.js';
+import { invitesCard } from './invites.js';
 import { replaceUrl } from './nav.js';
 
 const STATUS_PATH = '/api/v1/provisioning/slack';
@@ -41,8 +42,12 @@ export async function render({ root, query, signal, app }) {
     return;
   }
 
-  root.append(connectionCard(status, { signal, app, pageAlert }));
-  if (status.status === 'disconnected') return;
+  root.append(connectionCard(status, { signal, app, pageAlert, config: status.config }));
+  // The history outlives the connection: its reports stay readable.
+  if (status.status === 'disconnected') {
+    root.append(syncHistory({ signal }).root);
+    return;
+  }
 
   // Teams and the names of saved groups, for the configuration form.
   const groups = new Map();
@@ -73,6 +78,10 @@ export async function render({ root, query, signal, app }) {
     sync: status.sync || {},
     signal,
     onFinished: () => historyBox.reload(),
+    onQueued: () => historyBox.reload(),
+    // A sync with a broken connection can only fail: say so instead.
+    blocked: status.status === 'needs_reconnection'
+      ? 'Sync now is unavailable until Slack is reconnected (see Connection above).' : null,
   });
   const form = configForm({
     config: status.config,
@@ -81,10 +90,33 @@ export async function render({ root, query, signal, app }) {
     search,
     onSaved: (res) => panel.setPending(res.pending !== false),
   });
-  root.append(panel.root, form, historyBox.root);
+  root.append(panel.root, form, invitesCard({ signal }).root, historyBox.root);
 }
 
-function connectionCard(st, { signal, app, pageAlert }) {
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+// What a replace does, in numbers the page knows: the chosen groups and
+// mappings that mean nothing in another workspace.
+function replaceBody(st, config) {
+  const groups = (config && config.members && config.members.mode === 'groups' && config.members.group_ids) || [];
+  const mappings = (config && config.team_mapping && config.team_mapping.mappings) || [];
+  const name = st.workspace ? st.workspace.name : 'the connected workspace';
+  const cleared = [];
+  if (groups.length) cleared.push(plural(groups.length, 'chosen Slack group', 'chosen Slack groups'));
+  if (mappings.length) cleared.push(plural(mappings.length, 'team mapping', 'team mappings'));
+  return [
+    h('p', {}, `You sign in to Slack again and choose a workspace. The same workspace (${name}) keeps its configuration.`),
+    h('p', {}, h('strong', {}, 'Another workspace starts from scratch: '),
+      cleared.length
+        ? `the ${cleared.join(' and ')} are cleared, because their ids mean nothing there, `
+        : 'its configuration is cleared, ',
+      'and nobody is imported until you choose whom to import and save.'),
+    h('p', {}, 'No one is removed: users, teams and team memberships are kept, and people linked to ',
+      `${name} are not deactivated by the change. The sync history is kept.`),
+  ];
+}
+
+function connectionCard(st, { signal, app, pageAlert, config }) {
   const rows = [];
   const dd = (term, ...value) => rows.push(h('dt', {}, term), h('dd', {}, value));
   if (st.workspace) {
@@ -117,7 +149,20 @@ function connectionCard(st, { signal, app, pageAlert }) {
   } else {
     const replace = h('button', { type: 'button', class: st.status === 'needs_reconnection' ? 'button button--primary' : 'button' },
       st.status === 'needs_reconnection' ? 'Reconnect Slack' : 'Replace with another Slack account');
-    replace.addEventListener('click', () => startOAuth('replace', replace));
+    replace.addEventListener('click', async () => {
+      // Reconnecting a broken connection is the way back, not a surprise:
+      // it goes straight to Slack.
+      if (st.status === 'needs_reconnection') {
+        startOAuth('replace', replace);
+        return;
+      }
+      const ok = await confirmDialog({
+        title: 'Replace the Slack connection?',
+        body: replaceBody(st, config),
+        confirmLabel: 'Continue to Slack',
+      });
+      if (ok) startOAuth('replace', replace);
+    });
     const disconnect = h('button', { type: 'button', class: 'button button--danger' }, 'Disconnect');
     disconnect.addEventListener('click', async () => {
       const done = await confirmDialog({

@@ -16,6 +16,23 @@ export function reportHref(id) {
 
 const isActive = (s) => s && (s.status === 'pending' || s.status === 'running');
 
+const PHASES = { reading: 'Reading Slack', planning: 'Planning the changes', applying: 'Applying the changes' };
+
+/** "Reading Slack: 400 people so far" — the live progress of a running sync, or null. */
+export function progressText(s) {
+  const p = s && s.progress;
+  if (!p || !PHASES[p.phase]) return null;
+  const what = p.phase === 'applying' ? 'actions' : 'people';
+  const count = p.total != null ? `${p.done} of ${p.total} ${what}` : `${p.done} ${what} so far`;
+  return `${PHASES[p.phase]}: ${count}.`;
+}
+
+/** Cancels a queued sync; resolves to the sync as it is now. */
+export async function cancelSync(id, signal) {
+  const res = await api.post(`${syncPath(id)}/cancel`, {}, { signal });
+  return res.sync || res;
+}
+
 /** Calls fn every ms until it returns true or the signal aborts. */
 export function poll(fn, ms, signal) {
   let timer = null;
@@ -34,11 +51,23 @@ export function poll(fn, ms, signal) {
   timer = setTimeout(tick, ms);
 }
 
+// How a finished sync is announced: a held or partly failed sync is not a
+// green "Done".
+const FINISHED_KIND = {
+  succeeded: 'success',
+  completed_with_errors: 'warning',
+  held: 'warning',
+  failed: 'error',
+  discarded: 'info',
+};
+
 /**
- * syncPanel({sync, signal, onFinished}) → {root, setPending(bool)}
+ * syncPanel({sync, signal, onFinished, blocked}) → {root, setPending(bool)}
  * sync: the status's sync block {pending, running, next_scheduled_at, last}
+ * blocked: null, or the sentence saying why Sync now cannot run (the
+ *   connection needs reconnecting): the button is then disabled.
  */
-export function syncPanel({ sync, signal, onFinished }) {
+export function syncPanel({ sync, signal, onFinished, onQueued, blocked = null }) {
   const state = { ...sync };
   const body = h('div', { class: 'sync-panel__body' });
   const alert = h('div', { class: 'slot' });
@@ -48,8 +77,10 @@ export function syncPanel({ sync, signal, onFinished }) {
   const dryId = uid('dry-run');
 
   function controls() {
-    const dry = h('input', { type: 'checkbox', id: dryId });
-    const now = h('button', { type: 'button', class: 'button button--primary' }, 'Sync now');
+    const dry = h('input', { type: 'checkbox', id: dryId, disabled: !!blocked });
+    const blockedId = uid('sync-blocked');
+    const now = h('button', { type: 'button', class: 'button button--primary', disabled: !!blocked,
+      'aria-describedby': blocked ? blockedId : null }, 'Sync now');
     now.addEventListener('click', () => busy(now, async () => {
       showIn(alert, null);
       try {
@@ -57,10 +88,13 @@ export function syncPanel({ sync, signal, onFinished }) {
         const s = res && res.sync;
         state.pending = false;
         state.last = s || state.last;
-        showIn(alert, notice('success', dry.checked
-          ? 'Preview queued: the sync computes its changes without applying them.'
-          : 'Sync queued. It starts within a minute.'));
+        // One notice at a time: the panel's own "queued" box says it, and
+        // takes the focus that the vanished button had.
+        state.queuedPreview = dry.checked;
         render();
+        const box = body.querySelector('.sync-active');
+        if (box) box.focus();
+        if (onQueued) onQueued(s);
         watch(s && s.id);
       } catch (err) {
         if (err.status === 401 || isAbort(err)) return;
@@ -73,6 +107,7 @@ export function syncPanel({ sync, signal, onFinished }) {
       }
     }));
     return h('div', { class: 'sync-now' },
+      blocked ? h('p', { class: 'hint', id: blockedId }, blocked) : null,
       h('div', { class: 'choice' }, dry, h('label', { for: dryId },
         'Preview only (dry run): show what would change, apply nothing')),
       h('div', { class: 'actions' }, now));
@@ -83,34 +118,53 @@ export function syncPanel({ sync, signal, onFinished }) {
     const last = state.last;
     if (state.running || isActive(last)) {
       const running = state.running || (last && last.status === 'running');
-      body.append(h('div', { class: 'notice notice--info', role: 'status' },
+      const what = state.queuedPreview ? 'A preview (nothing is applied)' : 'A sync';
+      body.append(h('div', { class: 'notice notice--info sync-active', role: 'status', tabindex: '-1' },
         h('span', { class: 'spinner', 'aria-hidden': 'true' }),
         h('div', { class: 'notice__body' },
           h('p', { class: 'notice__message' }, running
-            ? 'A sync is running. This page refreshes by itself until it is done.'
-            : 'A sync is queued and starts within a minute. This page refreshes by itself.'),
+            ? `${what} is running. This page refreshes by itself until it is done.`
+            : `${what} is queued and starts shortly. This page refreshes by itself.`),
+          running && progressText(last) ? h('p', { class: 'sync-progress' }, progressText(last)) : null,
+          !running && last && last.id ? cancelButton(last) : null,
           last && last.id ? h('p', {}, h('a', { href: reportHref(last.id) }, 'Open this sync')) : null)));
       return;
     }
     if (last && last.status === 'held') {
       body.append(notice('warning',
-        'The last sync is held: it would deactivate more people than the safety threshold allows. Nothing was applied.',
-        h('p', {}, h('a', { href: reportHref(last.id) }, 'Review the held sync and approve or discard it'))));
+        'The sync finished: Held for approval. It would deactivate more people than the safety threshold allows. Nothing was applied.',
+        h('p', {}, h('a', { href: reportHref(last.id) }, 'Open its report'), ' to review the held sync and approve or discard it.')));
     }
     if (state.pending) {
       body.append(h('div', { class: 'notice notice--info pending', role: 'status' },
         h('span', { class: 'notice__icon', 'aria-hidden': 'true' }, 'ℹ'),
         h('div', { class: 'notice__body' },
           h('p', { class: 'notice__message' }, h('strong', {}, 'Your sync is pending.')),
-          h('p', {}, 'The saved configuration applies at the next sync',
-            state.next_scheduled_at ? [' (', timeEl(state.next_scheduled_at), ')'] : '',
-            '. Sync now to apply it at once.'),
+          blocked
+            ? h('p', {}, 'The saved configuration applies at the first sync after Slack is reconnected.')
+            : h('p', {}, 'The saved configuration applies at the next sync',
+              state.next_scheduled_at ? [' (', timeEl(state.next_scheduled_at), ')'] : '',
+              '. Sync now to apply it at once.'),
           controls())));
     } else {
       body.append(h('p', {}, 'Slack is synced once a day. ',
         state.next_scheduled_at ? ['Next scheduled sync: ', timeEl(state.next_scheduled_at), '.'] : ''),
       controls());
     }
+  }
+
+  function cancelButton(last) {
+    const b = h('button', { type: 'button', class: 'button' }, 'Cancel this sync');
+    b.addEventListener('click', () => busy(b, async () => {
+      try {
+        await cancelSync(last.id, signal);
+      } catch (err) {
+        if (err.status === 401 || isAbort(err)) return;
+        // 409: it started meanwhile; the watch shows it running.
+        showIn(alert, notice(err.status === 409 ? 'info' : 'error', err.message));
+      }
+    }));
+    return h('div', { class: 'actions' }, b);
   }
 
   // Follows a queued or running sync until it is done, then tells the screen.
@@ -129,21 +183,38 @@ export function syncPanel({ sync, signal, onFinished }) {
         if (st.sync.running) s = { ...(s || {}), status: 'running' };
       }
       if (isActive(s)) {
-        if (s.status !== (state.last && state.last.status)) {
+        const was = state.last || {};
+        if (s.status !== was.status || progressText(s) !== progressText(was)) {
+          const hadFocus = body.contains(document.activeElement);
           state.last = s;
           render();
+          const box = body.querySelector('.sync-active');
+          if (hadFocus && box) box.focus();
         }
         return false;
       }
       watching = false;
       state.running = false;
+      state.queuedPreview = false;
       state.last = s;
+      // Focus was on the vanished "queued" box: it moves to the notice
+      // that replaces it.
+      const hadFocus = body.contains(document.activeElement);
       render();
-      showIn(alert, s && s.status
-        ? notice(s.status === 'failed' ? 'error' : 'success',
+      // A held sync already has its own warning box with the way forward.
+      const finished = s && s.status && s.status !== 'held'
+        ? notice(FINISHED_KIND[s.status] || 'info',
           `The sync finished: ${syncBadge(s.status).textContent.replace(/^\W+/, '')}.`,
           s.id ? h('p', {}, h('a', { href: reportHref(s.id) }, 'Open its report')) : null)
-        : null);
+        : null;
+      showIn(alert, finished);
+      if (hadFocus) {
+        const target = finished || body.querySelector('.notice');
+        if (target) {
+          target.setAttribute('tabindex', '-1');
+          target.focus();
+        }
+      }
       if (onFinished) onFinished(s);
       return true;
     }, POLL_MS, signal);
@@ -178,16 +249,34 @@ export function syncHistory({ signal }) {
 
   function row(s) {
     const label = (t) => ({ 'data-label': t });
+    let cancel = null;
+    if (s.status === 'pending') {
+      cancel = h('button', { type: 'button', class: 'button button--quiet' }, 'Cancel');
+      cancel.addEventListener('click', () => busy(cancel, async () => {
+        try {
+          await cancelSync(s.id, signal);
+        } catch (err) {
+          if (err.status === 401 || isAbort(err)) return;
+          showIn(alert, notice(err.status === 409 ? 'info' : 'error', err.message));
+        }
+        await load(false);
+        const first = tbody.querySelector('a, button');
+        if (first) first.focus();
+      }));
+    }
     return h('tr', {},
       h('td', label('Queued'), timeEl(s.queued_at)),
-      h('td', label('Trigger'), (s.trigger === 'manual' ? 'Manual' : 'Scheduled') + (s.dry_run ? ' · preview' : '')),
+      h('td', label('Trigger'), (s.trigger === 'manual' ? 'Manual' : 'Scheduled') + (s.dry_run ? ' · preview' : ''),
+        s.workspace && s.workspace.name ? h('span', { class: 'muted history__workspace' }, s.workspace.name) : null),
       h('td', label('Status'), syncBadge(s.status),
-        s.error ? h('p', { class: 'error-line' }, s.error) : null),
+        progressText(s) ? h('p', { class: 'sync-progress' }, progressText(s)) : null,
+        s.error ? h('p', { class: 'error-line' }, s.error) : null, cancel),
       h('td', label('Started'), timeEl(s.started_at)),
       h('td', label('Finished'), timeEl(s.finished_at)),
-      h('td', label('Changes'), countsText(s.counts)),
-      h('td', label('Report'), h('a', { href: reportHref(s.id), 'aria-label': `Report of the sync queued ${timeEl(s.queued_at).textContent}` },
-        s.status === 'held' ? 'Review' : 'View report')));
+      h('td', label('Changes'), isActive(s) ? '—' : countsText(s.counts)),
+      h('td', label('Report'), isActive(s) ? h('span', { class: 'muted' }, 'When it is done')
+        : h('a', { href: reportHref(s.id), 'aria-label': `Report of the sync queued ${timeEl(s.queued_at).textContent}` },
+          s.status === 'held' ? 'Review' : 'View report')));
   }
 
   async function load(append) {
