@@ -16,30 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/email_fold.h"
 #include "core/err.h"
 
 #define NONE ((size_t)-1)
 
 /* ---- small string helpers ---- */
-
-/* ASCII-only folding: deterministic and locale-free, matching what MariaDB's
- * LOWER() does to ASCII; other bytes compare exactly. */
-static unsigned char fold(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
-}
-
-static int ascii_casecmp(const char *a, const char *b)
-{
-	const unsigned char *x = (const unsigned char *)a;
-	const unsigned char *y = (const unsigned char *)b;
-
-	while (*x && fold(*x) == fold(*y)) {
-		x++;
-		y++;
-	}
-	return (int)fold(*x) - (int)fold(*y);
-}
 
 static int nonempty(const char *s)
 {
@@ -78,9 +60,12 @@ static uint64_t smap_hash(const char *s, int folded)
 {
 	uint64_t h = 1469598103934665603ULL;  /* FNV-1a */
 
+	/* Folded keys (e-mails, domains) hash as the database's unique key
+	 * compares them: equal under email_fold_cmp, equal hashes. */
+	if (folded)
+		return email_fold_hash(s);
 	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		h ^= folded ? fold(c) : c;
+		h ^= (unsigned char)*s;
 		h *= 1099511628211ULL;
 	}
 	return h;
@@ -119,7 +104,7 @@ static struct smap_ent *smap_slot(const struct smap *m, const char *key)
 		struct smap_ent *e = &m->e[i];
 		if (!e->key)
 			return e;
-		if ((m->folded ? ascii_casecmp(e->key, key) : strcmp(e->key, key)) == 0)
+		if ((m->folded ? email_fold_cmp(e->key, key) : strcmp(e->key, key)) == 0)
 			return e;
 		i = (i + 1) & m->mask;
 	}
@@ -489,7 +474,7 @@ static int push_diff(struct builder *b, const struct snap_user *x,
 	    (rc = push_change(b, PLAN_F_DISPLAY_NAME, or_empty(x->display_name), t.display)))
 		return rc;
 	/* No e-mail in Slack keeps the stored one (SLACK-API §11.3). */
-	if (nonempty(u->email) && ascii_casecmp(u->email, x->email) != 0 &&
+	if (nonempty(u->email) && !email_fold_equal(u->email, x->email) &&
 	    (rc = push_change(b, PLAN_F_EMAIL, x->email, u->email)))
 		return rc;
 	if (!opt_eq(t.picture_key, x->picture_key)) {
@@ -702,7 +687,7 @@ static void decide_linked(struct builder *b)
 		} else {
 			st->fate = F_UPDATE;
 		}
-		if (nonempty(u->email) && ascii_casecmp(u->email, x->email) != 0) {
+		if (nonempty(u->email) && !email_fold_equal(u->email, x->email)) {
 			size_t yi = smap_get(&b->dir_by_email, u->email);
 			size_t prior;
 

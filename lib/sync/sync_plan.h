@@ -44,10 +44,14 @@
  *     reported only through the deactivation it causes.  A duplicate Slack
  *     id in the snapshot: the first occurrence counts, the others are
  *     ignored.
- *   E-mail [§2.3]: compared with ASCII case folding only (the same folding as
- *     the schema's email_key for ASCII addresses; bytes >= 0x80 compare
- *     exactly).  A case-only difference is not a change.  An empty e-mail is
- *     no e-mail.
+ *   E-mail [§2.3]: compared as the schema's unique key users_org_email
+ *     compares them: MariaDB's LOWER() under utf8mb4_unicode_520_ci, in
+ *     every script (lib/core/email_fold.h), so "ÉLODIE@x" and "élodie@x"
+ *     are one address and a planner match is never a failed INSERT.
+ *     Accents are not folded away ("elodie" is not "élodie"), nor is "ß"
+ *     made "ss"; "İ" folds to "i" but "I" never to "ı".  Exclusions and
+ *     allowed domains are compared the same way.  A case-only difference
+ *     is not a change.  An empty e-mail is no e-mail.
  *   Matching [§2.3, §7.5]: by linked Slack id first; then, for unlinked
  *     Slack users, by e-mail.  Match by e-mail:
  *       - an active directory user not linked to anyone: link (an update
@@ -153,12 +157,12 @@ struct plan_config {
 	int multi_channel_guests;
 	int single_channel_guests;
 	int invited_not_joined;
-	/* People never provisioned: an entry with '@' is an e-mail (ASCII case
-	 * folded), any other entry a Slack id (exact). */
+	/* People never provisioned: an entry with '@' is an e-mail (folded as
+	 * the unique key folds it), any other entry a Slack id (exact). */
 	const char *const *exclude;
 	size_t n_exclude;
 	/* When n_allowed_domains > 0, only e-mails whose domain (after the last
-	 * '@', ASCII case folded, exact: no subdomains) is listed are in scope.
+	 * '@', folded as e-mails are, exact: no subdomains) is listed are in scope.
 	 * Entries are bare domains ("example.com"). */
 	const char *const *allowed_domains;
 	size_t n_allowed_domains;

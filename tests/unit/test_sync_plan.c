@@ -429,6 +429,36 @@ static void test_update_changes_come_in_field_order(void **state)
 
 /* ------------------------------------------------------------ matching */
 
+/* E-mails match as users.email_key compares them (LOWER() of
+ * utf8mb4_unicode_520_ci, lib/core/email_fold.h), in every script. */
+static void test_unicode_email_is_linked_like_the_unique_key(void **state)
+{
+	static const struct {
+		const char *slack, *dir, *want;
+	} rows[] = {
+		{ "élodie.test@acme.example", "ÉLODIE.TEST@acme.example", "update linked_by_email #5 U2 link" },
+		{ "ИВАН@пример.рф", "иван@ПРИМЕР.РФ", "update linked_by_email #5 U2 link" },
+		{ "ΣΟΦΙΑ@x.gr", "σοφια@x.gr", "update linked_by_email #5 U2 link" },
+		{ "İLKE@x.tr", "ilke@x.tr", "update linked_by_email #5 U2 link" },
+		{ "IRMAK@x.tr", "ırmak@x.tr", "create new_in_scope U2" },
+		{ "elodie@x.fr", "élodie@x.fr", "create new_in_scope U2" },
+		{ "STRASSE@x.de", "straße@x.de", "create new_in_scope U2" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct world w;
+
+		world_init(&w);
+		add_su(&w, "U2", rows[i].slack, "Bo Bell");
+		add_du(&w, 5, rows[i].dir, "Bo", "Bell", "Bo Bell");
+		if (strcmp(world_plan(&w), rows[i].want) != 0)
+			fail_msg("row %zu: %s ~ %s: %s", i, rows[i].slack, rows[i].dir, world_plan(&w));
+		world_release(&w);
+	}
+}
+
 static void test_manual_user_is_linked_by_email(void **state)
 {
 	struct world w;
@@ -1227,6 +1257,7 @@ int main(void)
 		cmocka_unit_test(test_update_table),
 		cmocka_unit_test(test_update_changes_come_in_field_order),
 		cmocka_unit_test(test_manual_user_is_linked_by_email),
+		cmocka_unit_test(test_unicode_email_is_linked_like_the_unique_key),
 		cmocka_unit_test(test_two_slack_users_claim_one_email),
 		cmocka_unit_test(test_email_of_a_linked_user_is_taken),
 		cmocka_unit_test(test_email_of_a_deactivated_user_needs_review),
