@@ -95,8 +95,8 @@
  *     change) while matched by link.  The directory reader sets
  *     deactivated_by_hand from users.deactivated_by.  A membership with
  *     source SNAP_MS_REMOVED_BY_HAND (an administrator removed a sync-made
- *     membership) is never re-added; the reader yields none until the
- *     schema records it.
+ *     membership) is never re-added; the reader reads these tombstones
+ *     from team_membership_removals.
  *   Teams [§1.7]: only when team mapping is enabled, and only for teams that
  *     are the target of at least one mapping whose team exists.  A managed
  *     team should hold exactly the in-scope, planned-as-managed people in

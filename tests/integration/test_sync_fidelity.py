@@ -1,7 +1,7 @@
 """The sync faithful to Slack and to the administrators (issue 11), end to
 end through the emulator: e-mails matched the way the database's unique key
 compares them, and changes made by hand never undone (SPEC §2.3, §7.7)."""
-from test_slack_connection import emu_reset, DEMO
+from test_slack_connection import connect, emu_reset, DEMO
 from test_sync import setup, sync, actions, emu_put_user, emu_user
 
 
@@ -33,3 +33,51 @@ def test_accented_upper_case_manual_user_is_linked_not_a_failed_create(ctx):
     s = sync(ctx, org)
     c = s["counts"]
     assert c["created"] == c["updated"] == c["failed"] == 0, c
+
+
+def test_a_membership_removed_by_hand_is_not_added_back_by_two_syncs(ctx):
+    emu_reset(ctx)
+    org = ctx.new_org()
+    team = org.admin.post("/api/v1/teams", {"name": "Ingénierie 工程"}).json["team"]["id"]
+    cfg = {"members": {"mode": "groups", "group_ids": ["S01ENGINE1"]},
+           "team_mapping": {"enabled": True,
+                            "mappings": [{"slack_group_id": "S01ENGINE1", "team_id": team}]},
+           "deactivation_threshold": {"percent": 10, "minimum": 10}}
+    assert connect(ctx, org) == {"connected": "1"}
+    r = org.admin.put("/api/v1/provisioning/slack/config", cfg)
+    assert r.status == 200, r
+    s = sync(ctx, org)
+    assert s["counts"]["added_to_team"] >= 2 and s["counts"]["failed"] == 0, s
+    rows = ctx.sql("SELECT user_id FROM team_memberships WHERE team_id = ?"
+                   " AND source = 'provisioning' ORDER BY user_id", team)
+    removed = int(rows[0][0])
+    assert org.admin.delete("/api/v1/teams/%d/members/%d" % (team, removed)).status == 204
+    for _ in range(2):
+        s = sync(ctx, org)
+        assert s["counts"]["added_to_team"] == 0 and s["counts"]["failed"] == 0, s
+        assert ctx.sql("SELECT COUNT(*) FROM team_memberships WHERE team_id = ? AND user_id = ?",
+                       team, removed) == [["0"]]
+        # The others stay members.
+        left = ctx.sql("SELECT COUNT(*) FROM team_memberships WHERE team_id = ?", team)
+        assert left == [[str(len(rows) - 1)]], left
+    assert len(ctx.sql("SELECT 1 FROM team_membership_removals WHERE team_id = ? AND user_id = ?",
+                       team, removed)) == 1
+
+
+def test_a_user_deactivated_by_hand_stays_deactivated_while_still_in_slack(ctx):
+    emu_reset(ctx)
+    org = setup(ctx)
+    s = sync(ctx, org)
+    assert s["counts"]["created"] > 0, s
+    uid = int(ctx.sql("SELECT id FROM users WHERE organization_id = ? AND slack_user_id = 'U01MEMB001'",
+                      org.id)[0][0])
+    r = org.admin.patch("/api/v1/users/%d" % uid, {"status": "deactivated"})
+    assert r.status == 200, r
+    # Still in Slack, and changed there: the administrator's choice wins.
+    u = emu_user(ctx, "U01MEMB001")
+    u["profile"]["title"] = "Ingénieure principale 主任工程师"
+    emu_put_user(ctx, u)
+    s = sync(ctx, org)
+    assert s["counts"]["reactivated"] == 0 and s["counts"]["failed"] == 0, s
+    assert ctx.sql("SELECT status, deactivated_by FROM users WHERE id = ?", uid) == \
+        [["deactivated", "person"]]
