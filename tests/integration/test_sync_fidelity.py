@@ -81,3 +81,47 @@ def test_a_user_deactivated_by_hand_stays_deactivated_while_still_in_slack(ctx):
     assert s["counts"]["reactivated"] == 0 and s["counts"]["failed"] == 0, s
     assert ctx.sql("SELECT status, deactivated_by FROM users WHERE id = ?", uid) == \
         [["deactivated", "person"]]
+
+
+def test_report_rows_of_a_real_sync_name_the_team_in_plain_words(ctx):
+    from test_reports import parse_csv
+    emu_reset(ctx)
+    org = ctx.new_org()
+    # Invitations on, but no mail server for the pass: no e-mail is promised.
+    assert org.admin.patch("/api/v1/settings", {"automatic_invites": True}).status == 200
+    team = org.admin.post("/api/v1/teams", {"name": "Ingénierie 工程"}).json["team"]["id"]
+    cfg = {"members": {"mode": "groups", "group_ids": ["S01ENGINE1"]},
+           "team_mapping": {"enabled": True,
+                            "mappings": [{"slack_group_id": "S01ENGINE1", "team_id": team}]},
+           "deactivation_threshold": {"percent": 10, "minimum": 10}}
+    assert connect(ctx, org) == {"connected": "1"}
+    assert org.admin.put("/api/v1/provisioning/slack/config", cfg).status == 200
+    s = sync(ctx, org)
+    adds = actions(org, s["id"], changed="team_membership")
+    assert len(adds) == s["counts"]["added_to_team"] >= 2, (len(adds), s)
+    for a in adds:
+        assert a["action"] == "add_to_team", a
+        assert a["changes"] == [{"field": "team", "from": None, "to": "Ingénierie 工程"}], a
+    # One name per person: a new user's team row names them as their create row.
+    creates = {a["slack_user_id"]: a for a in actions(org, s["id"]) if a["action"] == "create"}
+    assert creates
+    for a in adds:
+        assert a["user"]["name"] == creates[a["slack_user_id"]]["user"]["name"], (a, creates[a["slack_user_id"]])
+    for a in creates.values():
+        assert "e-mail will be sent" not in a["details"], a["details"]
+    # The CSV export carries the team change too.
+    r = org.admin.get("/api/v1/provisioning/slack/syncs/%d/export.csv" % s["id"],
+                      query={"changed": "team_membership"})
+    assert r.status == 200, r
+    table = parse_csv(r.body)
+    assert len(table) == len(adds) + 1, table[:3]
+    assert all(any("Ingénierie 工程" in cell for cell in row) for row in table[1:]), table[:3]
+    # A profile change's Details name the field in plain words.
+    uid = creates[adds[0]["slack_user_id"]]["user"]["id"]
+    u = emu_user(ctx, adds[0]["slack_user_id"])
+    u["profile"]["title"] = "Ingénieure principale 主任工程师"
+    emu_put_user(ctx, u)
+    s = sync(ctx, org)
+    up = [a for a in actions(org, s["id"]) if a["action"] == "update"]
+    assert [a["user"]["id"] for a in up] == [uid], up
+    assert up[0]["details"] == "Updated from Slack: job title.", up[0]["details"]
