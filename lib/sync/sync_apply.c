@@ -53,6 +53,7 @@ void sync_act_from_plan(const struct plan_action *a, struct sync_act *out)
 	out->profile = a->profile;
 	out->changes = a->changes;
 	out->n_changes = a->n_changes;
+	out->shortened = a->shortened;
 	out->avatar_hash = a->picture_key;
 	out->rival = a->rival ? a->rival->id : NULL;
 }

@@ -78,6 +78,9 @@ int sync_details(enum plan_kind kind, enum plan_reason reason,
 		rc = buf_printf(out, "%s%s%s. Check both Slack profiles: one e-mail address can belong"
 				" to one account only.", ctx->rival ? " (Slack member " : "",
 				ctx->rival ? ctx->rival : "", ctx->rival ? ")" : "");
+	if (rc == 0 && ctx->shortened && *ctx->shortened)
+		rc = buf_printf(out, " Shortened to fit the directory's limit of 1,000 characters: %s.",
+				ctx->shortened);
 	if (rc == 0 && kind == PLAN_CREATE && ctx->invited)
 		rc = buf_puts(out, " An invitation e-mail will be sent.");
 	return rc;

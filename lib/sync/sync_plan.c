@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/email_fold.h"
+#include "core/utf8_cut.h"
 #include "core/err.h"
 
 #define NONE ((size_t)-1)
@@ -386,7 +387,38 @@ struct target {
 	const char *picture_url;
 	const char *picture_key;
 	int guest;
+	unsigned shortened;  /* PLAN_SHORTENED(field) bits */
 };
+
+/* s cut to PLAN_TEXT_MAX characters at a character boundary: the value
+ * the directory will hold, so that the next sync compares like with like
+ * and a long Slack title is not an update every day. */
+static void cut_slice(struct slice *s, enum plan_field f, unsigned *shortened)
+{
+	bool cut = false;
+	size_t keep = utf8_cut(s->s, PLAN_TEXT_MAX, &cut);
+
+	/* A slice of a longer string (a first name cut out of a real name) is
+	 * cut only when the cut falls inside it. */
+	if (cut && keep < s->n) {
+		s->n = keep;
+		*shortened |= PLAN_SHORTENED(f);
+	}
+}
+
+/* *s cut as cut_slice does, into a plan-owned copy when it is cut. */
+static int cut_text(struct builder *b, const char **s, enum plan_field f, unsigned *shortened)
+{
+	bool cut = false;
+	size_t keep = utf8_cut(*s, PLAN_TEXT_MAX, &cut);
+
+	if (!cut)
+		return 0;
+	if (!(*s = arena_strndup(&b->p->arena, *s, keep)))
+		return PV_ENOMEM;
+	*shortened |= PLAN_SHORTENED(f);
+	return 0;
+}
 
 static struct slice whole(const char *s)
 {
@@ -394,8 +426,9 @@ static struct slice whole(const char *s)
 	return (struct slice){ s, strlen(s) };
 }
 
-static void target_of(const struct snap_person *u, struct target *t)
+static int target_of(struct builder *b, const struct snap_person *u, struct target *t)
 {
+	t->shortened = 0;
 	if (nonempty(u->first_name) || nonempty(u->last_name)) {
 		t->first = whole(u->first_name);
 		t->last = whole(u->last_name);
@@ -426,6 +459,12 @@ static void target_of(const struct snap_person *u, struct target *t)
 	t->picture_url = u->picture_url;
 	t->picture_key = u->picture_url ? u->picture_key : NULL;
 	t->guest = u->kind != SNAP_MEMBER;
+	cut_slice(&t->first, PLAN_F_FIRST_NAME, &t->shortened);
+	cut_slice(&t->last, PLAN_F_LAST_NAME, &t->shortened);
+	if (cut_text(b, &t->display, PLAN_F_DISPLAY_NAME, &t->shortened) ||
+	    cut_text(b, &t->title, PLAN_F_JOB_TITLE, &t->shortened))
+		return PV_ENOMEM;
+	return 0;
 }
 
 static int slice_eq(struct slice a, const char *b)
@@ -457,7 +496,8 @@ static int push_diff(struct builder *b, const struct snap_user *x,
 	const char *s;
 	int rc = 0;
 
-	target_of(u, &t);
+	if ((rc = target_of(b, u, &t)))
+		return rc;
 	if (!slice_eq(t.first, x->first_name)) {
 		if (!(s = slice_str(b, t.first)))
 			return PV_ENOMEM;
@@ -488,6 +528,18 @@ static int push_diff(struct builder *b, const struct snap_user *x,
 	if ((int)x->is_guest != t.guest &&
 	    (rc = push_change(b, PLAN_F_IS_GUEST, bool_text(x->is_guest), bool_text(t.guest))))
 		return rc;
+	/* Said only with a change of that field: once stored, a shortened
+	 * value is equal to its target and nothing is said again. */
+	a = &b->p->actions[b->p->n_actions - 1];
+	if (slice_eq(t.first, x->first_name))
+		t.shortened &= ~PLAN_SHORTENED(PLAN_F_FIRST_NAME);
+	if (slice_eq(t.last, x->last_name))
+		t.shortened &= ~PLAN_SHORTENED(PLAN_F_LAST_NAME);
+	if (strcmp(t.display, or_empty(x->display_name)) == 0)
+		t.shortened &= ~PLAN_SHORTENED(PLAN_F_DISPLAY_NAME);
+	if (strcmp(t.title, or_empty(x->job_title)) == 0)
+		t.shortened &= ~PLAN_SHORTENED(PLAN_F_JOB_TITLE);
+	a->shortened = t.shortened;
 	return 0;
 }
 
@@ -778,8 +830,8 @@ static int emit_create(struct builder *b, size_t si)
 	struct target t;
 	const char *first, *last;
 
-	target_of(u, &t);
-	if (!(first = slice_str(b, t.first)) || !(last = slice_str(b, t.last)))
+	if (target_of(b, u, &t) || !(first = slice_str(b, t.first)) ||
+	    !(last = slice_str(b, t.last)))
 		return PV_ENOMEM;
 	b->ss[si].create_action = b->p->n_actions;
 	if (!(a = push_action(b, PLAN_CREATE, PLAN_R_NEW_IN_SCOPE)))
@@ -796,6 +848,7 @@ static int emit_create(struct builder *b, size_t si)
 		.is_guest = t.guest,
 	};
 	a->picture_key = t.picture_key;
+	a->shortened = t.shortened;
 	return 0;
 }
 

@@ -20,7 +20,8 @@
  *   the plan: actions point into the snapshot (users, teams, people,
  *   strings).
  *   The plan owns its action and change arrays and a few strings it had to
- *   make (a first name cut out of a real name); sync_plan_release frees them.
+ *   make (a first name cut out of a real name, a value cut to
+ *   PLAN_TEXT_MAX characters); sync_plan_release frees them.
  *   Every const char * in an action is therefore either borrowed from the
  *   input, a static literal, or plan-owned: callers never free one.
  *
@@ -73,6 +74,13 @@
  *     e-mail and without a link is skipped (no_email).  A linked one is
  *     matched by id and updated normally, its stored e-mail kept: a missing
  *     users:read.email scope must not wipe e-mails or deactivate anyone.
+ *   Long values [§2.4]: first, last, display and job_title are cut to
+ *     PLAN_TEXT_MAX characters at a character boundary (never inside a
+ *     UTF-8 sequence, a combining mark or an emoji sequence), so the cut
+ *     value is what is stored and what the next sync compares: a long
+ *     value is one update, then nothing.  The action's shortened bits say
+ *     which fields were cut (with a change of that field, or on create).
+ *     E-mails are never cut (a cut address is another address).
  *   Profile [§2.4]: first/last = first_name/last_name when either is
  *     non-empty, else full_name cut at its first space (further leading
  *     spaces of the rest dropped), else "".  display = display_name, else
@@ -255,6 +263,13 @@ struct plan_profile {
 
 #define PLAN_NO_ACTION ((size_t)-1)
 
+/* The directory's limit for names, display names and job titles, in
+ * characters (sql/007: VARCHAR(1000)).  The planner cuts longer Slack
+ * values to it at a character boundary (lib/core/utf8_cut.h) and marks
+ * the field in plan_action.shortened. */
+#define PLAN_TEXT_MAX 1000
+#define PLAN_SHORTENED(f) (1u << (unsigned)(f))
+
 struct plan_action {
 	enum plan_kind kind;
 	enum plan_reason reason;
@@ -283,6 +298,9 @@ struct plan_action {
 	const struct plan_change *changes;
 	size_t n_changes;
 	const char *picture_key;
+	/* Create, update, reactivate: PLAN_SHORTENED(field) for each value
+	 * (profile or change) cut to PLAN_TEXT_MAX characters; 0 otherwise. */
+	unsigned shortened;
 };
 
 struct plan_arena;

@@ -265,6 +265,7 @@ void sync_report_row_release(struct sync_report_row *r)
 	free(r->team);
 	row_text_release(&r->t);
 	buf_release(&r->details);
+	buf_release(&r->shortened);
 	json_object_put(r->payload);
 	r->payload = NULL;
 }
@@ -303,6 +304,12 @@ int sync_report_row_build(struct sync_report_row *r, const struct sync_act *a,
 	r->user_id = user_id;
 	buf_init(&r->details, 1000);
 	rc = row_text_build(a, &r->t);
+	buf_init(&r->shortened, 128);
+	for (unsigned f = 0; rc == 0 && f < PLAN_FIELD_COUNT; f++)
+		if (a->shortened & PLAN_SHORTENED(f))
+			rc = buf_printf(&r->shortened, "%s%s", r->shortened.len ? ", " : "",
+					field_words((enum plan_field)f));
+	dctx.shortened = buf_cstr(&r->shortened);
 	dctx.team_name = a->team_name;
 	dctx.rival = a->rival;
 	dctx.fields = buf_cstr(&r->t.fields);
@@ -322,7 +329,7 @@ int sync_report_row_build(struct sync_report_row *r, const struct sync_act *a,
 	}
 	/* The widths of sql/003's report columns. */
 	r->email = cut(a->user_email, 254, &rc);
-	r->name = cut(a->user_name, 200, &rc);
+	r->name = cut(a->user_name, PLAN_TEXT_MAX, &rc);  /* sql/007 */
 	r->slack = cut(a->slack_user_id, 32, &rc);
 	r->team = cut(a->team_name, 200, &rc);
 	return rc;

@@ -40,6 +40,7 @@ struct sync_report_row {
 	int64_t user_id;        /* 0: none */
 	struct sync_report_text t;
 	struct buf details;
+	struct buf shortened;       /* the shortened fields in words, for Details */
 	json_object *payload;   /* planned rows only */
 	/* Values longer than their report column, cut (owned); NULL when the
 	 * act's own value fits.  A report row must never fail over the very

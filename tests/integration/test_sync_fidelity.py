@@ -125,3 +125,33 @@ def test_report_rows_of_a_real_sync_name_the_team_in_plain_words(ctx):
     up = [a for a in actions(org, s["id"]) if a["action"] == "update"]
     assert [a["user"]["id"] for a in up] == [uid], up
     assert up[0]["details"] == "Updated from Slack: job title.", up[0]["details"]
+
+
+def test_titles_over_200_and_1000_characters_are_stored_and_said_shortened(ctx):
+    emu_reset(ctx)
+    org = setup(ctx)
+    t250 = "主任工程师「データ基盤」🚀" * 25          # 250 characters, CJK and emoji
+    t1500 = "高级软件工程师👩‍💻" * 150              # 1,500 code points, ZWJ emoji
+    name300 = "Zoë \"the boss\" O'Brien-ñ " * 12      # 300 characters
+    emu_put_user(ctx, slack_member("U0LONG0001", "long.title@acme.example", "Ada Long", t250))
+    u = slack_member("U0LONG0002", "longer.title@acme.example", "Bo Longer", t1500)
+    u["profile"]["display_name"] = name300
+    emu_put_user(ctx, u)
+    s = sync(ctx, org)
+    assert s["status"] == "succeeded" and s["counts"]["failed"] == 0, s
+    rows = dict((r[0], r[1:]) for r in ctx.sql(
+        "SELECT slack_user_id, job_title, CHAR_LENGTH(job_title), display_name FROM users"
+        " WHERE organization_id = ? AND slack_user_id IN ('U0LONG0001', 'U0LONG0002')", org.id))
+    assert rows["U0LONG0001"][0] == t250, rows["U0LONG0001"][1]
+    assert rows["U0LONG0002"][2] == name300
+    kept = rows["U0LONG0002"][0]
+    assert t1500.startswith(kept) and int(rows["U0LONG0002"][1]) <= 1000, rows["U0LONG0002"][1]
+    assert int(rows["U0LONG0002"][1]) >= 990 and not kept.endswith("\u200d")
+    by = {a["slack_user_id"]: a for a in actions(org, s["id"]) if a["action"] == "create"}
+    assert "Shortened" not in by["U0LONG0001"]["details"], by["U0LONG0001"]["details"]
+    assert by["U0LONG0002"]["details"].endswith(
+        "Shortened to fit the directory's limit of 1,000 characters: job title."), by["U0LONG0002"]["details"]
+    # The next sync compares the stored, cut value: no change.
+    s = sync(ctx, org)
+    c = s["counts"]
+    assert c["created"] == c["updated"] == c["failed"] == 0, c

@@ -427,6 +427,74 @@ static void test_update_changes_come_in_field_order(void **state)
 	world_release(&w);
 }
 
+/* ---------------------------------------------------------- long values */
+
+/* n copies of unit (a UTF-8 character or sequence) into out. */
+static const char *repeat(char *out, size_t cap, const char *unit, size_t n)
+{
+	size_t len = strlen(unit), at = 0;
+
+	for (size_t i = 0; i < n && at + len < cap; i++, at += len)
+		memcpy(out + at, unit, len);
+	out[at] = '\0';
+	return out;
+}
+
+/* Values over PLAN_TEXT_MAX characters are cut at a character boundary
+ * and marked; the cut value, once stored, is no change any more. */
+static void test_long_values_are_cut_marked_and_stable(void **state)
+{
+	static char title[8192], cut_title[8192], name[8192], cut_name[8192];
+	static const struct {
+		const char *unit;       /* what the title is made of */
+		size_t n;               /* how many of them */
+		size_t kept;            /* units kept by the cut */
+	} rows[] = {
+		{ "工", 1000, 1000 },   /* exactly the limit: not cut */
+		{ "工", 1001, 1000 },
+		{ "😀", 1500, 1000 },   /* 4-byte characters */
+		{ "👩\u200d💻", 400, 333 },  /* ZWJ sequences of 3 code points: never split */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct world w;
+		struct snap_person *u;
+		struct snap_user *x;
+		const struct plan_action *a;
+		int cut = rows[i].kept < rows[i].n;
+
+		repeat(title, sizeof(title), rows[i].unit, rows[i].n);
+		repeat(cut_title, sizeof(cut_title), rows[i].unit, rows[i].kept);
+		/* Create: the profile holds the cut title, the mark says so. */
+		world_init(&w);
+		u = add_su(&w, "U2", "bo@x.test", "Bo Bell");
+		u->title = title;
+		u->display_name = repeat(name, sizeof(name), "é", 1200);
+		assert_string_equal(world_plan(&w), "create new_in_scope U2");
+		a = &w.plan.actions[0];
+		if (strcmp(a->profile.job_title, cut_title) != 0)
+			fail_msg("row %zu: %zu bytes kept", i, strlen(a->profile.job_title));
+		assert_string_equal(a->profile.display_name, repeat(cut_name, sizeof(cut_name), "é", 1000));
+		assert_int_equal(a->shortened, (cut ? PLAN_SHORTENED(PLAN_F_JOB_TITLE) : 0) |
+				 PLAN_SHORTENED(PLAN_F_DISPLAY_NAME));
+		world_release(&w);
+		/* Stored as cut: no update, nothing said. */
+		world_init(&w);
+		u = add_su(&w, "U2", "bo@x.test", "Bo Bell");
+		u->title = title;
+		x = add_pair(&w, 5, "U3", "other@x.test", "Al Ames");
+		(void)x;
+		x = add_du(&w, 6, "bo@x.test", "Bo", "Bell", "Bo Bell");
+		x->slack_user_id = "U2";
+		x->source = SNAP_SOURCE_SLACK;
+		x->provisioned = 1;
+		x->job_title = cut_title;
+		assert_string_equal(world_plan(&w), "");
+		world_release(&w);
+	}
+}
+
 /* ------------------------------------------------------------ matching */
 
 /* E-mails match as users.email_key compares them (LOWER() of
@@ -1258,6 +1326,7 @@ int main(void)
 		cmocka_unit_test(test_update_changes_come_in_field_order),
 		cmocka_unit_test(test_manual_user_is_linked_by_email),
 		cmocka_unit_test(test_unicode_email_is_linked_like_the_unique_key),
+		cmocka_unit_test(test_long_values_are_cut_marked_and_stable),
 		cmocka_unit_test(test_two_slack_users_claim_one_email),
 		cmocka_unit_test(test_email_of_a_linked_user_is_taken),
 		cmocka_unit_test(test_email_of_a_deactivated_user_needs_review),

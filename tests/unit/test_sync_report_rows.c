@@ -65,6 +65,19 @@ static const struct row_case cases[] = {
 	  "{\"field\":\"display_name\",\"from\":null,\"to\":\"ada\"},"
 	  "{\"field\":\"email\",\"from\":null,\"to\":\"ada@x.org\"}]\n"
 	  "Created: this Slack member is in the import scope and had no account yet.\n-" },
+	{ "create with a title and a display name cut to the directory's limit",
+	  { .kind = PLAN_CREATE, .reason = PLAN_R_NEW_IN_SCOPE, .slack_user_id = "U1",
+	    .user_email = "ada@x.org", .user_name = "ada",
+	    .profile = { "Ada", "Lovelace", "ada", "ada@x.org", "", NULL, NULL, 0 },
+	    .shortened = PLAN_SHORTENED(PLAN_F_DISPLAY_NAME) | PLAN_SHORTENED(PLAN_F_JOB_TITLE) },
+	  "succeeded", 0, 0, NULL,
+	  "succeeded\nname,email\n"
+	  "[{\"field\":\"first_name\",\"from\":null,\"to\":\"Ada\"},"
+	  "{\"field\":\"last_name\",\"from\":null,\"to\":\"Lovelace\"},"
+	  "{\"field\":\"display_name\",\"from\":null,\"to\":\"ada\"},"
+	  "{\"field\":\"email\",\"from\":null,\"to\":\"ada@x.org\"}]\n"
+	  "Created: this Slack member is in the import scope and had no account yet. Shortened to fit"
+	  " the directory's limit of 1,000 characters: display name, job title.\n-" },
 	{ "update: the fields in plain words",
 	  { .kind = PLAN_UPDATE, .reason = PLAN_R_PROFILE_CHANGED, .user_id = 3,
 	    .changes = upd_changes, .n_changes = 3 },
@@ -151,7 +164,7 @@ static void test_payload_reads_back(void **state)
 	json_object *p;
 
 	(void)state;
-	assert_int_equal(sync_report_row_build(&r, &cases[3].a, "planned", 7, 1, 0, NULL), 0);
+	assert_int_equal(sync_report_row_build(&r, &cases[4].a, "planned", 7, 1, 0, NULL), 0);
 	assert_int_equal(sync_act_from_payload(r.payload, 42, &back, changes, PLAN_FIELD_COUNT), 0);
 	assert_int_equal(back.kind, PLAN_DEACTIVATE);
 	assert_int_equal(back.reason, PLAN_R_LEFT_SCOPE);
