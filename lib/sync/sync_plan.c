@@ -731,7 +731,14 @@ static void decide_linked(struct builder *b)
 			continue;
 		}
 		if (x->status == SNAP_USER_DEACTIVATED) {
-			if (!x->provisioned || x->deactivated_by_hand) {
+			/* An administrator's deactivation is kept and said (a
+			 * skip, so teams stay untouched too); an unprovisioned
+			 * deactivated user is someone else's business. */
+			if (x->provisioned && x->deactivated_by_hand) {
+				skip(st, PLAN_R_DEACTIVATED_BY_HAND, NONE, NONE);
+				continue;
+			}
+			if (!x->provisioned) {
 				st->fate = F_FROZEN;
 				continue;
 			}
@@ -1065,22 +1072,30 @@ static int emit_teams(struct builder *b)
 
 		if (i > 0 && pair_cmp(w, w - 1) == 0)
 			continue;  /* several groups map to this team */
+		const struct pair *h = NULL;
+
 		if (b->ss[si].fate != F_CREATE &&
-		    pair_find(have, in->snap->n_memberships, w->team, in->snap->users[xi].id))
+		    (h = pair_find(have, in->snap->n_memberships, w->team, in->snap->users[xi].id)) &&
+		    h->source != SNAP_MS_REMOVED_BY_HAND)
 			continue;
 		if (!(t = vec_push(&acts))) {
 			rc = PV_ENOMEM;
 			goto out;
 		}
-		*t = (struct tact){ w->team, 1, w->key, b->ss[si].fate == F_CREATE ? NONE : xi, si };
+		/* add 2: an administrator removed this pair by hand; it is kept
+		 * out, and the report says so each time (SPEC §7.7). */
+		*t = (struct tact){ w->team, h ? 2 : 1, w->key,
+				    b->ss[si].fate == F_CREATE ? NONE : xi, si };
 	}
 
 	sort(acts.v, acts.n, acts.size, tact_cmp);
 	for (size_t i = 0; i < acts.n; i++) {
 		const struct tact *ta = &((const struct tact *)acts.v)[i];
 		size_t ti = idkey_find(b->team_by_id, in->snap->n_teams, ta->team);
-		struct plan_action *a = push_action(b, ta->add ? PLAN_ADD_TO_TEAM : PLAN_REMOVE_FROM_TEAM,
-						    ta->add ? PLAN_R_IN_MAPPED_GROUP
+		struct plan_action *a = push_action(b, ta->add == 2 ? PLAN_SKIP
+						    : ta->add ? PLAN_ADD_TO_TEAM : PLAN_REMOVE_FROM_TEAM,
+						    ta->add == 2 ? PLAN_R_REMOVED_BY_HAND
+						    : ta->add ? PLAN_R_IN_MAPPED_GROUP
 						    : PLAN_R_NOT_IN_MAPPED_GROUP);
 		if (!a) {
 			rc = PV_ENOMEM;
@@ -1254,6 +1269,8 @@ static const char *const reason_names[PLAN_REASON_COUNT] = {
 	[PLAN_R_EMAIL_TAKEN_BY_OTHER_USER] = "email_taken_by_other_user",
 	[PLAN_R_NEEDS_REVIEW] = "needs_review",
 	[PLAN_R_LAST_ADMINISTRATOR] = "last_administrator",
+	[PLAN_R_DEACTIVATED_BY_HAND] = "deactivated_by_hand",
+	[PLAN_R_REMOVED_BY_HAND] = "removed_by_hand",
 };
 
 static const char *const field_names[PLAN_FIELD_COUNT] = {

@@ -98,13 +98,15 @@
  *     are counted over the whole organization, reactivations not counted).
  *   Reactivate: a deactivated, provisioned user, not deactivated_by_hand,
  *     whose Slack user is in scope again; field changes ride along.
- *   Hand-made state [§7.7]: a deactivated user that is not provisioned, or is
- *     deactivated_by_hand, is left completely alone (no action, no team
- *     change) while matched by link.  The directory reader sets
- *     deactivated_by_hand from users.deactivated_by.  A membership with
- *     source SNAP_MS_REMOVED_BY_HAND (an administrator removed a sync-made
- *     membership) is never re-added; the reader reads these tombstones
- *     from team_membership_removals.
+ *   Hand-made state [§7.7]: a provisioned user deactivated_by_hand whose
+ *     Slack user is in scope is skipped (deactivated_by_hand: no
+ *     reactivation, no update, no team change); a deactivated user that is
+ *     not provisioned is left completely alone (no action).  The directory
+ *     reader sets deactivated_by_hand from users.deactivated_by.  A wanted
+ *     membership with a SNAP_MS_REMOVED_BY_HAND tombstone (an administrator
+ *     removed a sync-made membership; read from team_membership_removals)
+ *     is never re-added: a skip removed_by_hand with the team, after the
+ *     team's additions.
  *   Teams [§1.7]: only when team mapping is enabled, and only for teams that
  *     are the target of at least one mapping whose team exists.  A managed
  *     team should hold exactly the in-scope, planned-as-managed people in
@@ -227,6 +229,8 @@ enum plan_reason {
 	PLAN_R_EMAIL_TAKEN_BY_OTHER_USER, /* skip */
 	PLAN_R_NEEDS_REVIEW,              /* skip (§7.5) */
 	PLAN_R_LAST_ADMINISTRATOR,        /* skip: deactivation refused (§7.7) */
+	PLAN_R_DEACTIVATED_BY_HAND,       /* skip: not reactivated nor updated (§7.7) */
+	PLAN_R_REMOVED_BY_HAND,           /* skip (with team): not added back (§7.7) */
 	PLAN_REASON_COUNT
 };
 

@@ -57,6 +57,11 @@ def test_a_membership_removed_by_hand_is_not_added_back_by_two_syncs(ctx):
         assert s["counts"]["added_to_team"] == 0 and s["counts"]["failed"] == 0, s
         assert ctx.sql("SELECT COUNT(*) FROM team_memberships WHERE team_id = ? AND user_id = ?",
                        team, removed) == [["0"]]
+        kept = [a for a in actions(org, s["id"]) if a["reason"] == "removed_by_hand"]
+        assert [(a["action"], a["outcome"], a["user"]["id"], a["team"]["name"]) for a in kept] == \
+            [("skip", "skipped", removed, "Ingénierie 工程")], kept
+        assert "keeps that choice" in kept[0]["details"] and "add the person to the team" \
+            in kept[0]["details"], kept[0]["details"]
         # The others stay members.
         left = ctx.sql("SELECT COUNT(*) FROM team_memberships WHERE team_id = ?", team)
         assert left == [[str(len(rows) - 1)]], left
@@ -81,6 +86,13 @@ def test_a_user_deactivated_by_hand_stays_deactivated_while_still_in_slack(ctx):
     assert s["counts"]["reactivated"] == 0 and s["counts"]["failed"] == 0, s
     assert ctx.sql("SELECT status, deactivated_by FROM users WHERE id = ?", uid) == \
         [["deactivated", "person"]]
+    mine = [a for a in actions(org, s["id"]) if a["slack_user_id"] == "U01MEMB001"]
+    assert [(a["action"], a["reason"], a["outcome"]) for a in mine] == \
+        [("skip", "deactivated_by_hand", "skipped")], mine
+    assert "keeps that choice" in mine[0]["details"] and "reactivate the account" \
+        in mine[0]["details"], mine[0]["details"]
+    assert ctx.sql("SELECT job_title FROM users WHERE id = ?", uid) != \
+        [["Ingénieure principale 主任工程师"]]
 
 
 def test_report_rows_of_a_real_sync_name_the_team_in_plain_words(ctx):

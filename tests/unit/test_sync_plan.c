@@ -737,7 +737,7 @@ static void test_hand_deactivation_is_not_undone(void **state)
 	x->status = SNAP_USER_DEACTIVATED;
 	x->deactivated_by_hand = 1;
 	w.su[0].title = "Lead";      /* not even updated */
-	assert_string_equal(world_plan(&w), "");
+	assert_string_equal(world_plan(&w), "skip deactivated_by_hand #1 U1");
 	/* Linked but not provisioned and deactivated: also left alone. */
 	x->deactivated_by_hand = 0;
 	x->provisioned = 0;
@@ -1004,7 +1004,8 @@ static void test_team_membership_hand_made_state(void **state)
 			    "skip last_administrator #4\n"
 			    "deactivate left_workspace #5 status:active>deactivated\n"
 			    "deactivate left_workspace #6 status:active>deactivated\n"
-			    "remove_from_team not_in_mapped_group #5 T10");
+			    "remove_from_team not_in_mapped_group #5 T10\n"
+			    "skip removed_by_hand #1 U1 T10");
 	world_release(&w);
 }
 
@@ -1026,9 +1027,35 @@ static void test_skipped_and_frozen_users_keep_their_teams(void **state)
 	assert_string_equal(world_plan(&w),
 			    "skip email_taken_by_other_user #1 U1 holder=#7\n"
 			    "create new_in_scope U2\n"
+			    "skip deactivated_by_hand #5 U5\n"
 			    "add_to_team in_mapped_group U2 T10 new@1\n"
 			    "add_to_team in_mapped_group #4 U4 T10\n"
 			    "add_to_team in_mapped_group U2 T20 new@1");
+	world_release(&w);
+}
+
+/* A sync-made membership an administrator removed (its tombstone) is
+ * never added back: a skip with the team, each sync, instead. */
+static void test_membership_removed_by_hand_is_not_added_back(void **state)
+{
+	struct world w;
+
+	(void)state;
+	teams_world(&w);
+	w.n_ms = 0;
+	w.ms[w.n_ms++] = (struct snap_membership){ 10, 4, SNAP_MS_REMOVED_BY_HAND };
+	w.ms[w.n_ms++] = (struct snap_membership){ 20, 1, SNAP_MS_PROVISIONING };
+	/* U4 is wanted in T10 (via S1) but was removed by hand: a skip, after
+	 * the team's additions; everyone else as without the tombstone. */
+	assert_string_equal(world_plan(&w),
+			    "create new_in_scope U2\n"
+			    "add_to_team in_mapped_group #1 U1 T10\n"
+			    "add_to_team in_mapped_group U2 T10 new@0\n"
+			    "add_to_team in_mapped_group #5 U5 T10\n"
+			    "skip removed_by_hand #4 U4 T10\n"
+			    "remove_from_team not_in_mapped_group #1 T20\n"
+			    "add_to_team in_mapped_group U2 T20 new@0");
+	assert_int_equal(w.plan.count[PLAN_SKIP], 1);
 	world_release(&w);
 }
 
@@ -1341,6 +1368,7 @@ int main(void)
 		cmocka_unit_test(test_team_mapping),
 		cmocka_unit_test(test_team_membership_hand_made_state),
 		cmocka_unit_test(test_skipped_and_frozen_users_keep_their_teams),
+		cmocka_unit_test(test_membership_removed_by_hand_is_not_added_back),
 		cmocka_unit_test(test_empty_snapshot_is_refused),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_replan_of_a_mirrored_directory_is_empty),
