@@ -167,3 +167,25 @@ def test_titles_over_200_and_1000_characters_are_stored_and_said_shortened(ctx):
     s = sync(ctx, org)
     c = s["counts"]
     assert c["created"] == c["updated"] == c["failed"] == 0, c
+
+
+def test_the_last_active_administrator_is_never_deactivated_by_a_sync(ctx):
+    emu_reset(ctx)
+    org = setup(ctx)
+    # The organization's only administrator is also a Slack member: linked.
+    emu_put_user(ctx, slack_member("U0ADMIN001", org.admin_email, "Ad Min"))
+    s = sync(ctx, org)
+    mine = [a for a in actions(org, s["id"]) if a["slack_user_id"] == "U0ADMIN001"]
+    assert [(a["action"], a["reason"]) for a in mine] == [("update", "linked_by_email")], mine
+    # They leave the workspace: the sync would deactivate them, and does not.
+    r = ctx.emulator().delete("/_emulator/workspace/%s/users/U0ADMIN001" % DEMO)
+    assert r.status == 200, r
+    s = sync(ctx, org)
+    assert s["counts"]["deactivated"] == 0 and s["counts"]["failed"] == 0, s
+    mine = [a for a in actions(org, s["id"]) if a["reason"] == "last_administrator"]
+    assert [(a["action"], a["outcome"], a["user"]["email"]) for a in mine] == \
+        [("skip", "skipped", org.admin_email)], mine
+    assert "last active administrator" in mine[0]["details"], mine[0]["details"]
+    assert ctx.sql("SELECT status FROM users WHERE organization_id = ? AND email = ?",
+                   org.id, org.admin_email) == [["active"]]
+    assert org.admin.get("/api/v1/me").status == 200
