@@ -511,10 +511,15 @@ static int snap_memberships(struct db *db, int64_t org, struct snapshot *s)
 	struct db_rows *rows = NULL;
 	int rc;
 
-	/* The schema has no removed-by-hand tombstone yet: every row is manual
-	 * or provisioning (SNAP_MS_REMOVED_BY_HAND never comes from here). */
+	/* Memberships, then the tombstones of sync-made memberships an
+	 * administrator removed (sql/008): the planner sees a pair it must
+	 * never add back (SPEC §7.7).  Column 2: 1 provisioning, 0 manual,
+	 * 2 removed by hand.  A tombstone and a membership of one pair cannot
+	 * both exist: adding the person back by hand deletes the tombstone. */
 	rc = db_query_stream(db, &rows, "SELECT team_id, user_id, source = 'provisioning'"
-			     " FROM team_memberships WHERE organization_id = ?", DB_ARGS(DB_INT(org)));
+			     " FROM team_memberships WHERE organization_id = ?"
+			     " UNION ALL SELECT team_id, user_id, 2 FROM team_membership_removals"
+			     " WHERE organization_id = ?", DB_ARGS(DB_INT(org), DB_INT(org)));
 	while (rc == 0 && (rc = db_rows_next(rows)) == 1) {
 		struct snap_membership *m;
 
@@ -522,7 +527,11 @@ static int snap_memberships(struct db *db, int64_t org, struct snapshot *s)
 			break;
 		m->team_id = db_rows_int(rows, 0);
 		m->user_id = db_rows_int(rows, 1);
-		m->source = db_rows_int(rows, 2) ? SNAP_MS_PROVISIONING : SNAP_MS_MANUAL;
+		switch (db_rows_int(rows, 2)) {
+		case 1: m->source = SNAP_MS_PROVISIONING; break;
+		case 2: m->source = SNAP_MS_REMOVED_BY_HAND; break;
+		default: m->source = SNAP_MS_MANUAL; break;
+		}
 		rc = 0;
 	}
 	db_rows_free(rows);

@@ -115,8 +115,8 @@ struct snap_team {
 enum snap_membership_source {
 	SNAP_MS_MANUAL,           /* added by an administrator: never touched */
 	SNAP_MS_PROVISIONING,     /* added by a sync: may be removed */
-	SNAP_MS_REMOVED_BY_HAND,  /* tombstone: never re-add this pair.  Not in
-				   * the schema yet: the reader yields none */
+	SNAP_MS_REMOVED_BY_HAND,  /* tombstone: never re-add this pair (read
+				   * from team_membership_removals) */
 };
 
 struct snap_membership {

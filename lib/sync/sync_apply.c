@@ -41,7 +41,12 @@ void sync_act_from_plan(const struct plan_action *a, struct sync_act *out)
 		out->user_name = a->user->display_name;
 	} else if (a->slack) {
 		out->user_email = a->slack->email;
-		out->user_name = a->slack->full_name ? a->slack->full_name : a->slack->handle;
+		/* The planner's display rule (sync_plan.h, Profile), so a new
+		 * user's team rows carry the name of their create row. */
+		const struct snap_person *p = a->slack;
+
+		out->user_name = p->display_name && *p->display_name ? p->display_name
+			       : p->full_name && *p->full_name ? p->full_name : p->handle;
 	}
 	out->team_id = a->team ? a->team->id : 0;
 	out->team_name = a->team ? a->team->name : NULL;
@@ -50,6 +55,7 @@ void sync_act_from_plan(const struct plan_action *a, struct sync_act *out)
 		out->profile = *a->profile;
 	out->changes = a->changes;
 	out->n_changes = a->n_changes;
+	out->shortened = a->shortened;
 	out->avatar_hash = a->picture_key;
 	out->rival = a->rival ? a->rival->id : NULL;
 }

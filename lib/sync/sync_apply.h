@@ -45,6 +45,7 @@ struct sync_act {
 	const struct plan_change *changes;
 	size_t n_changes;
 	const char *avatar_hash;    /* with a picture change */
+	unsigned shortened;         /* PLAN_SHORTENED bits (sync_plan.h) */
 	const char *rival;          /* skips over an e-mail */
 	int64_t row_id;             /* approved held sync: its planned row */
 };

@@ -47,6 +47,12 @@ static const char *what(enum plan_reason reason)
 	case PLAN_R_LAST_ADMINISTRATOR:
 		return "Not deactivated: this is the organization's last active administrator, whom a sync"
 		       " never deactivates. Make someone else an administrator first.";
+	case PLAN_R_DEACTIVATED_BY_HAND:
+		return "Not reactivated: an administrator deactivated this account by hand, and a sync"
+		       " keeps that choice. To bring the person back, reactivate the account on the"
+		       " Users page; the next sync then keeps it up to date again.";
+	case PLAN_R_REMOVED_BY_HAND:
+		return "Not added back to team";
 	case PLAN_REASON_COUNT:
 		break;
 	}
@@ -74,10 +80,17 @@ int sync_details(enum plan_kind kind, enum plan_reason reason,
 				? "this person is in a Slack group mapped to the team."
 				: "this person is no longer in any Slack group mapped to the team. Memberships"
 				  " added by hand are never removed.");
+	if (rc == 0 && reason == PLAN_R_REMOVED_BY_HAND)
+		rc = buf_printf(out, " %s: an administrator removed this person from the team by hand,"
+				" and a sync keeps that choice. To undo it, add the person to the team"
+				" again on the team's page.", ctx->team_name ? ctx->team_name : "?");
 	if (rc == 0 && reason == PLAN_R_EMAIL_TAKEN_BY_LINKED_USER)
 		rc = buf_printf(out, "%s%s%s. Check both Slack profiles: one e-mail address can belong"
 				" to one account only.", ctx->rival ? " (Slack member " : "",
 				ctx->rival ? ctx->rival : "", ctx->rival ? ")" : "");
+	if (rc == 0 && ctx->shortened && *ctx->shortened)
+		rc = buf_printf(out, " Shortened to fit the directory's limit of 1,000 characters: %s.",
+				ctx->shortened);
 	if (rc == 0 && kind == PLAN_CREATE && ctx->invited)
 		rc = buf_puts(out, " An invitation e-mail will be sent.");
 	return rc;

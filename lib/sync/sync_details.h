@@ -16,6 +16,7 @@ struct sync_details_ctx {
 	int invited;               /* create: an invitation was queued */
 	int planned;               /* dry run or held: nothing applied yet */
 	const char *failure;       /* failed: what went wrong, NULL otherwise */
+	const char *shortened;     /* fields cut to the directory's limit: "job title" */
 };
 
 /* Writes the sentence into out (appended).  0 or PV_ENOMEM/PV_ETOOBIG. */

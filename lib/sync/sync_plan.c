@@ -16,30 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/email_fold.h"
+#include "core/utf8_cut.h"
 #include "core/err.h"
 
 #define NONE ((size_t)-1)
 
 /* ---- small string helpers ---- */
-
-/* ASCII-only folding: deterministic and locale-free, matching what MariaDB's
- * LOWER() does to ASCII; other bytes compare exactly. */
-static unsigned char fold(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
-}
-
-static int ascii_casecmp(const char *a, const char *b)
-{
-	const unsigned char *x = (const unsigned char *)a;
-	const unsigned char *y = (const unsigned char *)b;
-
-	while (*x && fold(*x) == fold(*y)) {
-		x++;
-		y++;
-	}
-	return (int)fold(*x) - (int)fold(*y);
-}
 
 static int nonempty(const char *s)
 {
@@ -78,9 +61,12 @@ static uint64_t smap_hash(const char *s, int folded)
 {
 	uint64_t h = 1469598103934665603ULL;  /* FNV-1a */
 
+	/* Folded keys (e-mails, domains) hash as the database's unique key
+	 * compares them: equal under email_fold_cmp, equal hashes. */
+	if (folded)
+		return email_fold_hash(s);
 	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		h ^= folded ? fold(c) : c;
+		h ^= (unsigned char)*s;
 		h *= 1099511628211ULL;
 	}
 	return h;
@@ -119,7 +105,7 @@ static struct smap_ent *smap_slot(const struct smap *m, const char *key)
 		struct smap_ent *e = &m->e[i];
 		if (!e->key)
 			return e;
-		if ((m->folded ? ascii_casecmp(e->key, key) : strcmp(e->key, key)) == 0)
+		if ((m->folded ? email_fold_cmp(e->key, key) : strcmp(e->key, key)) == 0)
 			return e;
 		i = (i + 1) & m->mask;
 	}
@@ -278,6 +264,9 @@ static const struct pair *pair_find(const struct pair *v, size_t n, int64_t team
  * next to the plan's actions, at the plan's peak.  The indices fit 32 bits
  * (emit_teams checks); an addition is exactly a tact with a Slack index. */
 #define TACT_NONE UINT32_MAX
+/* On tact.slack: an addition an administrator undid by hand (a tombstone,
+ * SPEC §7.7): it becomes a skip removed_by_hand, never an addition. */
+#define TACT_HAND 0x80000000u
 
 struct tact {
 	int64_t team;
@@ -289,7 +278,10 @@ struct tact {
 static int tact_cmp(const void *a, const void *b)
 {
 	const struct tact *x = a, *y = b;
-	int xa = x->slack != TACT_NONE, ya = y->slack != TACT_NONE;
+	/* Within a team: removals, additions, then the skips of pairs removed
+	 * by hand. */
+	int xa = x->slack == TACT_NONE ? 0 : x->slack & TACT_HAND ? 2 : 1;
+	int ya = y->slack == TACT_NONE ? 0 : y->slack & TACT_HAND ? 2 : 1;
 
 	if (x->team != y->team)
 		return x->team < y->team ? -1 : 1;
@@ -433,7 +425,38 @@ struct target {
 	const char *picture_url;
 	const char *picture_key;
 	int guest;
+	unsigned shortened;  /* PLAN_SHORTENED(field) bits */
 };
+
+/* s cut to PLAN_TEXT_MAX characters at a character boundary: the value
+ * the directory will hold, so that the next sync compares like with like
+ * and a long Slack title is not an update every day. */
+static void cut_slice(struct slice *s, enum plan_field f, unsigned *shortened)
+{
+	bool cut = false;
+	size_t keep = utf8_cut(s->s, PLAN_TEXT_MAX, &cut);
+
+	/* A slice of a longer string (a first name cut out of a real name) is
+	 * cut only when the cut falls inside it. */
+	if (cut && keep < s->n) {
+		s->n = keep;
+		*shortened |= PLAN_SHORTENED(f);
+	}
+}
+
+/* *s cut as cut_slice does, into a plan-owned copy when it is cut. */
+static int cut_text(struct builder *b, const char **s, enum plan_field f, unsigned *shortened)
+{
+	bool cut = false;
+	size_t keep = utf8_cut(*s, PLAN_TEXT_MAX, &cut);
+
+	if (!cut)
+		return 0;
+	if (!(*s = arena_strndup(&b->p->arena, *s, keep)))
+		return PV_ENOMEM;
+	*shortened |= PLAN_SHORTENED(f);
+	return 0;
+}
 
 static struct slice whole(const char *s)
 {
@@ -441,8 +464,9 @@ static struct slice whole(const char *s)
 	return (struct slice){ s, strlen(s) };
 }
 
-static void target_of(const struct snap_person *u, struct target *t)
+static int target_of(struct builder *b, const struct snap_person *u, struct target *t)
 {
+	t->shortened = 0;
 	if (nonempty(u->first_name) || nonempty(u->last_name)) {
 		t->first = whole(u->first_name);
 		t->last = whole(u->last_name);
@@ -473,6 +497,12 @@ static void target_of(const struct snap_person *u, struct target *t)
 	t->picture_url = u->picture_url;
 	t->picture_key = u->picture_url ? u->picture_key : NULL;
 	t->guest = u->kind != SNAP_MEMBER;
+	cut_slice(&t->first, PLAN_F_FIRST_NAME, &t->shortened);
+	cut_slice(&t->last, PLAN_F_LAST_NAME, &t->shortened);
+	if (cut_text(b, &t->display, PLAN_F_DISPLAY_NAME, &t->shortened) ||
+	    cut_text(b, &t->title, PLAN_F_JOB_TITLE, &t->shortened))
+		return PV_ENOMEM;
+	return 0;
 }
 
 static int slice_eq(struct slice a, const char *b)
@@ -504,7 +534,8 @@ static int push_diff(struct builder *b, const struct snap_user *x,
 	const char *s;
 	int rc = 0;
 
-	target_of(u, &t);
+	if ((rc = target_of(b, u, &t)))
+		return rc;
 	if (!slice_eq(t.first, x->first_name)) {
 		if (!(s = slice_str(b, t.first)))
 			return PV_ENOMEM;
@@ -521,7 +552,7 @@ static int push_diff(struct builder *b, const struct snap_user *x,
 	    (rc = push_change(b, PLAN_F_DISPLAY_NAME, or_empty(x->display_name), t.display)))
 		return rc;
 	/* No e-mail in Slack keeps the stored one (SLACK-API §11.3). */
-	if (nonempty(u->email) && ascii_casecmp(u->email, x->email) != 0 &&
+	if (nonempty(u->email) && !email_fold_equal(u->email, x->email) &&
 	    (rc = push_change(b, PLAN_F_EMAIL, x->email, u->email)))
 		return rc;
 	if (!opt_eq(t.picture_key, x->picture_key)) {
@@ -535,6 +566,18 @@ static int push_diff(struct builder *b, const struct snap_user *x,
 	if ((int)x->is_guest != t.guest &&
 	    (rc = push_change(b, PLAN_F_IS_GUEST, bool_text(x->is_guest), bool_text(t.guest))))
 		return rc;
+	/* Said only with a change of that field: once stored, a shortened
+	 * value is equal to its target and nothing is said again. */
+	a = &b->p->actions[b->p->n_actions - 1];
+	if (slice_eq(t.first, x->first_name))
+		t.shortened &= ~PLAN_SHORTENED(PLAN_F_FIRST_NAME);
+	if (slice_eq(t.last, x->last_name))
+		t.shortened &= ~PLAN_SHORTENED(PLAN_F_LAST_NAME);
+	if (strcmp(t.display, or_empty(x->display_name)) == 0)
+		t.shortened &= ~PLAN_SHORTENED(PLAN_F_DISPLAY_NAME);
+	if (strcmp(t.title, or_empty(x->job_title)) == 0)
+		t.shortened &= ~PLAN_SHORTENED(PLAN_F_JOB_TITLE);
+	a->shortened = t.shortened;
 	return 0;
 }
 
@@ -726,7 +769,14 @@ static void decide_linked(struct builder *b)
 			continue;
 		}
 		if (x->status == SNAP_USER_DEACTIVATED) {
-			if (!x->provisioned || x->deactivated_by_hand) {
+			/* An administrator's deactivation is kept and said (a
+			 * skip, so teams stay untouched too); an unprovisioned
+			 * deactivated user is someone else's business. */
+			if (x->provisioned && x->deactivated_by_hand) {
+				skip(st, PLAN_R_DEACTIVATED_BY_HAND, NONE, NONE);
+				continue;
+			}
+			if (!x->provisioned) {
 				st->fate = F_FROZEN;
 				continue;
 			}
@@ -734,7 +784,7 @@ static void decide_linked(struct builder *b)
 		} else {
 			st->fate = F_UPDATE;
 		}
-		if (nonempty(u->email) && ascii_casecmp(u->email, x->email) != 0) {
+		if (nonempty(u->email) && !email_fold_equal(u->email, x->email)) {
 			size_t yi = smap_get(&b->dir_by_email, u->email);
 			size_t prior;
 
@@ -826,8 +876,8 @@ static int emit_create(struct builder *b, size_t si)
 	struct target t;
 	const char *first, *last;
 
-	target_of(u, &t);
-	if (!(first = slice_str(b, t.first)) || !(last = slice_str(b, t.last)))
+	if (target_of(b, u, &t) || !(first = slice_str(b, t.first)) ||
+	    !(last = slice_str(b, t.last)))
 		return PV_ENOMEM;
 	b->ss[si].create_action = b->p->n_actions;
 	if (!(a = push_action(b, PLAN_CREATE, PLAN_R_NEW_IN_SCOPE)))
@@ -847,6 +897,7 @@ static int emit_create(struct builder *b, size_t si)
 	};
 	a->profile = pr;
 	a->picture_key = t.picture_key;
+	a->shortened = t.shortened;
 	return 0;
 }
 
@@ -998,7 +1049,7 @@ static int emit_teams(struct builder *b)
 
 	if (!c->team_mapping_enabled || c->n_mappings == 0)
 		return 0;
-	if (in->snap->n_people >= TACT_NONE || in->snap->n_users >= TACT_NONE)
+	if (in->snap->n_people >= TACT_HAND || in->snap->n_users >= TACT_NONE)
 		return PV_ENOMEM;  /* 4 billion people: struct tact's indices */
 
 	for (size_t i = 0; i < c->n_mappings; i++) {
@@ -1065,15 +1116,20 @@ static int emit_teams(struct builder *b)
 
 		if (i > 0 && pair_cmp(w, w - 1) == 0)
 			continue;  /* several groups map to this team */
+		const struct pair *h = NULL;
+
 		if (b->ss[si].fate != F_CREATE &&
-		    pair_find(have, in->snap->n_memberships, w->team, in->snap->users[xi].id))
+		    (h = pair_find(have, in->snap->n_memberships, w->team, in->snap->users[xi].id)) &&
+		    h->source != SNAP_MS_REMOVED_BY_HAND)
 			continue;
 		if (!(t = vec_push(&acts))) {
 			rc = PV_ENOMEM;
 			goto out;
 		}
+		/* h here is a tombstone: an administrator removed this pair by
+		 * hand; it is kept out, and the report says so each time. */
 		*t = (struct tact){ w->team, w->key, b->ss[si].fate == F_CREATE ? TACT_NONE : (uint32_t)xi,
-				    (uint32_t)si };
+				    (uint32_t)si | (h ? TACT_HAND : 0) };
 	}
 
 	/* What was wanted and what there is are decided: freed before the
@@ -1091,8 +1147,12 @@ static int emit_teams(struct builder *b)
 		const struct tact *ta = &((const struct tact *)acts.v)[i];
 		size_t ti = idkey_find(b->team_by_id, in->snap->n_teams, ta->team);
 		int add = ta->slack != TACT_NONE;
-		struct plan_action *a = push_action(b, add ? PLAN_ADD_TO_TEAM : PLAN_REMOVE_FROM_TEAM,
-						    add ? PLAN_R_IN_MAPPED_GROUP
+		int hand = add && (ta->slack & TACT_HAND);
+		uint32_t si = add ? ta->slack & ~TACT_HAND : 0;
+		struct plan_action *a = push_action(b, hand ? PLAN_SKIP
+						    : add ? PLAN_ADD_TO_TEAM : PLAN_REMOVE_FROM_TEAM,
+						    hand ? PLAN_R_REMOVED_BY_HAND
+						    : add ? PLAN_R_IN_MAPPED_GROUP
 						    : PLAN_R_NOT_IN_MAPPED_GROUP);
 		if (!a) {
 			rc = PV_ENOMEM;
@@ -1101,9 +1161,8 @@ static int emit_teams(struct builder *b)
 		a->team = &in->snap->teams[ti];
 		a->user = ta->dir != TACT_NONE ? &in->snap->users[ta->dir] : NULL;
 		if (add) {
-			a->slack = &in->snap->people[ta->slack];
-			a->created_by = ta->dir == TACT_NONE ? b->ss[ta->slack].create_action
-							     : PLAN_NO_ACTION;
+			a->slack = &in->snap->people[si];
+			a->created_by = ta->dir == TACT_NONE ? b->ss[si].create_action : PLAN_NO_ACTION;
 		}
 	}
 out:
@@ -1267,6 +1326,8 @@ static const char *const reason_names[PLAN_REASON_COUNT] = {
 	[PLAN_R_EMAIL_TAKEN_BY_OTHER_USER] = "email_taken_by_other_user",
 	[PLAN_R_NEEDS_REVIEW] = "needs_review",
 	[PLAN_R_LAST_ADMINISTRATOR] = "last_administrator",
+	[PLAN_R_DEACTIVATED_BY_HAND] = "deactivated_by_hand",
+	[PLAN_R_REMOVED_BY_HAND] = "removed_by_hand",
 };
 
 static const char *const field_names[PLAN_FIELD_COUNT] = {

@@ -20,7 +20,8 @@
  *   the plan: actions point into the snapshot (users, teams, people,
  *   strings).
  *   The plan owns its action and change arrays and a few strings it had to
- *   make (a first name cut out of a real name); sync_plan_release frees them.
+ *   make (a first name cut out of a real name, a value cut to
+ *   PLAN_TEXT_MAX characters); sync_plan_release frees them.
  *   Every const char * in an action is therefore either borrowed from the
  *   input, a static literal, or plan-owned: callers never free one.
  *
@@ -30,8 +31,9 @@
  *      deactivate or skip — at most one action per Slack user;
  *   2. deactivations of directory users whose linked Slack id is absent from
  *      the snapshot (left_workspace), in ascending directory user id;
- *   3. team changes, by team id; within a team removals (by user id) before
- *      additions (by Slack id).
+ *   3. team changes, by team id; within a team removals (by user id), then
+ *      additions (by Slack id), then the skips removed_by_hand of pairs an
+ *      administrator removed by hand (by Slack id).
  *
  * Rules (the decisions a reviewer should know; SPEC sections in brackets)
  *   Scope [§2.2, §7.4]: a Slack user is in scope when it is a person (not
@@ -44,10 +46,14 @@
  *     reported only through the deactivation it causes.  A duplicate Slack
  *     id in the snapshot: the first occurrence counts, the others are
  *     ignored.
- *   E-mail [§2.3]: compared with ASCII case folding only (the same folding as
- *     the schema's email_key for ASCII addresses; bytes >= 0x80 compare
- *     exactly).  A case-only difference is not a change.  An empty e-mail is
- *     no e-mail.
+ *   E-mail [§2.3]: compared as the schema's unique key users_org_email
+ *     compares them: MariaDB's LOWER() under utf8mb4_unicode_520_ci, in
+ *     every script (lib/core/email_fold.h), so "ÉLODIE@x" and "élodie@x"
+ *     are one address and a planner match is never a failed INSERT.
+ *     Accents are not folded away ("elodie" is not "élodie"), nor is "ß"
+ *     made "ss"; "İ" folds to "i" but "I" never to "ı".  Exclusions and
+ *     allowed domains are compared the same way.  A case-only difference
+ *     is not a change.  An empty e-mail is no e-mail.
  *   Matching [§2.3, §7.5]: by linked Slack id first; then, for unlinked
  *     Slack users, by e-mail.  Match by e-mail:
  *       - an active directory user not linked to anyone: link (an update
@@ -69,6 +75,13 @@
  *     e-mail and without a link is skipped (no_email).  A linked one is
  *     matched by id and updated normally, its stored e-mail kept: a missing
  *     users:read.email scope must not wipe e-mails or deactivate anyone.
+ *   Long values [§2.4]: first, last, display and job_title are cut to
+ *     PLAN_TEXT_MAX characters at a character boundary (never inside a
+ *     UTF-8 sequence, a combining mark or an emoji sequence), so the cut
+ *     value is what is stored and what the next sync compares: a long
+ *     value is one update, then nothing.  The action's shortened bits say
+ *     which fields were cut (with a change of that field, or on create).
+ *     E-mails are never cut (a cut address is another address).
  *   Profile [§2.4]: first/last = first_name/last_name when either is
  *     non-empty, else full_name cut at its first space (further leading
  *     spaces of the rest dropped), else "".  display = display_name, else
@@ -86,13 +99,15 @@
  *     are counted over the whole organization, reactivations not counted).
  *   Reactivate: a deactivated, provisioned user, not deactivated_by_hand,
  *     whose Slack user is in scope again; field changes ride along.
- *   Hand-made state [§7.7]: a deactivated user that is not provisioned, or is
- *     deactivated_by_hand, is left completely alone (no action, no team
- *     change) while matched by link.  The directory reader sets
- *     deactivated_by_hand from users.deactivated_by.  A membership with
- *     source SNAP_MS_REMOVED_BY_HAND (an administrator removed a sync-made
- *     membership) is never re-added; the reader yields none until the
- *     schema records it.
+ *   Hand-made state [§7.7]: a provisioned user deactivated_by_hand whose
+ *     Slack user is in scope is skipped (deactivated_by_hand: no
+ *     reactivation, no update, no team change); a deactivated user that is
+ *     not provisioned is left completely alone (no action).  The directory
+ *     reader sets deactivated_by_hand from users.deactivated_by.  A wanted
+ *     membership with a SNAP_MS_REMOVED_BY_HAND tombstone (an administrator
+ *     removed a sync-made membership; read from team_membership_removals)
+ *     is never re-added: a skip removed_by_hand with the team, after the
+ *     team's additions.
  *   Teams [§1.7]: only when team mapping is enabled, and only for teams that
  *     are the target of at least one mapping whose team exists.  A managed
  *     team should hold exactly the in-scope, planned-as-managed people in
@@ -153,12 +168,12 @@ struct plan_config {
 	int multi_channel_guests;
 	int single_channel_guests;
 	int invited_not_joined;
-	/* People never provisioned: an entry with '@' is an e-mail (ASCII case
-	 * folded), any other entry a Slack id (exact). */
+	/* People never provisioned: an entry with '@' is an e-mail (folded as
+	 * the unique key folds it), any other entry a Slack id (exact). */
 	const char *const *exclude;
 	size_t n_exclude;
 	/* When n_allowed_domains > 0, only e-mails whose domain (after the last
-	 * '@', ASCII case folded, exact: no subdomains) is listed are in scope.
+	 * '@', folded as e-mails are, exact: no subdomains) is listed are in scope.
 	 * Entries are bare domains ("example.com"). */
 	const char *const *allowed_domains;
 	size_t n_allowed_domains;
@@ -215,6 +230,8 @@ enum plan_reason {
 	PLAN_R_EMAIL_TAKEN_BY_OTHER_USER, /* skip */
 	PLAN_R_NEEDS_REVIEW,              /* skip (§7.5) */
 	PLAN_R_LAST_ADMINISTRATOR,        /* skip: deactivation refused (§7.7) */
+	PLAN_R_DEACTIVATED_BY_HAND,       /* skip: not reactivated nor updated (§7.7) */
+	PLAN_R_REMOVED_BY_HAND,           /* skip (with team): not added back (§7.7) */
 	PLAN_REASON_COUNT
 };
 
@@ -251,6 +268,13 @@ struct plan_profile {
 
 #define PLAN_NO_ACTION ((size_t)-1)
 
+/* The directory's limit for names, display names and job titles, in
+ * characters (sql/007: VARCHAR(1000)).  The planner cuts longer Slack
+ * values to it at a character boundary (lib/core/utf8_cut.h) and marks
+ * the field in plan_action.shortened. */
+#define PLAN_TEXT_MAX 1000
+#define PLAN_SHORTENED(f) (1u << (unsigned)(f))
+
 struct plan_action {
 	enum plan_kind kind;
 	enum plan_reason reason;
@@ -284,6 +308,9 @@ struct plan_action {
 	 * picture_key is the key to store with it. */
 	const struct plan_change *changes;
 	const char *picture_key;
+	/* Create, update, reactivate: PLAN_SHORTENED(field) for each value
+	 * (profile or change) cut to PLAN_TEXT_MAX characters; 0 otherwise. */
+	unsigned shortened;
 };
 
 struct plan_arena;

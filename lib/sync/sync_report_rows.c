@@ -33,6 +33,31 @@ static const char *field_filter(enum plan_field f)
 	}
 }
 
+/* A field in the words of the Details sentence ("Updated from Slack: job
+ * title."): the administrator reads these, never the field keys. */
+static const char *field_words(enum plan_field f)
+{
+	switch (f) {
+	case PLAN_F_FIRST_NAME:
+		return "first name";
+	case PLAN_F_LAST_NAME:
+		return "last name";
+	case PLAN_F_DISPLAY_NAME:
+		return "display name";
+	case PLAN_F_EMAIL:
+		return "e-mail address";
+	case PLAN_F_PICTURE:
+		return "picture";
+	case PLAN_F_JOB_TITLE:
+		return "job title";
+	case PLAN_F_IS_GUEST:
+		return "guest status";
+	case PLAN_F_STATUS:
+		return "status";
+	default:
+		return "profile";
+	}
+}
 
 /* The create's values as changes from nothing, for the report. */
 static size_t create_changes(const struct sync_act *a, struct plan_change *c)
@@ -84,7 +109,18 @@ static int row_text_build(const struct sync_act *a, struct sync_report_text *t)
 			rc = buf_printf(&t->changed, "%s%s", t->changed.len ? "," : "", filter);
 		if (rc == 0)
 			rc = buf_printf(&t->fields, "%s%s", t->fields.len ? ", " : "",
-					sync_plan_field_name(c[i].field));
+					field_words(c[i].field));
+	}
+	/* A team change is the change of one field, the team (SPEC §4.2):
+	 * from nothing to the team, or from the team to nothing. */
+	if (rc == 0 && (a->kind == PLAN_ADD_TO_TEAM || a->kind == PLAN_REMOVE_FROM_TEAM)) {
+		json_object *o = json_object_new_object();
+		int add = a->kind == PLAN_ADD_TO_TEAM;
+
+		if (!o || pjson_push(t->changes, o) || pjson_add_str(o, "field", "team") ||
+		    pjson_add_str(o, "from", add ? NULL : a->team_name) ||
+		    pjson_add_str(o, "to", add ? a->team_name : NULL))
+			rc = PV_ENOMEM;
 	}
 	if (rc == 0 && (a->kind == PLAN_DEACTIVATE || a->kind == PLAN_REACTIVATE) &&
 	    !strstr(buf_cstr(&t->changed), "status"))
@@ -229,6 +265,7 @@ void sync_report_row_release(struct sync_report_row *r)
 	free(r->team);
 	row_text_release(&r->t);
 	buf_release(&r->details);
+	buf_release(&r->shortened);
 	json_object_put(r->payload);
 	r->payload = NULL;
 }
@@ -267,10 +304,18 @@ int sync_report_row_build(struct sync_report_row *r, const struct sync_act *a,
 	r->user_id = user_id;
 	buf_init(&r->details, 1000);
 	rc = row_text_build(a, &r->t);
+	buf_init(&r->shortened, 128);
+	for (unsigned f = 0; rc == 0 && f < PLAN_FIELD_COUNT; f++)
+		if (a->shortened & PLAN_SHORTENED(f))
+			rc = buf_printf(&r->shortened, "%s%s", r->shortened.len ? ", " : "",
+					field_words((enum plan_field)f));
+	dctx.shortened = buf_cstr(&r->shortened);
 	dctx.team_name = a->team_name;
 	dctx.rival = a->rival;
 	dctx.fields = buf_cstr(&r->t.fields);
-	dctx.invited = invites && !planned;
+	/* Promised only when a mail server is configured: otherwise the
+	 * invitation waits in the outbox and no e-mail "will be sent". */
+	dctx.invited = (invites & SYNC_INVITES_MAIL) && !planned;
 	dctx.planned = planned;
 	dctx.failure = failure;
 	if (rc == 0)
@@ -284,7 +329,7 @@ int sync_report_row_build(struct sync_report_row *r, const struct sync_act *a,
 	}
 	/* The widths of sql/003's report columns. */
 	r->email = cut(a->user_email, 254, &rc);
-	r->name = cut(a->user_name, 200, &rc);
+	r->name = cut(a->user_name, PLAN_TEXT_MAX, &rc);  /* sql/007 */
 	r->slack = cut(a->slack_user_id, 32, &rc);
 	r->team = cut(a->team_name, 200, &rc);
 	return rc;

@@ -40,6 +40,7 @@ struct sync_report_row {
 	int64_t user_id;        /* 0: none */
 	struct sync_report_text t;
 	struct buf details;
+	struct buf shortened;       /* the shortened fields in words, for Details */
 	json_object *payload;   /* planned rows only */
 	/* Values longer than their report column, cut (owned); NULL when the
 	 * act's own value fits.  A report row must never fail over the very
@@ -56,10 +57,17 @@ struct sync_report_row {
 #define SYNC_REPORT_ROW_VALUES "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #define SYNC_REPORT_ROW_PARAMS 15
 
+/* The invites argument below: SYNC_INVITES_QUEUED when the organization
+ * invites the people a sync creates (sync_apply.c queues them), with
+ * SYNC_INVITES_MAIL when a mail server (smtp.url) is configured to send
+ * them; only then do a create's Details say an e-mail will be sent. */
+#define SYNC_INVITES_QUEUED 1
+#define SYNC_INVITES_MAIL 2
+
 /* Builds a's row (*r need not be initialised).  planned: a held or dry-run
  * row (with its payload, and Details in the conditional); invites: the
- * organization sends invitations (said in a create's Details); failure:
- * the plain reason of a failed action, or NULL. */
+ * SYNC_INVITES_* bits; failure: the plain reason of a failed action, or
+ * NULL. */
 int sync_report_row_build(struct sync_report_row *r, const struct sync_act *a,
 			  const char *outcome, int64_t user_id, int planned, int invites,
 			  const char *failure);

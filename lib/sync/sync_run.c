@@ -207,7 +207,9 @@ static int read_directory(struct run *r)
 		return rc;
 	rc = db_query_int(r->db, &n, "SELECT automatic_invites FROM organization_settings"
 			  " WHERE organization_id = ?", DB_ARGS(DB_INT(r->job->org)));
-	r->invites = n != 0;
+	r->invites = n == 0 ? 0 : SYNC_INVITES_QUEUED |
+		(config_get(r->o->cfg, "smtp.url") && *config_get(r->o->cfg, "smtp.url")
+		 ? SYNC_INVITES_MAIL : 0);
 	return rc == PV_ENOTFOUND ? 0 : rc;
 }
 

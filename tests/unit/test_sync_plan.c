@@ -427,7 +427,105 @@ static void test_update_changes_come_in_field_order(void **state)
 	world_release(&w);
 }
 
+/* ---------------------------------------------------------- long values */
+
+/* n copies of unit (a UTF-8 character or sequence) into out. */
+static const char *repeat(char *out, size_t cap, const char *unit, size_t n)
+{
+	size_t len = strlen(unit), at = 0;
+
+	for (size_t i = 0; i < n && at + len < cap; i++, at += len)
+		memcpy(out + at, unit, len);
+	out[at] = '\0';
+	return out;
+}
+
+/* Values over PLAN_TEXT_MAX characters are cut at a character boundary
+ * and marked; the cut value, once stored, is no change any more. */
+static void test_long_values_are_cut_marked_and_stable(void **state)
+{
+	static char title[8192], cut_title[8192], name[8192], cut_name[8192];
+	static const struct {
+		const char *unit;       /* what the title is made of */
+		size_t n;               /* how many of them */
+		size_t kept;            /* units kept by the cut */
+	} rows[] = {
+		{ "工", 1000, 1000 },   /* exactly the limit: not cut */
+		{ "工", 1001, 1000 },
+		{ "😀", 1500, 1000 },   /* 4-byte characters */
+		{ "👩\u200d💻", 400, 333 },  /* ZWJ sequences of 3 code points: never split */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct world w;
+		struct snap_person *u;
+		struct snap_user *x;
+		const struct plan_action *a;
+		int cut = rows[i].kept < rows[i].n;
+
+		repeat(title, sizeof(title), rows[i].unit, rows[i].n);
+		repeat(cut_title, sizeof(cut_title), rows[i].unit, rows[i].kept);
+		/* Create: the profile holds the cut title, the mark says so. */
+		world_init(&w);
+		u = add_su(&w, "U2", "bo@x.test", "Bo Bell");
+		u->title = title;
+		u->display_name = repeat(name, sizeof(name), "é", 1200);
+		assert_string_equal(world_plan(&w), "create new_in_scope U2");
+		a = &w.plan.actions[0];
+		if (strcmp(a->profile->job_title, cut_title) != 0)
+			fail_msg("row %zu: %zu bytes kept", i, strlen(a->profile->job_title));
+		assert_string_equal(a->profile->display_name, repeat(cut_name, sizeof(cut_name), "é", 1000));
+		assert_int_equal(a->shortened, (cut ? PLAN_SHORTENED(PLAN_F_JOB_TITLE) : 0) |
+				 PLAN_SHORTENED(PLAN_F_DISPLAY_NAME));
+		world_release(&w);
+		/* Stored as cut: no update, nothing said. */
+		world_init(&w);
+		u = add_su(&w, "U2", "bo@x.test", "Bo Bell");
+		u->title = title;
+		x = add_pair(&w, 5, "U3", "other@x.test", "Al Ames");
+		(void)x;
+		x = add_du(&w, 6, "bo@x.test", "Bo", "Bell", "Bo Bell");
+		x->slack_user_id = "U2";
+		x->source = SNAP_SOURCE_SLACK;
+		x->provisioned = 1;
+		x->job_title = cut_title;
+		assert_string_equal(world_plan(&w), "");
+		world_release(&w);
+	}
+}
+
 /* ------------------------------------------------------------ matching */
+
+/* E-mails match as users.email_key compares them (LOWER() of
+ * utf8mb4_unicode_520_ci, lib/core/email_fold.h), in every script. */
+static void test_unicode_email_is_linked_like_the_unique_key(void **state)
+{
+	static const struct {
+		const char *slack, *dir, *want;
+	} rows[] = {
+		{ "élodie.test@acme.example", "ÉLODIE.TEST@acme.example", "update linked_by_email #5 U2 link" },
+		{ "ИВАН@пример.рф", "иван@ПРИМЕР.РФ", "update linked_by_email #5 U2 link" },
+		{ "ΣΟΦΙΑ@x.gr", "σοφια@x.gr", "update linked_by_email #5 U2 link" },
+		{ "İLKE@x.tr", "ilke@x.tr", "update linked_by_email #5 U2 link" },
+		{ "IRMAK@x.tr", "ırmak@x.tr", "create new_in_scope U2" },
+		{ "elodie@x.fr", "élodie@x.fr", "create new_in_scope U2" },
+		{ "STRASSE@x.de", "straße@x.de", "create new_in_scope U2" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct world w;
+
+		world_init(&w);
+		add_su(&w, "U2", rows[i].slack, "Bo Bell");
+		add_du(&w, 5, rows[i].dir, "Bo", "Bell", "Bo Bell");
+		if (strcmp(world_plan(&w), rows[i].want) != 0)
+			fail_msg("row %zu: %s ~ %s: %s", i, rows[i].slack, rows[i].dir, world_plan(&w));
+		world_release(&w);
+	}
+}
 
 static void test_manual_user_is_linked_by_email(void **state)
 {
@@ -639,7 +737,7 @@ static void test_hand_deactivation_is_not_undone(void **state)
 	x->status = SNAP_USER_DEACTIVATED;
 	x->deactivated_by_hand = 1;
 	w.su[0].title = "Lead";      /* not even updated */
-	assert_string_equal(world_plan(&w), "");
+	assert_string_equal(world_plan(&w), "skip deactivated_by_hand #1 U1");
 	/* Linked but not provisioned and deactivated: also left alone. */
 	x->deactivated_by_hand = 0;
 	x->provisioned = 0;
@@ -906,7 +1004,8 @@ static void test_team_membership_hand_made_state(void **state)
 			    "skip last_administrator #4\n"
 			    "deactivate left_workspace #5 status:active>deactivated\n"
 			    "deactivate left_workspace #6 status:active>deactivated\n"
-			    "remove_from_team not_in_mapped_group #5 T10");
+			    "remove_from_team not_in_mapped_group #5 T10\n"
+			    "skip removed_by_hand #1 U1 T10");
 	world_release(&w);
 }
 
@@ -928,9 +1027,35 @@ static void test_skipped_and_frozen_users_keep_their_teams(void **state)
 	assert_string_equal(world_plan(&w),
 			    "skip email_taken_by_other_user #1 U1 holder=#7\n"
 			    "create new_in_scope U2\n"
+			    "skip deactivated_by_hand #5 U5\n"
 			    "add_to_team in_mapped_group U2 T10 new@1\n"
 			    "add_to_team in_mapped_group #4 U4 T10\n"
 			    "add_to_team in_mapped_group U2 T20 new@1");
+	world_release(&w);
+}
+
+/* A sync-made membership an administrator removed (its tombstone) is
+ * never added back: a skip with the team, each sync, instead. */
+static void test_membership_removed_by_hand_is_not_added_back(void **state)
+{
+	struct world w;
+
+	(void)state;
+	teams_world(&w);
+	w.n_ms = 0;
+	w.ms[w.n_ms++] = (struct snap_membership){ 10, 4, SNAP_MS_REMOVED_BY_HAND };
+	w.ms[w.n_ms++] = (struct snap_membership){ 20, 1, SNAP_MS_PROVISIONING };
+	/* U4 is wanted in T10 (via S1) but was removed by hand: a skip, after
+	 * the team's additions; everyone else as without the tombstone. */
+	assert_string_equal(world_plan(&w),
+			    "create new_in_scope U2\n"
+			    "add_to_team in_mapped_group #1 U1 T10\n"
+			    "add_to_team in_mapped_group U2 T10 new@0\n"
+			    "add_to_team in_mapped_group #5 U5 T10\n"
+			    "skip removed_by_hand #4 U4 T10\n"
+			    "remove_from_team not_in_mapped_group #1 T20\n"
+			    "add_to_team in_mapped_group U2 T20 new@0");
+	assert_int_equal(w.plan.count[PLAN_SKIP], 1);
 	world_release(&w);
 }
 
@@ -1227,6 +1352,8 @@ int main(void)
 		cmocka_unit_test(test_update_table),
 		cmocka_unit_test(test_update_changes_come_in_field_order),
 		cmocka_unit_test(test_manual_user_is_linked_by_email),
+		cmocka_unit_test(test_unicode_email_is_linked_like_the_unique_key),
+		cmocka_unit_test(test_long_values_are_cut_marked_and_stable),
 		cmocka_unit_test(test_two_slack_users_claim_one_email),
 		cmocka_unit_test(test_email_of_a_linked_user_is_taken),
 		cmocka_unit_test(test_email_of_a_deactivated_user_needs_review),
@@ -1241,6 +1368,7 @@ int main(void)
 		cmocka_unit_test(test_team_mapping),
 		cmocka_unit_test(test_team_membership_hand_made_state),
 		cmocka_unit_test(test_skipped_and_frozen_users_keep_their_teams),
+		cmocka_unit_test(test_membership_removed_by_hand_is_not_added_back),
 		cmocka_unit_test(test_empty_snapshot_is_refused),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_replan_of_a_mirrored_directory_is_empty),

@@ -45,7 +45,7 @@ static const struct row_case cases[] = {
 	  { .kind = PLAN_CREATE, .reason = PLAN_R_NEW_IN_SCOPE, .slack_user_id = "U1",
 	    .user_email = "ada@x.org", .user_name = "ada",
 	    .profile = { "Ada", "Lovelace", "ada", "ada@x.org", "", NULL, NULL, 1 } },
-	  "succeeded", 0, 1, NULL,
+	  "succeeded", 0, SYNC_INVITES_QUEUED | SYNC_INVITES_MAIL, NULL,
 	  "succeeded\nname,email\n"
 	  "[{\"field\":\"first_name\",\"from\":null,\"to\":\"Ada\"},"
 	  "{\"field\":\"last_name\",\"from\":null,\"to\":\"Lovelace\"},"
@@ -54,6 +54,39 @@ static const struct row_case cases[] = {
 	  "{\"field\":\"is_guest\",\"from\":\"false\",\"to\":\"true\"}]\n"
 	  "Created: this Slack member is in the import scope and had no account yet. An invitation"
 	  " e-mail will be sent.\n-" },
+	{ "create, invitations queued but no mail server: no e-mail promised",
+	  { .kind = PLAN_CREATE, .reason = PLAN_R_NEW_IN_SCOPE, .slack_user_id = "U1",
+	    .user_email = "ada@x.org", .user_name = "ada",
+	    .profile = { "Ada", "Lovelace", "ada", "ada@x.org", "", NULL, NULL, 0 } },
+	  "succeeded", 0, SYNC_INVITES_QUEUED, NULL,
+	  "succeeded\nname,email\n"
+	  "[{\"field\":\"first_name\",\"from\":null,\"to\":\"Ada\"},"
+	  "{\"field\":\"last_name\",\"from\":null,\"to\":\"Lovelace\"},"
+	  "{\"field\":\"display_name\",\"from\":null,\"to\":\"ada\"},"
+	  "{\"field\":\"email\",\"from\":null,\"to\":\"ada@x.org\"}]\n"
+	  "Created: this Slack member is in the import scope and had no account yet.\n-" },
+	{ "create with a title and a display name cut to the directory's limit",
+	  { .kind = PLAN_CREATE, .reason = PLAN_R_NEW_IN_SCOPE, .slack_user_id = "U1",
+	    .user_email = "ada@x.org", .user_name = "ada",
+	    .profile = { "Ada", "Lovelace", "ada", "ada@x.org", "", NULL, NULL, 0 },
+	    .shortened = PLAN_SHORTENED(PLAN_F_DISPLAY_NAME) | PLAN_SHORTENED(PLAN_F_JOB_TITLE) },
+	  "succeeded", 0, 0, NULL,
+	  "succeeded\nname,email\n"
+	  "[{\"field\":\"first_name\",\"from\":null,\"to\":\"Ada\"},"
+	  "{\"field\":\"last_name\",\"from\":null,\"to\":\"Lovelace\"},"
+	  "{\"field\":\"display_name\",\"from\":null,\"to\":\"ada\"},"
+	  "{\"field\":\"email\",\"from\":null,\"to\":\"ada@x.org\"}]\n"
+	  "Created: this Slack member is in the import scope and had no account yet. Shortened to fit"
+	  " the directory's limit of 1,000 characters: display name, job title.\n-" },
+	{ "update: the fields in plain words",
+	  { .kind = PLAN_UPDATE, .reason = PLAN_R_PROFILE_CHANGED, .user_id = 3,
+	    .changes = upd_changes, .n_changes = 3 },
+	  "succeeded", 0, 0, NULL,
+	  "succeeded\nname,job_title\n"
+	  "[{\"field\":\"first_name\",\"from\":\"Ada\",\"to\":\"Augusta\"},"
+	  "{\"field\":\"last_name\",\"from\":\"Lovelace\",\"to\":\"King\"},"
+	  "{\"field\":\"job_title\",\"from\":\"\",\"to\":\"Countess\"}]\n"
+	  "Updated from Slack: first name, last name, job title.\n-" },
 	{ "held deactivation: a payload by name",
 	  { .kind = PLAN_DEACTIVATE, .reason = PLAN_R_LEFT_SCOPE, .user_id = 7,
 	    .slack_user_id = "U7", .user_email = "b@x.org", .user_name = "Bo",
@@ -82,8 +115,15 @@ static const struct row_case cases[] = {
 	  { .kind = PLAN_ADD_TO_TEAM, .reason = PLAN_R_IN_MAPPED_GROUP, .user_id = 3,
 	    .team_id = 10, .team_name = "Ten" },
 	  "succeeded", 0, 0, NULL,
-	  "succeeded\nteam_membership\n[]\n"
+	  "succeeded\nteam_membership\n[{\"field\":\"team\",\"from\":null,\"to\":\"Ten\"}]\n"
 	  "Added to team Ten: this person is in a Slack group mapped to the team.\n-" },
+	{ "team removal",
+	  { .kind = PLAN_REMOVE_FROM_TEAM, .reason = PLAN_R_NOT_IN_MAPPED_GROUP, .user_id = 3,
+	    .team_id = 10, .team_name = "Équipe 工程" },
+	  "succeeded", 0, 0, NULL,
+	  "succeeded\nteam_membership\n[{\"field\":\"team\",\"from\":\"Équipe 工程\",\"to\":null}]\n"
+	  "Removed from team Équipe 工程: this person is no longer in any Slack group mapped to the"
+	  " team. Memberships added by hand are never removed.\n-" },
 };
 
 static void render(struct buf *t, const struct sync_report_row *r)
@@ -124,7 +164,7 @@ static void test_payload_reads_back(void **state)
 	json_object *p;
 
 	(void)state;
-	assert_int_equal(sync_report_row_build(&r, &cases[1].a, "planned", 7, 1, 0, NULL), 0);
+	assert_int_equal(sync_report_row_build(&r, &cases[4].a, "planned", 7, 1, 0, NULL), 0);
 	assert_int_equal(sync_act_from_payload(r.payload, 42, &back, changes, PLAN_FIELD_COUNT), 0);
 	assert_int_equal(back.kind, PLAN_DEACTIVATE);
 	assert_int_equal(back.reason, PLAN_R_LEFT_SCOPE);
