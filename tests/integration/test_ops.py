@@ -186,6 +186,36 @@ def test_metrics_report_slack_calls_and_429_waits_from_every_host(ctx):
     assert "# TYPE provisioning_slack_calls_total counter" in page
 
 
+def _slack_counts(ctx):
+    return {(m, int(st)): (int(c), float(w)) for m, st, c, w in ctx.sql(
+        "SELECT method, http_status, calls, wait_seconds FROM slack_call_counts")}
+
+
+def test_a_real_sync_counts_its_slack_calls_and_429_waits(ctx):
+    # The client itself counts (slack_http.c), the pass flushes the counts:
+    # nothing is inserted by hand here.
+    from test_sync import setup, sync, emu_reset
+    emu_reset(ctx)
+    org = setup(ctx)
+    before = _slack_counts(ctx)
+    emu = ctx.emulator()
+    emu.post("/_emulator/faults", [{"method": "users.list", "kind": "http429", "retry_after": 1,
+                                     "count": 1}])
+    try:
+        sync(ctx, org)
+    finally:
+        emu.delete("/_emulator/faults")
+    after = _slack_counts(ctx)
+    grew = lambda key: after.get(key, (0, 0.0))[0] - before.get(key, (0, 0.0))[0]
+    assert grew(("users.list", 200)) >= 1, (before, after)
+    assert grew(("users.list", 429)) == 1, (before, after)
+    waited = after[("users.list", 429)][1] - before.get(("users.list", 429), (0, 0.0))[1]
+    assert waited >= 1.0, waited
+    page = ctx.client().get("/metrics").text
+    assert metric(page, "provisioning_slack_calls_total", method="users.list",
+                  status="429") >= after[("users.list", 429)][0]
+
+
 def test_metrics_only_answer_configured_addresses(ctx):
     c = ctx.client()
     try:

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/buf.h"
 #include "core/config.h"
@@ -516,11 +517,21 @@ static struct config *test_config(void)
 	return cfg;
 }
 
+static long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static void test_client_setup(void **state)
 {
 	struct config *cfg = test_config();
 	struct slack *s = NULL;
+	struct slack_auth auth = { 0 };
 	struct slack_user u;
+	long t0;
 	char **ids;
 	size_t n;
 
@@ -534,12 +545,27 @@ static void test_client_setup(void **state)
 	slack_set_retry(s, 0, -5, 1);
 	slack_set_timeout(s, 0);
 	assert_int_equal(slack_last_error(s)->kind, SLACK_ERR_NONE);
+	/* The setters are observed: against a closed port, the retry count
+	 * clamped to 1 gives one attempt and no backoff pause (a refused
+	 * connection fails in a few ms); three attempts with pauses of 0.5-1 s
+	 * take at least 1 s.  Both failures are retryable. */
+	t0 = now_ms();
+	assert_true(slack_auth_test(s, &auth) < 0);
+	assert_true(now_ms() - t0 < 500);
+	assert_int_equal(slack_last_error(s)->kind, SLACK_ERR_RETRYABLE);
+	slack_set_retry(s, 3, 1000, 1000);
+	t0 = now_ms();
+	assert_true(slack_auth_test(s, &auth) < 0);
+	assert_true(now_ms() - t0 >= 1000);
+	assert_int_equal(slack_last_error(s)->kind, SLACK_ERR_RETRYABLE);
+	slack_set_retry(s, 0, -5, 1);
 	/* bad arguments fail before anything is sent */
 	assert_int_equal(slack_user_info(s, "", &u), PV_EINVAL);
 	assert_null(u.id);
 	assert_int_equal(slack_group_members(s, NULL, &ids, &n), PV_EINVAL);
 	assert_null(ids);
 	assert_int_equal(n, 0);
+	slack_auth_release(&auth);
 	slack_free(s);
 	slack_free(NULL);
 	config_free(cfg);

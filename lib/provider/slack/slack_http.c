@@ -4,6 +4,7 @@
  * every method goes through.  Contract in slack.h and slack_int.h.
  */
 #include "provider/slack/slack_int.h"
+#include "provider/slack/slack_stats.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/token.h"
@@ -409,6 +410,8 @@ static enum attempt_result slack_attempt(struct slack *s, const char *url,
 	cc = curl_easy_perform(s->curl);
 	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
 	s->err.http_status = status;
+	/* For /metrics: every exchange by method and status (0: no answer). */
+	slack_stats_note_call(method, status);
 	if (s->body_too_big) {
 		*rc = PV_ETOOBIG;
 		slack_err_set(&s->err, SLACK_ERR_FATAL, "too_big",
@@ -528,6 +531,8 @@ int slack_call(struct slack *s, const char *method, const struct buf *query,
 		log_warn("slack: %s: %s (%s); retrying in %ld ms (attempt %d of %d)%s%s",
 			 method, s->err.code, s->why, wait, attempt + 1, s->max_attempts,
 			 s->req_id[0] ? " req " : "", s->req_id);
+		if (r == ATTEMPT_WAIT)
+			slack_stats_note_wait(method, (double)wait / 1000.0);
 		if ((s->tick_rc = sleep_ticking(s, wait)) < 0)
 			break;
 	}

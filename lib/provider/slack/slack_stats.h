@@ -6,9 +6,8 @@
  * a short-lived process on any of several hosts.
  *
  * The client reports each exchange with slack_stats_note_call and each
- * Retry-After wait with slack_stats_note_wait.  NOTE for the merge: those two
- * calls belong in slack.c's exchange and retry loop, which is being split
- * into files on another branch; until they are added the table stays empty.
+ * Retry-After wait with slack_stats_note_wait, both from the transport's
+ * exchange and retry loop (slack_http.c).
  *
  * State is per process and fixed in size (SLACK_STATS_MAX entries; further
  * (method, status) pairs are counted under method "other").  Not thread
