@@ -946,10 +946,14 @@ scenario('needs reconnection: Sync now is disabled and says why', async (t) => {
   await signInApi(t);
   await ensureConnected(t, { fresh: true });
   await waitSyncsIdle(t);
-  await putConfig(t, DEFAULT_CONFIG);
+  // Chosen groups, whose names the page must still show once Slack cannot
+  // be asked (the cached list serves them).
+  await putConfig(t, { members: { mode: 'groups', group_ids: ['S01ENGINE1'] },
+    team_mapping: { enabled: false, mappings: [] }, deactivation_threshold: { percent: 10, minimum: 10 } });
   await emulator('POST', '/_emulator/tokens/revoke', { team: TEAM });
-  // Any call to Slack now notices the revoked token.
-  await api(t, 'GET', '/api/v1/provisioning/slack/groups?q=x');
+  // A sync notices the revoked token.
+  assert((await api(t, 'POST', '/api/v1/provisioning/slack/syncs')).status === 202, 'Sync now refused');
+  await runSyncCommand();
   assert((await slackStatus(t)).status === 'needs_reconnection', 'the connection did not break');
   try {
     for (const width of [375, 1280]) {
@@ -958,12 +962,15 @@ scenario('needs reconnection: Sync now is disabled and says why', async (t) => {
       const now = page.getByRole('button', { name: 'Sync now' });
       await now.waitFor();
       assert(await now.isDisabled(), 'Sync now is enabled with a broken connection');
+      const form = await page.locator('form').first().innerText();
+      assert(/Engineering/.test(form) && !/S01ENGINE1/.test(form), `the chosen group reads: ${form}`);
       await page.getByText('Sync now is unavailable until Slack is reconnected').waitFor();
       assert(await page.getByRole('button', { name: 'Reconnect Slack' }).isVisible(), 'no Reconnect button');
       await shot(t, `needs-reconnection-${width}`);
     }
   } finally {
     await ensureConnected(t, { fresh: true }).catch(() => {});
+    await putConfig(t, DEFAULT_CONFIG).catch(() => {});
   }
 });
 

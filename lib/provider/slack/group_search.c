@@ -272,8 +272,12 @@ int groups_search(struct db *db, const struct config *cfg, const struct crypto_k
 	rc = conn_get(db, org, &info);
 	if (rc < 0)
 		return rc;
-	rc = groups_current(db, cfg, key, org, info.workspace_id, GROUPS_CACHE_SECONDS - 1, &all,
-			    no_groups_plan, err);
+	/* A connection that needs reconnecting cannot ask Slack: the cached
+	 * list, whatever its age, still names the groups already chosen. */
+	rc = groups_current(db, cfg, key, org, info.workspace_id,
+			    strcmp(info.status, "needs_reconnection") == 0 ? LLONG_MAX
+									: GROUPS_CACHE_SECONDS - 1,
+			    &all, no_groups_plan, err);
 	if (rc < 0)
 		goto out;
 	n = json_object_array_length(all);
