@@ -1,6 +1,7 @@
 #include "directory/directory.h"
 #include "core/buf.h"
 #include "db/db.h"
+#include "core/email_fold.h"
 #include "core/err.h"
 #include "core/pjson.h"
 #include "db/row_json.h"
@@ -829,7 +830,7 @@ static int set_password_tx(struct db *db, void *arg)
 	struct password_change *c = arg;
 	long long id = 0;
 	int rc = db_query_int(db, &id, "SELECT id FROM users WHERE organization_id = ?"
-			      " AND email_key = LOWER(?) FOR UPDATE",
+			      " AND email_key = " EMAIL_KEY_SQL " FOR UPDATE",
 			      DB_ARGS(DB_INT(c->org), DB_STR(c->email)));
 
 	if (rc == 0)

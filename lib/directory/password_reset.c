@@ -1,4 +1,5 @@
 #include "directory/password_reset.h"
+#include "core/email_fold.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/password.h"
@@ -19,10 +20,10 @@ int pwreset_request(struct db *db, const char *email, const char *client_ip,
 		max = PWRESET_MAX_ACCOUNTS;
 	/* Counted before the check, so that a flood is counted whole. */
 	rc = db_exec(db, "INSERT INTO password_reset_requests (email_key, client_ip)"
-		     " VALUES (LOWER(?), ?)", DB_ARGS(DB_STR(email), DB_STR(client_ip)), NULL);
+		     " VALUES (" EMAIL_KEY_SQL ", ?)", DB_ARGS(DB_STR(email), DB_STR(client_ip)), NULL);
 	if (rc == 0)
 		rc = db_query_int(db, &by_email, "SELECT COUNT(*) FROM password_reset_requests"
-				  " WHERE email_key = LOWER(?) AND requested_at > NOW() - INTERVAL 1 HOUR",
+				  " WHERE email_key = " EMAIL_KEY_SQL " AND requested_at > NOW() - INTERVAL 1 HOUR",
 				  DB_ARGS(DB_STR(email)));
 	if (rc == 0)
 		rc = db_query_int(db, &by_ip, "SELECT COUNT(*) FROM password_reset_requests"
@@ -34,7 +35,7 @@ int pwreset_request(struct db *db, const char *email, const char *client_ip,
 		return PV_ETHROTTLED;
 	rc = db_query(db, &r, "SELECT u.id, u.organization_id, u.email, u.display_name, o.name"
 		      " FROM users u JOIN organizations o ON o.id = u.organization_id"
-		      " WHERE u.email_key = LOWER(?) AND u.status = 'active'"
+		      " WHERE u.email_key = " EMAIL_KEY_SQL " AND u.status = 'active'"
 		      " AND u.password_hash IS NOT NULL ORDER BY u.id LIMIT ?",
 		      DB_ARGS(DB_STR(email), DB_INT(max)));
 	if (rc < 0)
