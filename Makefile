@@ -38,12 +38,18 @@ include tests/fuzz/fuzz.mk
 
 BINS = cgi-bin/provisioning-api cron/provisioning-sync cron/provisioning-admin
 
-.PHONY: all deps run stop sync test unit integration lint bench clean install deb package-check \
+.PHONY: all deps test-deps run stop sync test unit integration lint bench clean install deb package-check \
 	san-bins fuzz fuzz-short soak
 all: lib/libprovision.a $(BINS) $(EMULATOR_BIN)
 
 deps:
 	@scripts/deps.sh $(DEB_PACKAGES)
+
+# What make test and make soak need besides: wrk for the load tests, clang
+# for the fuzz targets.  A bare machine has neither.
+TEST_PACKAGES = wrk clang:/usr/bin/clang
+test-deps: deps
+	@scripts/deps.sh $(TEST_PACKAGES)
 
 # -MMD writes each object's real header dependencies next to it.
 $(BUILD)/%.o: %.c
@@ -165,7 +171,7 @@ sync: all
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-test: deps node_modules/.package-lock.json
+test: test-deps node_modules/.package-lock.json
 	@$(MAKE) --no-print-directory all $(PROBE) $(DB_PROBE) $(DIRPROBE)
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-bins flavour-bins
@@ -176,7 +182,7 @@ test: deps node_modules/.package-lock.json
 # matrix with 20 kills, the Slack fault storm on 20,000 people, the load
 # test, on the same sanitizer stack as make test.
 SOAK_TESTS ?= test_crash_matrix,test_fault_storm,test_concurrency,test_db_faults
-soak: deps node_modules/.package-lock.json
+soak: test-deps node_modules/.package-lock.json
 	@$(MAKE) --no-print-directory all $(PROBE) $(DB_PROBE) $(DIRPROBE)
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-bins flavour-bins
 	@$(MAKE) --no-print-directory fuzz-bins
