@@ -68,6 +68,10 @@ int sync_details(enum plan_kind kind, enum plan_reason reason,
 		return buf_printf(out, "Failed: %s The sync went on with everyone else and will try again"
 				  " at the next sync; if this keeps failing, check this person's account"
 				  " and Slack profile.", ctx->failure);
+	if (ctx->picture_why && ctx->picture_only)
+		return buf_printf(out, "Not updated: the new picture was not stored, because %s. The"
+				  " previous picture stays, and the next sync tries again.",
+				  ctx->picture_why);
 	if (ctx->planned && kind != PLAN_SKIP)
 		rc = buf_puts(out, "Planned (not applied yet): ");
 	if (rc == 0)
@@ -91,6 +95,10 @@ int sync_details(enum plan_kind kind, enum plan_reason reason,
 	if (rc == 0 && ctx->shortened && *ctx->shortened)
 		rc = buf_printf(out, " Shortened to fit the directory's limit of 1,000 characters: %s.",
 				ctx->shortened);
+	if (rc == 0 && ctx->picture_why)
+		rc = buf_printf(out, " The %spicture was not stored, because %s;%s the next sync tries"
+				" again.", kind == PLAN_CREATE ? "" : "new ", ctx->picture_why,
+				kind == PLAN_CREATE ? "" : " the previous one stays, and");
 	if (rc == 0 && kind == PLAN_CREATE && ctx->invited)
 		rc = buf_puts(out, " An invitation e-mail will be sent.");
 	return rc;
