@@ -239,8 +239,10 @@ static int apply_update(struct sync_apply_ctx *ctx, const struct sync_act *a, ui
 	return rc;
 }
 
-#define TOO_LONG "a value from Slack (an e-mail address, a name or a job title) is longer than" \
-	" the directory accepts; shorten it in the Slack profile."
+/* Names and titles are cut to fit (the planner): what is left is an
+ * e-mail address over 254 characters, or a value a constraint refuses. */
+#define TOO_LONG "a value from Slack is longer than the directory accepts (an e-mail address" \
+	" over 254 characters) or is refused by it; correct it in the Slack profile."
 
 /* A created user's row and its invitation: one text each for the single
  * and the multi-row INSERT, so the two cannot drift apart. */
@@ -341,9 +343,12 @@ static int apply_one(struct sync_apply_ctx *ctx, const struct sync_act *a, const
 				     DB_ARGS(DB_INT(ctx->org), DB_INT(a->user_id)), NULL);
 		return rc;
 	case PLAN_ADD_TO_TEAM:
-		if (!*user_id && find_linked(ctx, a->slack_user_id, user_id) < 0) {
-			*failure = "the account of this person could not be created, so it cannot join the team.";
-			return PV_ENOTFOUND;
+		/* No account: its create failed (apply_alone records it so). */
+		if (!*user_id && (rc = find_linked(ctx, a->slack_user_id, user_id)) < 0) {
+			if (rc == PV_ENOTFOUND)
+				*failure = "the account of this person could not be created, so it"
+					   " cannot join the team.";
+			return rc;
 		}
 		rc = db_exec(ctx->db, "INSERT IGNORE INTO team_memberships (organization_id, team_id,"
 			     " user_id, source) SELECT ?, t.id, ?, 'provisioning' FROM teams t"
@@ -762,7 +767,19 @@ static int failed_row_tx(struct sync_apply_ctx *ctx, void *arg)
 			 x->failure ? x->failure : "the directory refused the change.");
 }
 
-/* One action alone; its failure becomes a failed row. */
+static int no_account_row_tx(struct sync_apply_ctx *ctx, void *arg)
+{
+	const struct alone *x = arg;
+	struct sync_act s = *x->a;
+
+	s.reason = PLAN_R_ACCOUNT_NOT_CREATED;
+	return row_write(ctx, &s, "skipped", 0, 0, NULL);
+}
+
+/* One action alone; its failure becomes a failed row, except a team
+ * addition of a person whose create failed: that person has one failed
+ * row (the create's), and each of their teams a skipped one pointing to
+ * it. */
 static int apply_alone(struct sync_apply_ctx *ctx, struct sync_act *a)
 {
 	struct alone x = { .a = a };
@@ -770,6 +787,8 @@ static int apply_alone(struct sync_apply_ctx *ctx, struct sync_act *a)
 
 	if (rc == 0 || fatal(rc))
 		return rc;
+	if (rc == PV_ENOTFOUND && a->kind == PLAN_ADD_TO_TEAM && !a->user_id)
+		return batch_tx(ctx, no_account_row_tx, &x);
 	log_warn("sync %lld: action %s of %s failed: %s (%s)", (long long)ctx->sync_id,
 		 sync_plan_kind_name(a->kind), a->slack_user_id ? a->slack_user_id : "-",
 		 pv_strerror(rc), db_last_error(ctx->db));

@@ -53,6 +53,8 @@ static const char *what(enum plan_reason reason)
 		       " Users page; the next sync then keeps it up to date again.";
 	case PLAN_R_REMOVED_BY_HAND:
 		return "Not added back to team";
+	case PLAN_R_ACCOUNT_NOT_CREATED:
+		return "Not added to team";
 	case PLAN_REASON_COUNT:
 		break;
 	}
@@ -72,6 +74,11 @@ int sync_details(enum plan_kind kind, enum plan_reason reason,
 		return buf_printf(out, "Not updated: the new picture was not stored, because %s. The"
 				  " previous picture stays, and the next sync tries again.",
 				  ctx->picture_why);
+	if (reason == PLAN_R_ACCOUNT_NOT_CREATED)
+		return buf_printf(out, "%s %s: this person's account could not be created in this sync"
+				  " (the failed create row says why), so they cannot join the team yet."
+				  " The next sync adds them once the account exists.", what(reason),
+				  ctx->team_name ? ctx->team_name : "?");
 	if (ctx->planned && kind != PLAN_SKIP)
 		rc = buf_puts(out, "Planned (not applied yet): ");
 	if (rc == 0)

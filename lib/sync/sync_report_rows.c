@@ -137,7 +137,10 @@ static int row_text_build(const struct sync_act *a, struct sync_report_text *t)
 					field_words(c[i].field));
 	}
 	/* A team change is the change of one field, the team (SPEC §4.2):
-	 * from nothing to the team, or from the team to nothing. */
+	 * from nothing to the team, or from the team to nothing.  A team
+	 * addition skipped for want of an account changed nothing. */
+	if (a->reason == PLAN_R_ACCOUNT_NOT_CREATED)
+		return rc;
 	if (rc == 0 && (a->kind == PLAN_ADD_TO_TEAM || a->kind == PLAN_REMOVE_FROM_TEAM)) {
 		json_object *o = json_object_new_object();
 		int add = a->kind == PLAN_ADD_TO_TEAM;
