@@ -803,6 +803,7 @@ static int apply_alone(struct sync_apply_ctx *ctx, struct sync_act *a)
 static int pictures_resolve(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t from,
 			    size_t to, struct sync_picture **pics)
 {
+	const char **urls;
 	size_t n = 0, k = 0;
 
 	*pics = NULL;
@@ -811,23 +812,32 @@ static int pictures_resolve(struct sync_apply_ctx *ctx, struct sync_act *acts, s
 	if (n == 0)
 		return 0;
 	*pics = calloc(n, sizeof(**pics));
-	if (!*pics)
+	urls = calloc(n, sizeof(*urls));
+	if (!*pics || !urls) {
+		free(urls);
+		free(*pics);
+		*pics = NULL;
 		return PV_ENOMEM;
+	}
 	for (size_t i = from; i < to; i++) {
 		const char *src = picture_source(&acts[i]);
+
+		if (src) {
+			urls[k] = src;
+			acts[i].picture = &(*pics)[k++];
+		}
+	}
+	if (ctx->picture)
+		ctx->picture(ctx->picture_arg, urls, n, *pics);
+	for (k = 0; k < n; k++) {
 		struct sync_picture *p = &(*pics)[k];
 
-		if (!src)
-			continue;
-		k++;
-		if (ctx->picture)
-			ctx->picture(ctx->picture_arg, src, p);
-		else
+		if (!ctx->picture)
 			snprintf(p->why, sizeof(p->why), "this sync stores no pictures");
-		if (!p->stored && !p->why[0])
+		else if (!p->stored && !p->why[0])
 			snprintf(p->why, sizeof(p->why), "the picture could not be stored");
-		acts[i].picture = p;
 	}
+	free(urls);
 	return 0;
 }
 

@@ -42,11 +42,13 @@ struct sync_picture {
 	char why[256];                       /* not stored: why, in words for the Details */
 };
 
-/* Fetches and stores the picture at source_url (the provider's URL) into
- * out; a failure sets out->stored = 0 and out->why, and never fails the
+/* Fetches and stores the n pictures at source_urls (the provider's URLs)
+ * into out[0..n) (zeroed by the caller), as many at a time as it likes; a
+ * failure sets out[i].stored = 0 and out[i].why, and never fails the
  * person.  arg is sync_apply_ctx.picture_arg (or picture_arg_helper on the
- * second writer's thread: one fetcher per thread). */
-typedef void (*sync_picture_fn)(void *arg, const char *source_url, struct sync_picture *out);
+ * second writer's thread). */
+typedef void (*sync_picture_fn)(void *arg, const char *const *source_urls, size_t n,
+				struct sync_picture *out);
 
 struct sync_act {
 	enum plan_kind kind;

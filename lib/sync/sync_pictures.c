@@ -8,23 +8,25 @@
 #include "directory/picture_store.h"
 #include "provider/slack/slack_picture.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* One writer's side: its own fetcher, made at its first picture. */
-struct picture_worker {
+/* One writer's downloads: SYNC_PICTURES_PARALLEL fetchers, each made at
+ * its first picture and kept for the next batches. */
+struct picture_pool {
 	struct sync_pictures *owner;
-	struct slack_picture_fetcher f;
-	int ready;
-	int first;                  /* the first writer: keeps the lease */
+	struct slack_picture_fetcher f[SYNC_PICTURES_PARALLEL];
+	int ready[SYNC_PICTURES_PARALLEL];
+	int first;                  /* the first writer's: keeps the lease */
 };
 
 struct sync_pictures {
 	struct picture_store store;
 	int store_ok;
-	struct picture_worker w[2];
+	struct picture_pool pool[2];
 	int (*tick)(void *arg);
 	void *tick_arg;
 	atomic_size_t asked, stored;
@@ -44,8 +46,8 @@ int sync_pictures_open(struct sync_pictures **out, const struct config *cfg,
 	p->tick = tick;
 	p->tick_arg = tick_arg;
 	for (int i = 0; i < 2; i++) {
-		p->w[i].owner = p;
-		p->w[i].first = i == 0;
+		p->pool[i].owner = p;
+		p->pool[i].first = i == 0;
 	}
 	n = snprintf(prefix, sizeof(prefix), "%s/pictures/", config_get(cfg, "app.base_url"));
 	if (n < 0 || (size_t)n >= sizeof(prefix))
@@ -64,41 +66,36 @@ void sync_pictures_free(struct sync_pictures *p)
 	if (!p)
 		return;
 	for (int i = 0; i < 2; i++)
-		if (p->w[i].ready)
-			slack_picture_fetcher_release(&p->w[i].f);
+		for (int k = 0; k < SYNC_PICTURES_PARALLEL; k++)
+			if (p->pool[i].ready[k])
+				slack_picture_fetcher_release(&p->pool[i].f[k]);
 	free(p);
 }
 
-static void fetch(void *arg, const char *source_url, struct sync_picture *out)
+/* One picture with fetcher k of pool. */
+static void fetch_one(struct picture_pool *pool, int k, const char *source_url,
+		      struct sync_picture *out)
 {
-	struct picture_worker *w = arg;
-	struct sync_pictures *p = w->owner;
+	struct sync_pictures *p = pool->owner;
 	struct slack_picture_urls urls;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
 	atomic_fetch_add(&p->asked, 1);
 	if (!p->store_ok) {
 		snprintf(out->why, sizeof(out->why), "the pictures folder cannot be written");
 		return;
 	}
-	/* Between the first writer's fetches: a batch of slow pictures must
-	 * not outlast the lease.  A lost lease ends the run at its next
-	 * fence; until then nothing more is fetched. */
-	if (w->first && p->tick && p->tick(p->tick_arg) < 0) {
-		snprintf(out->why, sizeof(out->why), "the sync stopped");
-		return;
-	}
-	if (!w->ready) {
-		rc = slack_picture_fetcher_init(&w->f, 0, 0);
+	if (!pool->ready[k]) {
+		rc = slack_picture_fetcher_init(&pool->f[k], 0, 0);
 		if (rc < 0) {
-			slack_picture_fetcher_release(&w->f);
+			slack_picture_fetcher_release(&pool->f[k]);
 			snprintf(out->why, sizeof(out->why), "there was not enough memory to download it");
 			return;
 		}
-		w->ready = 1;
+		pool->ready[k] = 1;
 	}
-	rc = slack_picture_import(&w->f, &p->store, source_url, &urls, out->why, sizeof(out->why));
+	rc = slack_picture_import(&pool->f[k], &p->store, source_url, &urls, out->why,
+				  sizeof(out->why));
 	if (rc < 0) {
 		if (!out->why[0])
 			snprintf(out->why, sizeof(out->why), "%s", pv_strerror(rc));
@@ -111,11 +108,69 @@ static void fetch(void *arg, const char *source_url, struct sync_picture *out)
 	atomic_fetch_add(&p->stored, 1);
 }
 
+/* A batch's downloads, shared by the threads of one pool. */
+struct batch {
+	struct picture_pool *pool;
+	const char *const *urls;
+	size_t n;
+	struct sync_picture *out;
+	atomic_size_t next;
+	atomic_int stopped;         /* the lease is lost: fetch nothing more */
+};
+
+struct lane {
+	struct batch *b;
+	int k;
+};
+
+static void *lane_run(void *arg)
+{
+	struct lane *l = arg;
+	struct batch *b = l->b;
+	struct sync_pictures *p = b->pool->owner;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&b->next, 1)) < b->n) {
+		/* Lane 0 of the first writer runs on the sync's own thread: it
+		 * keeps the lease between downloads.  A lost lease ends the run
+		 * at its next fence; until then nothing more is fetched. */
+		if (l->k == 0 && b->pool->first && p->tick && p->tick(p->tick_arg) < 0)
+			atomic_store(&b->stopped, 1);
+		if (atomic_load(&b->stopped)) {
+			snprintf(b->out[i].why, sizeof(b->out[i].why), "the sync stopped");
+			continue;
+		}
+		fetch_one(b->pool, l->k, b->urls[i], &b->out[i]);
+	}
+	return NULL;
+}
+
+static void fetch_many(void *arg, const char *const *urls, size_t n, struct sync_picture *out)
+{
+	struct batch b = { .pool = arg, .urls = urls, .n = n, .out = out };
+	struct lane lanes[SYNC_PICTURES_PARALLEL];
+	pthread_t threads[SYNC_PICTURES_PARALLEL];
+	int started[SYNC_PICTURES_PARALLEL] = { 0 };
+	size_t want = n < SYNC_PICTURES_PARALLEL ? n : SYNC_PICTURES_PARALLEL;
+
+	atomic_init(&b.next, 0);
+	atomic_init(&b.stopped, 0);
+	for (size_t k = 0; k < want; k++)
+		lanes[k] = (struct lane){ .b = &b, .k = (int)k };
+	/* A lane that cannot start leaves its share to the others. */
+	for (size_t k = 1; k < want; k++)
+		started[k] = pthread_create(&threads[k], NULL, lane_run, &lanes[k]) == 0;
+	lane_run(&lanes[0]);
+	for (size_t k = 1; k < want; k++)
+		if (started[k])
+			pthread_join(threads[k], NULL);
+}
+
 void sync_pictures_attach(struct sync_pictures *p, struct sync_apply_ctx *ctx)
 {
-	ctx->picture = p ? fetch : NULL;
-	ctx->picture_arg = p ? &p->w[0] : NULL;
-	ctx->picture_arg_helper = p ? &p->w[1] : NULL;
+	ctx->picture = p ? fetch_many : NULL;
+	ctx->picture_arg = p ? &p->pool[0] : NULL;
+	ctx->picture_arg_helper = p ? &p->pool[1] : NULL;
 }
 
 void sync_pictures_counts(const struct sync_pictures *p, size_t *asked, size_t *stored)
