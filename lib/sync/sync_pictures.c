@@ -57,6 +57,7 @@ int sync_pictures_open(struct sync_pictures **out, const struct config *cfg,
 			  " can be", dir ? dir : "(pictures.dir not set)");
 	else
 		p->store_ok = 1;
+	p->store.deferred = 1;  /* one flush per batch: fetch_many */
 	*out = p;
 	return 0;
 }
@@ -145,6 +146,25 @@ static void *lane_run(void *arg)
 	return NULL;
 }
 
+/* The batch's new pictures made durable before any user names them; if
+ * that fails, none of them counts as stored (the next sync tries again). */
+static void flush_batch(struct sync_pictures *p, struct sync_picture *out, size_t n)
+{
+	size_t stored = 0;
+
+	for (size_t i = 0; i < n; i++)
+		stored += out[i].stored;
+	if (stored == 0 || picture_store_flush(&p->store) == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (!out[i].stored)
+			continue;
+		memset(&out[i], 0, sizeof(out[i]));
+		snprintf(out[i].why, sizeof(out[i].why), "the pictures folder could not be written to disk");
+	}
+	atomic_fetch_sub(&p->stored, stored);
+}
+
 static void fetch_many(void *arg, const char *const *urls, size_t n, struct sync_picture *out)
 {
 	struct batch b = { .pool = arg, .urls = urls, .n = n, .out = out };
@@ -164,6 +184,7 @@ static void fetch_many(void *arg, const char *const *urls, size_t n, struct sync
 	for (size_t k = 1; k < want; k++)
 		if (started[k])
 			pthread_join(threads[k], NULL);
+	flush_batch(b.pool->owner, out, n);
 }
 
 void sync_pictures_attach(struct sync_pictures *p, struct sync_apply_ctx *ctx)
