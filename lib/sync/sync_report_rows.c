@@ -198,6 +198,23 @@ static json_object *payload_of(const struct sync_act *a)
 	    pjson_add_bool(p, "link", a->link) || pjson_add_str(p, "avatar_hash", a->avatar_hash) ||
 	    pjson_add_str(p, "rival", a->rival))
 		goto fail;
+	/* The fields cut to fit, by name, so the approved row's Details still
+	 * say so (absent when none was: older payloads read the same). */
+	if (a->shortened) {
+		json_object *cut = json_object_new_array();
+
+		if (!cut || pjson_add(p, "shortened", cut))
+			goto fail;
+		for (unsigned f = 0; f < PLAN_FIELD_COUNT; f++) {
+			json_object *name;
+
+			if (!(a->shortened & PLAN_SHORTENED(f)))
+				continue;
+			name = json_object_new_string(sync_plan_field_name((enum plan_field)f));
+			if (!name || pjson_push(cut, name))
+				goto fail;
+		}
+	}
 	if (a->kind == PLAN_CREATE) {
 		pr = json_object_new_object();
 		if (!pr || pjson_add(p, "profile", pr) ||
@@ -236,7 +253,7 @@ static int64_t jint(json_object *o, const char *key)
 int sync_act_from_payload(json_object *p, int64_t row_id, struct sync_act *out,
 			  struct plan_change *changes, size_t max_changes)
 {
-	json_object *ch = NULL, *pr = NULL;
+	json_object *ch = NULL, *pr = NULL, *cut = NULL;
 	int link = 0, guest = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -270,6 +287,17 @@ int sync_act_from_payload(json_object *p, int64_t row_id, struct sync_act *out,
 			out->n_changes = i + 1;
 		}
 		out->changes = changes;
+	}
+	if (pjson_get_array(p, "shortened", &cut) == 0) {
+		for (size_t i = 0; i < json_object_array_length(cut); i++) {
+			json_object *f = json_object_array_get_idx(cut, i);
+			enum plan_field field;
+
+			if (!json_object_is_type(f, json_type_string) ||
+			    sync_plan_field_of(json_object_get_string(f), &field) < 0)
+				return PV_EINVAL;
+			out->shortened |= PLAN_SHORTENED(field);
+		}
 	}
 	if (pjson_get_obj(p, "profile", &pr) == 0) {
 		out->profile.first_name = jstr(pr, "first_name");
