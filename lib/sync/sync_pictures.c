@@ -26,6 +26,7 @@ struct picture_pool {
 struct sync_pictures {
 	struct picture_store store;
 	int store_ok;
+	char hosts[512];            /* pictures.hosts, for every fetcher */
 	struct picture_pool pool[2];
 	int (*tick)(void *arg);
 	void *tick_arg;
@@ -45,6 +46,8 @@ int sync_pictures_open(struct sync_pictures **out, const struct config *cfg,
 		return PV_ENOMEM;
 	p->tick = tick;
 	p->tick_arg = tick_arg;
+	snprintf(p->hosts, sizeof(p->hosts), "%s",
+		 config_get(cfg, "pictures.hosts") ? config_get(cfg, "pictures.hosts") : "");
 	for (int i = 0; i < 2; i++) {
 		p->pool[i].owner = p;
 		p->pool[i].first = i == 0;
@@ -94,6 +97,7 @@ static void fetch_one(struct picture_pool *pool, int k, const char *source_url,
 			return;
 		}
 		pool->ready[k] = 1;
+		pool->f[k].hosts = p->hosts;
 	}
 	rc = slack_picture_import(&pool->f[k], &p->store, source_url, &urls, out->why,
 				  sizeof(out->why));

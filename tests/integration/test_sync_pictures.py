@@ -196,3 +196,25 @@ def test_a_picture_imported_as_a_slack_address_is_stored_by_the_next_sync(ctx):
     upd = [a for a in actions(org, s["id"]) if a["slack_user_id"] == "U0PICT0005"]
     assert [(a["action"], a["changes"]) for a in upd] == \
         [("update", [{"field": "picture", "from": cdn, "to": small}])], upd
+
+
+def test_a_picture_on_a_host_not_allowed_is_never_downloaded(ctx):
+    """pictures.hosts: an address in Slack's answer that is not on an allowed
+    host (Slack's CDN by default) is not fetched at all, so a forged answer
+    cannot make the sync read the product's own network and publish it."""
+    emu_reset(ctx)
+    org = setup(ctx)
+    h = ctx.unique("far")
+    emu_put_user(ctx, member("U0PICT0006", "fern.far@acme.example", "Fern Far", h))
+    ctx.emulator().post("/_emulator/avatars/reset", {})
+    s = sync(ctx, org, env={"PICTURES_HOSTS": "slack-edge.com"})
+    assert s["status"] == "succeeded" and s["counts"]["failed"] == 0, s
+    assert fetches(ctx)["total"] == 0, fetches(ctx)
+    assert picture_of(ctx, org, "U0PICT0006") == [None, None, None]
+    fern = next(a for a in actions(org, s["id"]) if a["slack_user_id"] == "U0PICT0006")
+    assert fern["outcome"] == "succeeded" and "picture" not in fern["changed"], fern
+    assert "because the picture's address is not on a host allowed for pictures (the" \
+        " pictures.hosts setting)" in fern["details"], fern["details"]
+    # Allowed again (the stack's own setting): the next sync stores it.
+    s = sync(ctx, org)
+    assert picture_of(ctx, org, "U0PICT0006")[2] == h
