@@ -125,7 +125,7 @@ void handle_slack_status(struct req *req)
 	}
 	/* Every object below is owned by out once added, even when adding
 	 * fails, so that putting out releases everything. */
-	rc = conn_config_json_ex(req->app->db, req->who.org_id, &cfg, &saved);
+	rc = conn_config_raw(req->app->db, req->who.org_id, &cfg, &saved);
 	if (rc == 0 && pjson_add(out, "config", cfg))
 		rc = PV_ENOMEM;
 	if (rc == 0)

@@ -151,6 +151,16 @@ void http_json(struct req *req, int status, json_object *obj)
 	json_object_put(obj);
 }
 
+void http_json_text(struct req *req, int status, const struct buf *body)
+{
+	if (req->status) {
+		log_error("api: %s %s answered twice", req->method, req->path);
+		return;
+	}
+	http_head(req, status, "application/json; charset=utf-8");
+	FCGX_PutStr(buf_cstr(body), (int)body->len, req->fcgi->out);
+}
+
 void http_error(struct req *req, int status, const char *code, const char *message,
 		const char *field)
 {

@@ -64,6 +64,46 @@ static json_object *user_from_row(const struct db_rows *r, int col)
 	return u;
 }
 
+/* user_from_row's object written as text into b: the same keys in the
+ * same order, the same values. */
+static int user_write_row(struct buf *b, const struct db_rows *r, int col)
+{
+	const char *display = db_rows_str(r, col + 4);
+	int rc;
+
+	rc = buf_printf(b, "{\"id\":%lld", db_rows_int(r, col));
+	if (rc == 0)
+		rc = pjson_buf_kv_str(b, 0, "email", db_rows_str(r, col + 1));
+	if (rc == 0)
+		rc = pjson_buf_kv_str(b, 0, "first_name", db_rows_str(r, col + 2));
+	if (rc == 0)
+		rc = pjson_buf_kv_str(b, 0, "last_name", db_rows_str(r, col + 3));
+	if (rc == 0)
+		rc = pjson_buf_kv_str(b, 0, "display_name", display);
+	if (rc == 0)
+		rc = pjson_buf_kv_str(b, 0, "name", display);
+	if (rc == 0)
+		rc = pjson_buf_kv_str(b, 0, "job_title", db_rows_str(r, col + 5));
+	if (rc == 0)
+		rc = pjson_buf_kv_str(b, 0, "picture_url", db_rows_str(r, col + 6));
+	if (rc == 0)
+		rc = buf_puts(b, db_rows_int(r, col + 7) != 0 ? ",\"is_guest\":true"
+						       : ",\"is_guest\":false");
+	if (rc == 0)
+		rc = pjson_buf_kv_str(b, 0, "role", db_rows_str(r, col + 8));
+	if (rc == 0)
+		rc = pjson_buf_kv_str(b, 0, "status", db_rows_str(r, col + 9));
+	if (rc == 0)
+		rc = pjson_buf_kv_str(b, 0, "source", db_rows_str(r, col + 10));
+	if (rc == 0)
+		rc = pjson_buf_kv_str(b, 0, "created_at", db_rows_str(r, col + 11));
+	if (rc == 0)
+		rc = pjson_buf_kv_str(b, 0, "slack_user_id", db_rows_str(r, col + 12));
+	if (rc == 0)
+		rc = pjson_buf_kv_str(b, 0, "deactivated_by", db_rows_str(r, col + 13));
+	return rc ? rc : buf_putc(b, '}');
+}
+
 struct org_create {
 	const char *name;
 	int64_t id;
@@ -202,13 +242,14 @@ static int like_pattern(struct buf *b, const char *q)
 }
 
 int dir_users_list(struct db *db, int64_t org, const struct dir_user_filter *f,
-		   json_object **users, int64_t *next_after)
+		   struct buf *out, int64_t *next_after)
 {
 	struct db_param p[12];
 	struct db_rows *r = NULL;
 	struct buf sql, pat;
 	size_t np = 0;
-	int rc;
+	int64_t last = 0;
+	int rc, n = 0;
 
 	buf_init(&sql, 4096);
 	buf_init(&pat, 1024);
@@ -247,8 +288,25 @@ int dir_users_list(struct db *db, int64_t org, const struct dir_user_filter *f,
 	p[np++] = DB_INT(f->limit + 1);
 	if (rc == 0)
 		rc = db_query(db, &r, buf_cstr(&sql), p, np);
+	/* limit + 1 rows were asked for: the extra one only says that a next
+	 * page exists (row_json_page's rule). */
+	*next_after = 0;
 	if (rc == 0)
-		rc = row_json_page(r, user_from_row, f->limit, users, next_after);
+		rc = buf_putc(out, '[');
+	while (rc == 0 && (rc = db_rows_next(r)) == 1) {
+		if (n == f->limit) {
+			*next_after = last;
+			rc = 0;
+			break;
+		}
+		rc = n ? buf_putc(out, ',') : 0;
+		if (rc == 0)
+			rc = user_write_row(out, r, 0);
+		last = db_rows_int(r, 0);
+		n++;
+	}
+	if (rc == 0)
+		rc = buf_putc(out, ']');
 	db_rows_free(r);
 	buf_release(&sql);
 	buf_release(&pat);

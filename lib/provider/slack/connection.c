@@ -287,6 +287,28 @@ int conn_config_json_ex(struct db *db, int64_t org, json_object **out, int *save
 	return rc;
 }
 
+int conn_config_raw(struct db *db, int64_t org, json_object **out, int *saved)
+{
+	struct db_rows *r = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = db_query(db, &r, "SELECT config_json FROM provisioning_configs WHERE organization_id = ?",
+		      DB_ARGS(DB_INT(org)));
+	if (rc == 0)
+		rc = db_rows_next(r);
+	if (saved)
+		*saved = rc == 1;
+	if (rc == 1 && db_rows_str(r, 0))
+		*out = pjson_raw(db_rows_str(r, 0), db_rows_len(r, 0));
+	else if (rc >= 0)
+		*out = pjson_raw(CONN_DEFAULT_CONFIG, strlen(CONN_DEFAULT_CONFIG));
+	if (rc >= 0)
+		rc = *out ? 0 : PV_ENOMEM;
+	db_rows_free(r);
+	return rc;
+}
+
 int conn_mark_broken(struct db *db, int64_t org, const char *reason)
 {
 	log_warn("connection: organization %lld needs reconnection: %s", (long long)org, reason);

@@ -106,6 +106,11 @@ int conn_client_refreshed(struct db *db, const struct config *cfg, const struct 
  * *saved (may be NULL) says whether one was saved. */
 int conn_config_json(struct db *db, int64_t org, json_object **out);
 int conn_config_json_ex(struct db *db, int64_t org, json_object **out, int *saved);
+/* The same to print only (pjson_raw): the stored text, which only ever
+ * comes from sync_config_save's pjson_text, unparsed -- for the answers that
+ * show the configuration, where parsing ~10 KiB of mappings was a third of
+ * the request's time. */
+int conn_config_raw(struct db *db, int64_t org, json_object **out, int *saved);
 
 /* Marks the active integration needs_reconnection with Slack's code. */
 int conn_mark_broken(struct db *db, int64_t org, const char *reason);
