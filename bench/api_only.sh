@@ -3,6 +3,8 @@
 # temporary folder as bench/run.sh does, measures, tears it down.
 #   make all build/rel/bench-noop && bench/api_only.sh
 # Knobs: BENCH_WRK_SECONDS (20), BENCH_USERS (2000), BENCH_GROUPS (400),
+# BENCH_API_BEFORE (a folder with an older provisioning-api, provisioning-sync
+# and provisioning-admin: measured too, in the same run, for a before/after),
 # BENCH_MAPPINGS (200), API_PROCESSES (3); BENCH_KEEP=1 keeps the stack
 # running afterwards (stop it with scripts/stack.sh stop DIR) for profiling.
 set -u

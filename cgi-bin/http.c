@@ -151,16 +151,6 @@ void http_json(struct req *req, int status, json_object *obj)
 	json_object_put(obj);
 }
 
-void http_json_text(struct req *req, int status, const struct buf *body)
-{
-	if (req->status) {
-		log_error("api: %s %s answered twice", req->method, req->path);
-		return;
-	}
-	http_head(req, status, "application/json; charset=utf-8");
-	FCGX_PutStr(buf_cstr(body), (int)body->len, req->fcgi->out);
-}
-
 void http_error(struct req *req, int status, const char *code, const char *message,
 		const char *field)
 {
@@ -203,6 +193,16 @@ void http_fail(struct req *req, int rc)
 	log_error("api: %s %s: %s", req->method, req->path, pv_strerror(rc));
 	http_error(req, 500, "internal_error",
 		   "Something went wrong on our side; the error was logged.", NULL);
+}
+
+void http_json_text(struct req *req, int status, const struct buf *body)
+{
+	if (req->status) {
+		log_error("api: %s %s answered twice", req->method, req->path);
+		return;
+	}
+	http_head(req, status, "application/json; charset=utf-8");
+	FCGX_PutStr(buf_cstr(body), (int)body->len, req->fcgi->out);
 }
 
 void http_no_content(struct req *req)
