@@ -64,43 +64,39 @@ static json_object *user_from_row(const struct db_rows *r, int col)
 	return u;
 }
 
+/* user_from_row's keys in its order, with the USER_COLUMNS column of each
+ * (display_name is shown twice, also as name); is_guest is the one boolean. */
+static const struct user_field {
+	const char *key;
+	int col;
+	int is_bool;
+} user_fields[] = {
+	{ "email", 1, 0 }, { "first_name", 2, 0 }, { "last_name", 3, 0 },
+	{ "display_name", 4, 0 }, { "name", 4, 0 }, { "job_title", 5, 0 },
+	{ "picture_url", 6, 0 }, { "is_guest", 7, 1 }, { "role", 8, 0 }, { "status", 9, 0 },
+	{ "source", 10, 0 }, { "created_at", 11, 0 }, { "slack_user_id", 12, 0 },
+	{ "deactivated_by", 13, 0 },
+};
+
 /* user_from_row's object written as text into b: the same keys in the
  * same order, the same values. */
 static int user_write_row(struct buf *b, const struct db_rows *r, int col)
 {
-	const char *display = db_rows_str(r, col + 4);
-	int rc;
+	int rc = buf_printf(b, "{\"id\":%lld", db_rows_int(r, col));
 
-	rc = buf_printf(b, "{\"id\":%lld", db_rows_int(r, col));
-	if (rc == 0)
-		rc = pjson_buf_kv_str(b, 0, "email", db_rows_str(r, col + 1));
-	if (rc == 0)
-		rc = pjson_buf_kv_str(b, 0, "first_name", db_rows_str(r, col + 2));
-	if (rc == 0)
-		rc = pjson_buf_kv_str(b, 0, "last_name", db_rows_str(r, col + 3));
-	if (rc == 0)
-		rc = pjson_buf_kv_str(b, 0, "display_name", display);
-	if (rc == 0)
-		rc = pjson_buf_kv_str(b, 0, "name", display);
-	if (rc == 0)
-		rc = pjson_buf_kv_str(b, 0, "job_title", db_rows_str(r, col + 5));
-	if (rc == 0)
-		rc = pjson_buf_kv_str(b, 0, "picture_url", db_rows_str(r, col + 6));
-	if (rc == 0)
-		rc = buf_puts(b, db_rows_int(r, col + 7) != 0 ? ",\"is_guest\":true"
-						       : ",\"is_guest\":false");
-	if (rc == 0)
-		rc = pjson_buf_kv_str(b, 0, "role", db_rows_str(r, col + 8));
-	if (rc == 0)
-		rc = pjson_buf_kv_str(b, 0, "status", db_rows_str(r, col + 9));
-	if (rc == 0)
-		rc = pjson_buf_kv_str(b, 0, "source", db_rows_str(r, col + 10));
-	if (rc == 0)
-		rc = pjson_buf_kv_str(b, 0, "created_at", db_rows_str(r, col + 11));
-	if (rc == 0)
-		rc = pjson_buf_kv_str(b, 0, "slack_user_id", db_rows_str(r, col + 12));
-	if (rc == 0)
-		rc = pjson_buf_kv_str(b, 0, "deactivated_by", db_rows_str(r, col + 13));
+	for (size_t i = 0; rc == 0 && i < sizeof(user_fields) / sizeof(user_fields[0]); i++) {
+		const struct user_field *f = &user_fields[i];
+
+		if (!f->is_bool) {
+			rc = pjson_buf_kv_str(b, 0, f->key, db_rows_str(r, col + f->col));
+			continue;
+		}
+		rc = buf_putc(b, ',');
+		if (rc == 0)
+			rc = pjson_buf_key(b, f->key);
+		if (rc == 0)
+			rc = buf_puts(b, db_rows_int(r, col + f->col) != 0 ? "true" : "false");
+	}
 	return rc ? rc : buf_putc(b, '}');
 }
 

@@ -263,25 +263,38 @@ int conn_config_json(struct db *db, int64_t org, json_object **out)
 	return conn_config_json_ex(db, org, out, NULL);
 }
 
+/* The stored configuration's text, or the default's when none was saved:
+ * *text lives until db_rows_free(*r). */
+static int config_text(struct db *db, int64_t org, struct db_rows **r, const char **text,
+		       size_t *len, int *saved)
+{
+	int rc;
+
+	*text = CONN_DEFAULT_CONFIG;
+	*len = strlen(CONN_DEFAULT_CONFIG);
+	rc = db_query(db, r, "SELECT config_json FROM provisioning_configs WHERE organization_id = ?",
+		      DB_ARGS(DB_INT(org)));
+	if (rc == 0)
+		rc = db_rows_next(*r);
+	if (saved)
+		*saved = rc == 1;
+	if (rc == 1 && db_rows_str(*r, 0)) {
+		*text = db_rows_str(*r, 0);
+		*len = db_rows_len(*r, 0);
+	}
+	return rc < 0 ? rc : 0;
+}
+
 int conn_config_json_ex(struct db *db, int64_t org, json_object **out, int *saved)
 {
 	struct db_rows *r = NULL;
-	const char *text = CONN_DEFAULT_CONFIG, *why;
-	size_t len = strlen(CONN_DEFAULT_CONFIG);
+	const char *text, *why;
+	size_t len;
 	int rc;
 
 	*out = NULL;
-	rc = db_query(db, &r, "SELECT config_json FROM provisioning_configs WHERE organization_id = ?",
-		      DB_ARGS(DB_INT(org)));
+	rc = config_text(db, org, &r, &text, &len, saved);
 	if (rc == 0)
-		rc = db_rows_next(r);
-	if (saved)
-		*saved = rc == 1;
-	if (rc == 1) {
-		text = db_rows_str(r, 0);
-		len = db_rows_len(r, 0);
-	}
-	if (rc >= 0)
 		rc = pjson_parse(text, len, PJSON_MAX_DEPTH, out, &why);
 	db_rows_free(r);
 	return rc;
@@ -290,21 +303,16 @@ int conn_config_json_ex(struct db *db, int64_t org, json_object **out, int *save
 int conn_config_raw(struct db *db, int64_t org, json_object **out, int *saved)
 {
 	struct db_rows *r = NULL;
+	const char *text;
+	size_t len;
 	int rc;
 
 	*out = NULL;
-	rc = db_query(db, &r, "SELECT config_json FROM provisioning_configs WHERE organization_id = ?",
-		      DB_ARGS(DB_INT(org)));
-	if (rc == 0)
-		rc = db_rows_next(r);
-	if (saved)
-		*saved = rc == 1;
-	if (rc == 1 && db_rows_str(r, 0))
-		*out = pjson_raw(db_rows_str(r, 0), db_rows_len(r, 0));
-	else if (rc >= 0)
-		*out = pjson_raw(CONN_DEFAULT_CONFIG, strlen(CONN_DEFAULT_CONFIG));
-	if (rc >= 0)
+	rc = config_text(db, org, &r, &text, &len, saved);
+	if (rc == 0) {
+		*out = pjson_raw(text, len);
 		rc = *out ? 0 : PV_ENOMEM;
+	}
 	db_rows_free(r);
 	return rc;
 }
