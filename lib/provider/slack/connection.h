@@ -52,6 +52,11 @@ struct conn_info {
 
 /* The active integration of org (any provider); PV_ENOTFOUND if none. */
 int conn_get(struct db *db, int64_t org, struct conn_info *out);
+/* conn_get and conn_config_raw in one statement, for the status answer that
+ * shows both: *config (a new object, the caller puts it) and *saved are
+ * set whenever the return is 0 or PV_ENOTFOUND (no integration). */
+int conn_get_with_config(struct db *db, int64_t org, struct conn_info *out, json_object **config,
+			 int *saved);
 
 /* Starts an OAuth flow: a new random state (returned in clear, stored as a
  * digest) for org and user, purpose "connect" or "replace". */
