@@ -67,9 +67,10 @@ static json_object *validate(json_object *body, const char **text, size_t *len)
 	rc = sync_config_validate((struct db *)&groups, 7, body, groups, 3, &norm,
 				  &field, why, sizeof(why));
 	if (rc < 0) {
-		/* Every refusal names a field (pjson refuses NUL in keys, so a
-		 * name is never cut to ""). */
-		if (norm || (rc == PV_EINVAL && (!field || !*field || !why[0])))
+		/* Every refusal names a field.  The name is "" only for a key
+		 * that is itself "" ({"":1}: found by this target, and true);
+		 * pjson refuses NUL in keys, so a name is never cut to "". */
+		if (norm || (rc == PV_EINVAL && (!field || !why[0])))
 			abort();
 		return NULL;
 	}
