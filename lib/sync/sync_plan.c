@@ -193,28 +193,6 @@ static int idkey_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* Index of the first entry with this id, or NONE. */
-static size_t idkey_find(const struct idkey *v, size_t n, int64_t id)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && v[lo].id == id ? v[lo].idx : NONE;
-}
-
-static int i64_cmp(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 struct strkey {
 	const char *s;
 	size_t idx;
@@ -227,13 +205,6 @@ static int strkey_cmp(const void *a, const void *b)
 	return strcmp(x->s, y->s);
 }
 
-/* A membership row, or a wanted one: (team, user id or Slack rank). */
-struct pair {
-	int64_t team;
-	int64_t key;
-	int source;
-};
-
 /* qsort without the NULL-base-with-zero-count case the C library forbids. */
 static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
 {
@@ -241,53 +212,57 @@ static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, con
 		qsort(base, n, size, cmp);
 }
 
-static int pair_cmp(const void *a, const void *b)
+/* Position of id in v (sorted by idkey_cmp), or NONE. */
+static size_t idkey_pos(const struct idkey *v, size_t n, int64_t id)
 {
-	const struct pair *x = a, *y = b;
+	size_t lo = 0, hi = n;
 
-	if (x->team != y->team)
-		return x->team < y->team ? -1 : 1;
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[lo].id == id ? lo : NONE;
 }
 
-static const struct pair *pair_find(const struct pair *v, size_t n, int64_t team, int64_t key)
-{
-	struct pair k = { team, key, 0 };
+/* ---- memberships as 64-bit keys ----
+ * An existing membership of a managed team is (team, directory position,
+ * source), with the team's position in team id order and the user's in
+ * user id order: sorting the keys sorts by team id, then by user id, the
+ * order the plan emits removals in.  8 bytes each where a struct of two
+ * int64_t and a source was 24: a re-sync with 200 mapped teams reads 1.3
+ * million memberships.  Bits: team position 34..63, directory position
+ * 2..33, source 0..1 (emit_teams checks the counts fit). */
+#define KEY_MAX_TEAMS ((size_t)1 << 30)
 
-	return n ? bsearch(&k, v, n, sizeof(*v), pair_cmp) : NULL;
+static uint64_t ms_key(size_t team_pos, size_t member, unsigned source)
+{
+	return (uint64_t)team_pos << 34 | (uint64_t)member << 2 | source;
 }
 
-/* A team action before emission, sorted: team, removals first, then key.
- * 24 bytes: a first sync with 200 mapped teams holds 1.4 million of them
- * next to the plan's actions, at the plan's peak.  The indices fit 32 bits
- * (emit_teams checks); an addition is exactly a tact with a Slack index. */
-#define TACT_NONE UINT32_MAX
-/* On tact.slack: an addition an administrator undid by hand (a tombstone,
- * SPEC §7.7): it becomes a skip removed_by_hand, never an addition. */
-#define TACT_HAND 0x80000000u
-
-struct tact {
-	int64_t team;
-	int64_t key;     /* user id for a removal, Slack rank for an addition */
-	uint32_t dir;    /* directory index, TACT_NONE: a user created by the plan */
-	uint32_t slack;  /* Slack index of an addition, TACT_NONE for a removal */
-};
-
-static int tact_cmp(const void *a, const void *b)
+static size_t key_member(uint64_t k)
 {
-	const struct tact *x = a, *y = b;
-	/* Within a team: removals, additions, then the skips of pairs removed
-	 * by hand. */
-	int xa = x->slack == TACT_NONE ? 0 : x->slack & TACT_HAND ? 2 : 1;
-	int ya = y->slack == TACT_NONE ? 0 : y->slack & TACT_HAND ? 2 : 1;
+	return (size_t)(k >> 2 & UINT32_MAX);
+}
 
-	if (x->team != y->team)
-		return x->team < y->team ? -1 : 1;
-	if (xa != ya)
-		return xa - ya;
-	return x->key < y->key ? -1 : x->key > y->key;
+static unsigned key_source(uint64_t k)
+{
+	return (unsigned)(k & 3);
+}
+
+/* The first of v[lo..hi) not below k. */
+static size_t key_lower(const uint64_t *v, size_t lo, size_t hi, uint64_t k)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid] < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* ---- the builder ---- */
@@ -999,177 +974,329 @@ static enum team_policy policy_of(struct builder *b, size_t xi)
 	return TP_OUT;
 }
 
-struct vec {
-	void *v;
-	size_t n, cap, size;
+
+struct keys {
+	uint64_t *v;
+	size_t n, cap;
 };
 
-static void *vec_push(struct vec *v)
+static int keys_push(struct keys *k, uint64_t key)
 {
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 64;
-		void *p = realloc(v->v, cap * v->size);
-		if (!p)
-			return NULL;
-		v->v = p;
-		v->cap = cap;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 1024;
+		void *p;
+
+		if (cap > SIZE_MAX / sizeof(*k->v) || !(p = realloc(k->v, cap * sizeof(*k->v))))
+			return PV_ENOMEM;
+		k->v = p;
+		k->cap = cap;
 	}
-	return (char *)v->v + v->n++ * v->size;
+	k->v[k->n++] = key;
+	return 0;
 }
 
-struct want_arg {
-	struct vec *want;
-	int64_t team;
+/* Sorts v[0..n) by value: a least significant digit radix sort, 16 bits a
+ * pass and only as many passes as the largest key needs (three for 200
+ * teams).  qsort's merge sort was a sixth of a re-sync's plan. */
+static int keys_sort(uint64_t *v, size_t n)
+{
+	uint64_t max = 0, *tmp, *from = v, *to;
+	size_t *count;
+
+	if (n < 2)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		max |= v[i];
+	tmp = malloc(n * sizeof(*tmp));
+	count = malloc(65536 * sizeof(*count));
+	if (!tmp || !count) {
+		free(tmp);
+		free(count);
+		return PV_ENOMEM;
+	}
+	to = tmp;
+	for (unsigned shift = 0; shift < 64 && (max >> shift); shift += 16) {
+		size_t sum = 0;
+		uint64_t *t;
+
+		memset(count, 0, 65536 * sizeof(*count));
+		for (size_t i = 0; i < n; i++)
+			count[from[i] >> shift & 0xffff]++;
+		for (size_t d = 0; d < 65536; d++) {
+			size_t c = count[d];
+			count[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			to[count[from[i] >> shift & 0xffff]++] = from[i];
+		t = from;
+		from = to;
+		to = t;
+	}
+	if (from != v)
+		memcpy(v, from, n * sizeof(*v));
+	free(count);
+	free(tmp);
+	return 0;
+}
+
+/* Bit sets over Slack ranks and directory positions. */
+#define WORD_BITS 64
+
+static size_t bits_words(size_t n)
+{
+	return n / WORD_BITS + 1;
+}
+
+static void bit_set(uint64_t *w, size_t i)
+{
+	w[i / WORD_BITS] |= (uint64_t)1 << (i % WORD_BITS);
+}
+
+static void bit_clear(uint64_t *w, size_t i)
+{
+	w[i / WORD_BITS] &= ~((uint64_t)1 << (i % WORD_BITS));
+}
+
+static int bit_test(const uint64_t *w, size_t i)
+{
+	return (w[i / WORD_BITS] >> (i % WORD_BITS)) & 1;
+}
+
+/* The set bit after i - 1 (from i on), or NONE: walks the ranks of a team's
+ * wanted members in Slack id order. */
+static size_t bit_next(const uint64_t *w, size_t nwords, size_t i)
+{
+	size_t k = i / WORD_BITS;
+	uint64_t x;
+
+	if (k >= nwords)
+		return NONE;
+	x = w[k] & (~(uint64_t)0 << (i % WORD_BITS));
+	while (!x) {
+		if (++k >= nwords)
+			return NONE;
+		x = w[k];
+	}
+	return k * WORD_BITS + (size_t)__builtin_ctzll(x);
+}
+
+/* What the team changes of one managed team are made from. */
+struct team_work {
+	uint64_t *want;        /* bits by Slack rank: wanted members */
+	size_t want_words;
+	uint64_t *row, *tomb;  /* bits by directory position: any row, a tombstone */
+	const uint32_t *dir_pos;
 };
 
 static int want_member(struct builder *b, size_t si, void *arg)
 {
-	struct want_arg *w = arg;
-	struct pair *p;
+	struct team_work *w = arg;
 
-	if (b->ss[si].scope != SC_IN || !fate_managed(b->ss[si].fate))
-		return 0;
-	if (!(p = vec_push(w->want)))
-		return PV_ENOMEM;
-	*p = (struct pair){ w->team, (int64_t)b->ss[si].rank, 0 };
+	if (b->ss[si].scope == SC_IN && fate_managed(b->ss[si].fate))
+		bit_set(w->want, b->ss[si].rank);
 	return 0;
 }
 
-/* Pass 4c: team memberships of the managed teams (SPEC §1.7). */
+static void push_team_change(struct builder *b, size_t ti, size_t xi, size_t si,
+			     enum plan_kind kind)
+{
+	struct sync_plan *p = b->p;
+
+	p->team_changes[p->n_team_changes++] = (struct plan_team_change){
+		(uint32_t)ti, xi == NONE ? PLAN_TC_NONE : (uint32_t)xi,
+		si == NONE ? PLAN_TC_NONE : (uint32_t)si, (uint8_t)kind };
+	p->count[kind]++;
+}
+
+/* Whether the wanted member at Slack index si has a row in the team (*tomb:
+ * that row is a hand removal's tombstone).  A person this plan creates has
+ * none. */
+static int has_row(struct builder *b, const struct team_work *w, size_t si, int *tomb)
+{
+	size_t pos;
+
+	if (b->ss[si].fate == F_CREATE)
+		return 0;
+	pos = w->dir_pos[b->ss[si].dir];
+	*tomb = bit_test(w->tomb, pos);
+	return bit_test(w->row, pos);
+}
+
+/* The team changes of the managed team ti, whose wanted members are in
+ * w->want and whose rows are have[0..nh) (sorted keys). */
+static void emit_team(struct builder *b, size_t ti, struct team_work *w, const uint64_t *have,
+		      size_t nh)
+{
+	size_t hands = 0;
+	int tomb = 0;
+
+	for (size_t i = 0; i < nh; i++) {
+		bit_set(w->row, key_member(have[i]));
+		if (key_source(have[i]) == SNAP_MS_REMOVED_BY_HAND)
+			bit_set(w->tomb, key_member(have[i]));
+	}
+	/* Removals, by user id: provisioning memberships nobody wants any
+	 * more. */
+	for (size_t i = 0; i < nh; i++) {
+		size_t xi = b->dir_by_id[key_member(have[i])].idx;
+		enum team_policy pol;
+
+		if (key_source(have[i]) != SNAP_MS_PROVISIONING)
+			continue;
+		pol = policy_of(b, xi);
+		if (pol == TP_KEEP ||
+		    (pol == TP_MANAGED && bit_test(w->want, b->ss[b->ds[xi].slack].rank)))
+			continue;
+		push_team_change(b, ti, xi, NONE, PLAN_REMOVE_FROM_TEAM);
+	}
+	/* Additions, by Slack id: wanted pairs with no row at all (manual,
+	 * provisioning or a hand removal's tombstone). */
+	for (size_t r = bit_next(w->want, w->want_words, 0); r != NONE;
+	     r = bit_next(w->want, w->want_words, r + 1)) {
+		size_t si = b->order[r].idx;
+
+		if (has_row(b, w, si, &tomb)) {
+			hands += tomb;
+			continue;
+		}
+		push_team_change(b, ti, b->ss[si].fate == F_CREATE ? NONE : b->ss[si].dir, si,
+				 PLAN_ADD_TO_TEAM);
+	}
+	/* Then the pairs an administrator removed by hand: kept out, and the
+	 * report says so each time. */
+	for (size_t r = hands ? bit_next(w->want, w->want_words, 0) : NONE; r != NONE;
+	     r = bit_next(w->want, w->want_words, r + 1)) {
+		size_t si = b->order[r].idx;
+
+		if (has_row(b, w, si, &tomb) && tomb)
+			push_team_change(b, ti, b->ss[si].dir, si, PLAN_SKIP);
+	}
+	for (size_t i = 0; i < nh; i++) {
+		bit_clear(w->row, key_member(have[i]));
+		bit_clear(w->tomb, key_member(have[i]));
+	}
+	memset(w->want, 0, w->want_words * sizeof(*w->want));
+}
+
+/* A mapping by team position, for taking a team's mappings together. */
+struct tmap {
+	size_t tp;
+	size_t i;
+};
+
+static int tmap_cmp(const void *a, const void *b)
+{
+	const struct tmap *x = a, *y = b;
+
+	if (x->tp != y->tp)
+		return x->tp < y->tp ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Pass 4c: team memberships of the managed teams (SPEC §1.7), straight
+ * into the plan's compact team changes, team by team in team id order: a
+ * bit set of the team's wanted members by Slack rank and its rows, sorted
+ * by user id, say its changes in order, so no list of wanted pairs or of
+ * changes is made and sorted apart. */
 static int emit_teams(struct builder *b)
 {
-	const struct plan_input *in = b->in;
+	const struct snapshot *snap = b->in->snap;
 	const struct plan_config *c = b->cfg;
-	struct vec want = { NULL, 0, 0, sizeof(struct pair) };
-	struct vec managed = { NULL, 0, 0, sizeof(int64_t) };
-	struct vec acts = { NULL, 0, 0, sizeof(struct tact) };
-	struct pair *have = NULL;
-	struct tact *t;
+	struct team_work w = { 0 };
+	struct keys have = { 0 };
+	struct tmap *maps = NULL;
+	unsigned char *managed = NULL;
+	uint32_t *dir_pos = NULL;
+	size_t n_maps = 0, bound, hi = 0, dir_words = bits_words(snap->n_users);
+	struct sync_plan *p = b->p;
 	int rc = 0;
 
 	if (!c->team_mapping_enabled || c->n_mappings == 0)
 		return 0;
-	if (in->snap->n_people >= TACT_HAND || in->snap->n_users >= TACT_NONE)
-		return PV_ENOMEM;  /* 4 billion people: struct tact's indices */
+	if (snap->n_people >= PLAN_TC_NONE || snap->n_users >= PLAN_TC_NONE ||
+	    snap->n_teams + 1 >= KEY_MAX_TEAMS || p->n_actions >= PLAN_TC_NONE)
+		return PV_ENOMEM;  /* 4 billion people: the 32-bit indices */
 
-	for (size_t i = 0; i < c->n_mappings; i++) {
-		const struct plan_mapping *m = &c->mappings[i];
-		struct want_arg w = { &want, m->team_id };
-		int64_t *id;
-
-		if (idkey_find(b->team_by_id, in->snap->n_teams, m->team_id) == NONE)
-			continue;  /* the team is gone: nothing to manage */
-		if (!(id = vec_push(&managed))) {
-			rc = PV_ENOMEM;
-			goto out;
-		}
-		*id = m->team_id;
-		if ((rc = each_member(b, m->slack_group_id, want_member, &w)))
-			goto out;
-	}
-	sort(want.v, want.n, want.size, pair_cmp);
-	sort(managed.v, managed.n, managed.size, i64_cmp);
-
-	have = calloc(in->snap->n_memberships ? in->snap->n_memberships : 1, sizeof(*have));
-	if (!have) {
+	maps = calloc(c->n_mappings, sizeof(*maps));
+	managed = calloc(snap->n_teams ? snap->n_teams : 1, 1);
+	dir_pos = calloc(snap->n_users ? snap->n_users : 1, sizeof(*dir_pos));
+	w.want_words = bits_words(b->n_order);
+	w.want = calloc(w.want_words, sizeof(*w.want));
+	w.row = calloc(dir_words, sizeof(*w.row));
+	w.tomb = calloc(dir_words, sizeof(*w.tomb));
+	p->create_of = calloc(snap->n_people, sizeof(*p->create_of));
+	if (!maps || !managed || !dir_pos || !w.want || !w.row || !w.tomb || !p->create_of) {
 		rc = PV_ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < in->snap->n_memberships; i++) {
-		const struct snap_membership *ms = &in->snap->memberships[i];
-		have[i] = (struct pair){ ms->team_id, ms->user_id, (int)ms->source };
+	w.dir_pos = dir_pos;
+	/* At most a removal per row and a change per member of a mapped
+	 * group. */
+	bound = 0;
+	for (size_t i = 0; i < c->n_mappings; i++) {
+		size_t tp = idkey_pos(b->team_by_id, snap->n_teams, c->mappings[i].team_id);
+		const char *g = c->mappings[i].slack_group_id;
+		size_t gi = g ? smap_get(&b->groups, g) : NONE;
+
+		if (tp == NONE)
+			continue;  /* the team is gone: nothing to manage */
+		managed[tp] = 1;
+		maps[n_maps++] = (struct tmap){ tp, i };
+		if (gi != NONE)
+			bound += snap->groups[gi].n_member_ids;
 	}
-	sort(have, in->snap->n_memberships, sizeof(*have), pair_cmp);
+	sort(maps, n_maps, sizeof(*maps), tmap_cmp);
 
-	/* Removals: provisioning memberships nobody wants any more. */
-	for (size_t i = 0; i < in->snap->n_memberships; i++) {
-		const struct pair *h = &have[i];
-		size_t xi;
-		enum team_policy pol;
-		int keep;
+	/* What there is, in the managed teams, of users in the directory. */
+	for (size_t k = 0; k < snap->n_users; k++)
+		dir_pos[b->dir_by_id[k].idx] = (uint32_t)k;
+	for (size_t i = 0; i < snap->n_memberships; i++) {
+		const struct snap_membership *ms = &snap->memberships[i];
+		size_t tp = idkey_pos(b->team_by_id, snap->n_teams, ms->team_id), up;
 
-		if (h->source != SNAP_MS_PROVISIONING)
+		if (tp == NONE || !managed[tp] ||
+		    (up = idkey_pos(b->dir_by_id, snap->n_users, ms->user_id)) == NONE)
 			continue;
-		if (!managed.n || !bsearch(&h->team, managed.v, managed.n, sizeof(int64_t), i64_cmp))
-			continue;
-		if ((xi = idkey_find(b->dir_by_id, in->snap->n_users, h->key)) == NONE)
-			continue;
-		pol = policy_of(b, xi);
-		keep = pol == TP_KEEP ||
-		       (pol == TP_MANAGED &&
-			pair_find(want.v, want.n, h->team,
-				  (int64_t)b->ss[b->ds[xi].slack].rank));
-		if (keep)
-			continue;
-		if (!(t = vec_push(&acts))) {
-			rc = PV_ENOMEM;
+		if ((rc = keys_push(&have, ms_key(tp, up, (unsigned)ms->source & 3))))
 			goto out;
-		}
-		*t = (struct tact){ h->team, h->key, (uint32_t)xi, TACT_NONE };
 	}
-	/* Additions: wanted pairs with no row at all (manual, provisioning or a
-	 * hand removal's tombstone). */
-	for (size_t i = 0; i < want.n; i++) {
-		const struct pair *w = &((const struct pair *)want.v)[i];
-		size_t si = b->order[w->key].idx;
-		size_t xi = b->ss[si].dir;
-
-		if (i > 0 && pair_cmp(w, w - 1) == 0)
-			continue;  /* several groups map to this team */
-		const struct pair *h = NULL;
-
-		if (b->ss[si].fate != F_CREATE &&
-		    (h = pair_find(have, in->snap->n_memberships, w->team, in->snap->users[xi].id)) &&
-		    h->source != SNAP_MS_REMOVED_BY_HAND)
-			continue;
-		if (!(t = vec_push(&acts))) {
-			rc = PV_ENOMEM;
-			goto out;
-		}
-		/* h here is a tombstone: an administrator removed this pair by
-		 * hand; it is kept out, and the report says so each time. */
-		*t = (struct tact){ w->team, w->key, b->ss[si].fate == F_CREATE ? TACT_NONE : (uint32_t)xi,
-				    (uint32_t)si | (h ? TACT_HAND : 0) };
-	}
-
-	/* What was wanted and what there is are decided: freed before the
-	 * actions grow, at the plan's peak (1.4 million pairs of each in a
-	 * first sync with mapped teams), and room made for the team changes
-	 * at once rather than by doubling. */
-	free(have);
-	have = NULL;
-	free(want.v);
-	want.v = NULL;
-	if ((rc = reserve_actions(b, acts.n)))
+	if ((rc = keys_sort(have.v, have.n)))
 		goto out;
-	sort(acts.v, acts.n, acts.size, tact_cmp);
-	for (size_t i = 0; i < acts.n; i++) {
-		const struct tact *ta = &((const struct tact *)acts.v)[i];
-		size_t ti = idkey_find(b->team_by_id, in->snap->n_teams, ta->team);
-		int add = ta->slack != TACT_NONE;
-		int hand = add && (ta->slack & TACT_HAND);
-		uint32_t si = add ? ta->slack & ~TACT_HAND : 0;
-		struct plan_action *a = push_action(b, hand ? PLAN_SKIP
-						    : add ? PLAN_ADD_TO_TEAM : PLAN_REMOVE_FROM_TEAM,
-						    hand ? PLAN_R_REMOVED_BY_HAND
-						    : add ? PLAN_R_IN_MAPPED_GROUP
-						    : PLAN_R_NOT_IN_MAPPED_GROUP);
-		if (!a) {
-			rc = PV_ENOMEM;
-			goto out;
-		}
-		a->team = &in->snap->teams[ti];
-		a->user = ta->dir != TACT_NONE ? &in->snap->users[ta->dir] : NULL;
-		if (add) {
-			a->slack = &in->snap->people[si];
-			a->created_by = ta->dir == TACT_NONE ? b->ss[si].create_action : PLAN_NO_ACTION;
-		}
+
+	for (size_t i = 0; i < snap->n_people; i++)
+		p->create_of[i] = b->ss[i].create_action == NONE ? PLAN_TC_NONE
+				  : (uint32_t)b->ss[i].create_action;
+	/* Pages of the bound that are never written cost no memory; the array
+	 * is cut to its size below. */
+	bound += have.n;
+	if (bound > SIZE_MAX / sizeof(*p->team_changes) ||
+	    !(p->team_changes = malloc((bound ? bound : 1) * sizeof(*p->team_changes)))) {
+		rc = PV_ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < n_maps;) {
+		size_t tp = maps[k].tp, h0 = hi;
+
+		for (; k < n_maps && maps[k].tp == tp; k++)
+			if ((rc = each_member(b, c->mappings[maps[k].i].slack_group_id, want_member, &w)))
+				goto out;
+		hi = key_lower(have.v, h0, have.n, ms_key(tp + 1, 0, 0));
+		emit_team(b, b->team_by_id[tp].idx, &w, have.v + h0, hi - h0);
+	}
+	if (p->n_team_changes) {
+		void *v = realloc(p->team_changes, p->n_team_changes * sizeof(*p->team_changes));
+		if (v)
+			p->team_changes = v;
 	}
 out:
-	free(have);
-	free(acts.v);
-	free(managed.v);
-	free(want.v);
+	free(w.tomb);
+	free(w.row);
+	free(w.want);
+	free(have.v);
+	free(dir_pos);
+	free(managed);
+	free(maps);
 	return rc;
 }
 
@@ -1206,6 +1333,7 @@ int sync_plan_build(const struct plan_input *in, struct sync_plan *out)
 	b.in = in;
 	b.cfg = in->config;
 	b.p = out;
+	out->snap = in->snap;
 	if (in->snap->n_people == 0) {
 		rc = PV_EINVAL;
 		out->why = "sync plan: the Slack user list is empty";
@@ -1284,7 +1412,43 @@ void sync_plan_release(struct sync_plan *p)
 	}
 	free(p->change_store);
 	free(p->actions);
+	free(p->team_changes);
+	free(p->create_of);
 	memset(p, 0, sizeof(*p));
+}
+
+size_t sync_plan_size(const struct sync_plan *p)
+{
+	return p->n_actions + p->n_team_changes;
+}
+
+const struct plan_action *sync_plan_at(const struct sync_plan *p, size_t i,
+				       struct plan_action *tmp)
+{
+	const struct plan_team_change *c;
+
+	if (i < p->n_actions)
+		return &p->actions[i];
+	c = &p->team_changes[i - p->n_actions];
+	memset(tmp, 0, sizeof(*tmp));
+	tmp->kind = (enum plan_kind)c->kind;
+	tmp->reason = c->kind == PLAN_ADD_TO_TEAM ? PLAN_R_IN_MAPPED_GROUP
+		    : c->kind == PLAN_REMOVE_FROM_TEAM ? PLAN_R_NOT_IN_MAPPED_GROUP
+		    : PLAN_R_REMOVED_BY_HAND;
+	tmp->team = &p->snap->teams[c->team];
+	tmp->user = c->user != PLAN_TC_NONE ? &p->snap->users[c->user] : NULL;
+	tmp->slack = c->person != PLAN_TC_NONE ? &p->snap->people[c->person] : NULL;
+	tmp->created_by = PLAN_NO_ACTION;
+	if (c->user == PLAN_TC_NONE && c->person != PLAN_TC_NONE &&
+	    p->create_of[c->person] != PLAN_TC_NONE)
+		tmp->created_by = p->create_of[c->person];
+	return tmp;
+}
+
+enum plan_kind sync_plan_kind_at(const struct sync_plan *p, size_t i)
+{
+	return i < p->n_actions ? p->actions[i].kind
+	       : (enum plan_kind)p->team_changes[i - p->n_actions].kind;
 }
 
 void sync_plan_config_init(struct plan_config *c)
