@@ -105,7 +105,10 @@ static struct smap_ent *smap_slot(const struct smap *m, const char *key)
 		struct smap_ent *e = &m->e[i];
 		if (!e->key)
 			return e;
-		if ((m->folded ? email_fold_cmp(e->key, key) : strcmp(e->key, key)) == 0)
+		/* The same pointer first: a group's members are the people's own
+		 * id strings (snapshot_group_set_members). */
+		if (e->key == key ||
+		    (m->folded ? email_fold_cmp(e->key, key) : strcmp(e->key, key)) == 0)
 			return e;
 		i = (i + 1) & m->mask;
 	}
@@ -128,6 +131,56 @@ static size_t smap_put(struct smap *m, const char *key, size_t val)
 		return e->val;
 	e->key = key;
 	e->val = val;
+	return NONE;
+}
+
+/* ---- a fixed-capacity map: a string's address -> index ----
+ * A group's members, in a snapshot read from the provider, are the very id
+ * strings of its people (snapshot_group_set_members): most of the 1.4
+ * million members of 200 mapped groups are found by address, without
+ * reading or hashing the string.  Any other address misses, and the caller
+ * asks an smap by value. */
+
+struct pmap {
+	struct smap_ent *e;
+	size_t mask;
+};
+
+static size_t pmap_hash(const char *key)
+{
+	uint64_t x = (uint64_t)(uintptr_t)key;  /* a 64-bit finalizer (murmur3) */
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return (size_t)x;
+}
+
+static int pmap_init(struct pmap *m, size_t n)
+{
+	struct smap s;
+	int rc = smap_init(&s, n, 0);
+
+	m->e = s.e;
+	m->mask = s.mask;
+	return rc;
+}
+
+static void pmap_put(struct pmap *m, const char *key, size_t val)
+{
+	size_t i = pmap_hash(key) & m->mask;
+
+	while (m->e[i].key && m->e[i].key != key)
+		i = (i + 1) & m->mask;
+	if (!m->e[i].key)
+		m->e[i] = (struct smap_ent){ key, val };
+}
+
+static size_t pmap_get(const struct pmap *m, const char *key)
+{
+	for (size_t i = pmap_hash(key) & m->mask; m->e[i].key; i = (i + 1) & m->mask)
+		if (m->e[i].key == key)
+			return m->e[i].val;
 	return NONE;
 }
 
@@ -317,6 +370,7 @@ struct builder {
 	struct strkey *order;      /* unique Slack users by id */
 	size_t n_order;
 	struct smap slack_by_id;
+	struct pmap slack_by_addr;   /* the same, by the id's address */
 	struct smap dir_by_link;
 	struct smap dir_by_email;
 	struct smap claims;        /* folded e-mail -> Slack user */
@@ -572,6 +626,7 @@ static int build_indexes(struct builder *b)
 	if (!b->ss || !b->ds || !b->order || !b->dir_by_id || !b->team_by_id)
 		return PV_ENOMEM;
 	if ((rc = smap_init(&b->slack_by_id, in->snap->n_people, 0)) ||
+	    (rc = pmap_init(&b->slack_by_addr, in->snap->n_groups ? in->snap->n_people : 0)) ||
 	    (rc = smap_init(&b->claims, in->snap->n_people, 1)) ||
 	    (rc = smap_init(&b->dir_by_link, in->snap->n_users, 0)) ||
 	    (rc = smap_init(&b->dir_by_email, in->snap->n_users, 1)) ||
@@ -592,6 +647,8 @@ static int build_indexes(struct builder *b)
 			st->scope = SC_IGNORED;  /* a duplicate: first one counts */
 			continue;
 		}
+		if (in->snap->n_groups)  /* first occurrences only, as by value */
+			pmap_put(&b->slack_by_addr, u->id, i);
 		b->order[b->n_order++] = (struct strkey){ u->id, i };
 	}
 	sort(b->order, b->n_order, sizeof(*b->order), strkey_cmp);
@@ -652,7 +709,11 @@ static int each_member(struct builder *b, const char *group_id,
 		return 0;
 	g = &b->in->snap->groups[gi];
 	for (size_t k = 0; g->member_ids && k < g->n_member_ids; k++) {
-		size_t si = g->member_ids[k] ? smap_get(&b->slack_by_id, g->member_ids[k]) : NONE;
+		const char *id = g->member_ids[k];
+		size_t si = id ? pmap_get(&b->slack_by_addr, id) : NONE;
+
+		if (id && si == NONE)
+			si = smap_get(&b->slack_by_id, id);
 		if (si != NONE && (rc = fn(b, si, arg)))
 			return rc;
 	}
@@ -684,8 +745,8 @@ static enum scope scope_of(struct builder *b, const struct snap_person *u, int i
 		return SC_LEFT_SCOPE;
 	if (c->members_mode == PLAN_MEMBERS_GROUPS && !in_groups)
 		return SC_LEFT_SCOPE;
-	if (smap_get(&b->excl_id, u->id) != NONE ||
-	    (nonempty(u->email) && smap_get(&b->excl_email, u->email) != NONE))
+	if (c->n_exclude && (smap_get(&b->excl_id, u->id) != NONE ||
+			     (nonempty(u->email) && smap_get(&b->excl_email, u->email) != NONE)))
 		return SC_EXCLUDED;
 	/* Without an e-mail the domain is unknown: the person stays in scope and
 	 * is then skipped (no_email) or kept as linked. */
@@ -1385,6 +1446,7 @@ out:
 	smap_free(&b.dir_by_email);
 	smap_free(&b.dir_by_link);
 	smap_free(&b.slack_by_id);
+	free(b.slack_by_addr.e);
 	free(b.team_by_id);
 	free(b.dir_by_id);
 	free(b.order);
