@@ -280,42 +280,27 @@ static size_t idkey_pos(const struct idkey *v, size_t n, int64_t id)
 	return lo < n && v[lo].id == id ? lo : NONE;
 }
 
-/* ---- memberships as 64-bit keys ----
- * An existing membership of a managed team is (team, directory position,
- * source), with the team's position in team id order and the user's in
- * user id order: sorting the keys sorts by team id, then by user id, the
- * order the plan emits removals in.  8 bytes each where a struct of two
- * int64_t and a source was 24: a re-sync with 200 mapped teams reads 1.3
- * million memberships.  Bits: team position 34..63, directory position
- * 2..33, source 0..1 (emit_teams checks the counts fit). */
-#define KEY_MAX_TEAMS ((size_t)1 << 30)
+/* ---- rows of managed teams ----
+ * An existing membership (or tombstone) of a managed team, bucketed by
+ * team: the user's position in user id order and the row's source, in 4
+ * bytes (a re-sync with 200 mapped teams reads 1.3 million of them).
+ * emit_teams checks that the positions fit. */
+#define ROW_MAX_USERS ((size_t)1 << 30)
+#define ROW_NONE UINT32_MAX    /* a row of a user the directory does not hold */
 
-static uint64_t ms_key(size_t team_pos, size_t member, unsigned source)
+static uint32_t row_make(size_t pos, unsigned source)
 {
-	return (uint64_t)team_pos << 34 | (uint64_t)member << 2 | source;
+	return (uint32_t)(pos << 2 | source);
 }
 
-static size_t key_member(uint64_t k)
+static size_t row_pos(uint32_t r)
 {
-	return (size_t)(k >> 2 & UINT32_MAX);
+	return r >> 2;
 }
 
-static unsigned key_source(uint64_t k)
+static unsigned row_source(uint32_t r)
 {
-	return (unsigned)(k & 3);
-}
-
-/* The first of v[lo..hi) not below k. */
-static size_t key_lower(const uint64_t *v, size_t lo, size_t hi, uint64_t k)
-{
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v[mid] < k)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return r & 3;
 }
 
 /* ---- the builder ---- */
@@ -1035,72 +1020,6 @@ static enum team_policy policy_of(struct builder *b, size_t xi)
 	return TP_OUT;
 }
 
-
-struct keys {
-	uint64_t *v;
-	size_t n, cap;
-};
-
-static int keys_push(struct keys *k, uint64_t key)
-{
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 1024;
-		void *p;
-
-		if (cap > SIZE_MAX / sizeof(*k->v) || !(p = realloc(k->v, cap * sizeof(*k->v))))
-			return PV_ENOMEM;
-		k->v = p;
-		k->cap = cap;
-	}
-	k->v[k->n++] = key;
-	return 0;
-}
-
-/* Sorts v[0..n) by value: a least significant digit radix sort, 16 bits a
- * pass and only as many passes as the largest key needs (three for 200
- * teams).  qsort's merge sort was a sixth of a re-sync's plan. */
-static int keys_sort(uint64_t *v, size_t n)
-{
-	uint64_t max = 0, *tmp, *from = v, *to;
-	size_t *count;
-
-	if (n < 2)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		max |= v[i];
-	tmp = malloc(n * sizeof(*tmp));
-	count = malloc(65536 * sizeof(*count));
-	if (!tmp || !count) {
-		free(tmp);
-		free(count);
-		return PV_ENOMEM;
-	}
-	to = tmp;
-	for (unsigned shift = 0; shift < 64 && (max >> shift); shift += 16) {
-		size_t sum = 0;
-		uint64_t *t;
-
-		memset(count, 0, 65536 * sizeof(*count));
-		for (size_t i = 0; i < n; i++)
-			count[from[i] >> shift & 0xffff]++;
-		for (size_t d = 0; d < 65536; d++) {
-			size_t c = count[d];
-			count[d] = sum;
-			sum += c;
-		}
-		for (size_t i = 0; i < n; i++)
-			to[count[from[i] >> shift & 0xffff]++] = from[i];
-		t = from;
-		from = to;
-		to = t;
-	}
-	if (from != v)
-		memcpy(v, from, n * sizeof(*v));
-	free(count);
-	free(tmp);
-	return 0;
-}
-
 /* Bit sets over Slack ranks and directory positions. */
 #define WORD_BITS 64
 
@@ -1146,7 +1065,10 @@ static size_t bit_next(const uint64_t *w, size_t nwords, size_t i)
 struct team_work {
 	uint64_t *want;        /* bits by Slack rank: wanted members */
 	size_t want_words;
-	uint64_t *row, *tomb;  /* bits by directory position: any row, a tombstone */
+	/* Bits by directory position: the team's rows, its tombstones, its
+	 * provisioning memberships. */
+	uint64_t *row, *tomb, *prov;
+	size_t dir_words;
 	const uint32_t *dir_pos;
 };
 
@@ -1184,28 +1106,44 @@ static int has_row(struct builder *b, const struct team_work *w, size_t si, int 
 	return bit_test(w->row, pos);
 }
 
+/* Sets (or, with on = 0, clears) the bits of a team's rows. */
+static void rows_mark(struct team_work *w, const uint32_t *rows, size_t nr, int on)
+{
+	for (size_t i = 0; i < nr; i++) {
+		size_t pos = row_pos(rows[i]);
+
+		if (rows[i] == ROW_NONE)
+			continue;
+		if (!on) {
+			bit_clear(w->row, pos);
+			bit_clear(w->tomb, pos);
+			bit_clear(w->prov, pos);
+			continue;
+		}
+		bit_set(w->row, pos);
+		if (row_source(rows[i]) == SNAP_MS_REMOVED_BY_HAND)
+			bit_set(w->tomb, pos);
+		else if (row_source(rows[i]) == SNAP_MS_PROVISIONING)
+			bit_set(w->prov, pos);
+	}
+}
+
 /* The team changes of the managed team ti, whose wanted members are in
- * w->want and whose rows are have[0..nh) (sorted keys). */
-static void emit_team(struct builder *b, size_t ti, struct team_work *w, const uint64_t *have,
-		      size_t nh)
+ * w->want and whose rows are rows[0..nr), in no order. */
+static void emit_team(struct builder *b, size_t ti, struct team_work *w, const uint32_t *rows,
+		      size_t nr)
 {
 	size_t hands = 0;
 	int tomb = 0;
 
-	for (size_t i = 0; i < nh; i++) {
-		bit_set(w->row, key_member(have[i]));
-		if (key_source(have[i]) == SNAP_MS_REMOVED_BY_HAND)
-			bit_set(w->tomb, key_member(have[i]));
-	}
+	rows_mark(w, rows, nr, 1);
 	/* Removals, by user id: provisioning memberships nobody wants any
 	 * more. */
-	for (size_t i = 0; i < nh; i++) {
-		size_t xi = b->dir_by_id[key_member(have[i])].idx;
-		enum team_policy pol;
+	for (size_t pos = bit_next(w->prov, w->dir_words, 0); pos != NONE;
+	     pos = bit_next(w->prov, w->dir_words, pos + 1)) {
+		size_t xi = b->dir_by_id[pos].idx;
+		enum team_policy pol = policy_of(b, xi);
 
-		if (key_source(have[i]) != SNAP_MS_PROVISIONING)
-			continue;
-		pol = policy_of(b, xi);
 		if (pol == TP_KEEP ||
 		    (pol == TP_MANAGED && bit_test(w->want, b->ss[b->ds[xi].slack].rank)))
 			continue;
@@ -1233,10 +1171,7 @@ static void emit_team(struct builder *b, size_t ti, struct team_work *w, const u
 		if (has_row(b, w, si, &tomb) && tomb)
 			push_team_change(b, ti, b->ss[si].dir, si, PLAN_SKIP);
 	}
-	for (size_t i = 0; i < nh; i++) {
-		bit_clear(w->row, key_member(have[i]));
-		bit_clear(w->tomb, key_member(have[i]));
-	}
+	rows_mark(w, rows, nr, 0);
 	memset(w->want, 0, w->want_words * sizeof(*w->want));
 }
 
@@ -1255,46 +1190,86 @@ static int tmap_cmp(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/* The rows of the managed teams, bucketed by team position: rows[at[tp]
+ * .. at[tp + 1]).  Two passes over the memberships (count, then place), so
+ * that nothing but the 4-byte rows is held. */
+static int bucket_rows(struct builder *b, const unsigned char *managed, size_t *at,
+		       uint32_t **out, size_t *n_rows)
+{
+	const struct snapshot *snap = b->in->snap;
+	size_t n = 0;
+	uint32_t *rows;
+
+	for (size_t i = 0; i < snap->n_memberships; i++) {
+		size_t tp = idkey_pos(b->team_by_id, snap->n_teams, snap->memberships[i].team_id);
+
+		if (tp != NONE && managed[tp]) {
+			at[tp + 1]++;
+			n++;
+		}
+	}
+	for (size_t tp = 0; tp < snap->n_teams; tp++)
+		at[tp + 1] += at[tp];
+	if (!(rows = malloc((n ? n : 1) * sizeof(*rows))))
+		return PV_ENOMEM;
+	for (size_t i = 0; i < snap->n_memberships; i++) {
+		const struct snap_membership *ms = &snap->memberships[i];
+		size_t tp = idkey_pos(b->team_by_id, snap->n_teams, ms->team_id), up;
+
+		if (tp == NONE || !managed[tp])
+			continue;
+		up = idkey_pos(b->dir_by_id, snap->n_users, ms->user_id);
+		rows[at[tp]++] = up == NONE ? ROW_NONE : row_make(up, (unsigned)ms->source & 3);
+	}
+	/* at[tp] is now where team tp ends: shift back to the starts. */
+	for (size_t tp = snap->n_teams; tp > 0; tp--)
+		at[tp] = at[tp - 1];
+	at[0] = 0;
+	*out = rows;
+	*n_rows = n;
+	return 0;
+}
+
 /* Pass 4c: team memberships of the managed teams (SPEC §1.7), straight
  * into the plan's compact team changes, team by team in team id order: a
- * bit set of the team's wanted members by Slack rank and its rows, sorted
- * by user id, say its changes in order, so no list of wanted pairs or of
- * changes is made and sorted apart. */
+ * bit set of the team's wanted members by Slack rank and bit sets of its
+ * rows by user id say its changes in order, so no list of wanted pairs or
+ * of changes is made and sorted apart. */
 static int emit_teams(struct builder *b)
 {
 	const struct snapshot *snap = b->in->snap;
 	const struct plan_config *c = b->cfg;
 	struct team_work w = { 0 };
-	struct keys have = { 0 };
 	struct tmap *maps = NULL;
 	unsigned char *managed = NULL;
-	uint32_t *dir_pos = NULL;
-	size_t n_maps = 0, bound, hi = 0, dir_words = bits_words(snap->n_users);
+	uint32_t *dir_pos = NULL, *rows = NULL;
+	size_t n_maps = 0, n_rows = 0, bound = 0, *at = NULL;
 	struct sync_plan *p = b->p;
 	int rc = 0;
 
 	if (!c->team_mapping_enabled || c->n_mappings == 0)
 		return 0;
-	if (snap->n_people >= PLAN_TC_NONE || snap->n_users >= PLAN_TC_NONE ||
-	    snap->n_teams + 1 >= KEY_MAX_TEAMS || p->n_actions >= PLAN_TC_NONE)
-		return PV_ENOMEM;  /* 4 billion people: the 32-bit indices */
+	if (snap->n_people >= PLAN_TC_NONE || snap->n_users >= ROW_MAX_USERS ||
+	    snap->n_teams >= PLAN_TC_NONE || p->n_actions >= PLAN_TC_NONE)
+		return PV_ENOMEM;  /* a billion users: the 32-bit indices */
 
 	maps = calloc(c->n_mappings, sizeof(*maps));
 	managed = calloc(snap->n_teams ? snap->n_teams : 1, 1);
+	at = calloc(snap->n_teams + 1, sizeof(*at));
 	dir_pos = calloc(snap->n_users ? snap->n_users : 1, sizeof(*dir_pos));
 	w.want_words = bits_words(b->n_order);
+	w.dir_words = bits_words(snap->n_users);
 	w.want = calloc(w.want_words, sizeof(*w.want));
-	w.row = calloc(dir_words, sizeof(*w.row));
-	w.tomb = calloc(dir_words, sizeof(*w.tomb));
+	w.row = calloc(w.dir_words, sizeof(*w.row));
+	w.tomb = calloc(w.dir_words, sizeof(*w.tomb));
+	w.prov = calloc(w.dir_words, sizeof(*w.prov));
 	p->create_of = calloc(snap->n_people, sizeof(*p->create_of));
-	if (!maps || !managed || !dir_pos || !w.want || !w.row || !w.tomb || !p->create_of) {
+	if (!maps || !managed || !at || !dir_pos || !w.want || !w.row || !w.tomb || !w.prov ||
+	    !p->create_of) {
 		rc = PV_ENOMEM;
 		goto out;
 	}
 	w.dir_pos = dir_pos;
-	/* At most a removal per row and a change per member of a mapped
-	 * group. */
-	bound = 0;
 	for (size_t i = 0; i < c->n_mappings; i++) {
 		size_t tp = idkey_pos(b->team_by_id, snap->n_teams, c->mappings[i].team_id);
 		const char *g = c->mappings[i].slack_group_id;
@@ -1308,42 +1283,30 @@ static int emit_teams(struct builder *b)
 			bound += snap->groups[gi].n_member_ids;
 	}
 	sort(maps, n_maps, sizeof(*maps), tmap_cmp);
-
-	/* What there is, in the managed teams, of users in the directory. */
 	for (size_t k = 0; k < snap->n_users; k++)
 		dir_pos[b->dir_by_id[k].idx] = (uint32_t)k;
-	for (size_t i = 0; i < snap->n_memberships; i++) {
-		const struct snap_membership *ms = &snap->memberships[i];
-		size_t tp = idkey_pos(b->team_by_id, snap->n_teams, ms->team_id), up;
-
-		if (tp == NONE || !managed[tp] ||
-		    (up = idkey_pos(b->dir_by_id, snap->n_users, ms->user_id)) == NONE)
-			continue;
-		if ((rc = keys_push(&have, ms_key(tp, up, (unsigned)ms->source & 3))))
-			goto out;
-	}
-	if ((rc = keys_sort(have.v, have.n)))
+	if ((rc = bucket_rows(b, managed, at, &rows, &n_rows)))
 		goto out;
 
 	for (size_t i = 0; i < snap->n_people; i++)
 		p->create_of[i] = b->ss[i].create_action == NONE ? PLAN_TC_NONE
 				  : (uint32_t)b->ss[i].create_action;
-	/* Pages of the bound that are never written cost no memory; the array
-	 * is cut to its size below. */
-	bound += have.n;
+	/* At most a removal per row and a change per member of a mapped
+	 * group.  Pages of the bound that are never written cost no memory;
+	 * the array is cut to its size below. */
+	bound += n_rows;
 	if (bound > SIZE_MAX / sizeof(*p->team_changes) ||
 	    !(p->team_changes = malloc((bound ? bound : 1) * sizeof(*p->team_changes)))) {
 		rc = PV_ENOMEM;
 		goto out;
 	}
 	for (size_t k = 0; k < n_maps;) {
-		size_t tp = maps[k].tp, h0 = hi;
+		size_t tp = maps[k].tp;
 
 		for (; k < n_maps && maps[k].tp == tp; k++)
 			if ((rc = each_member(b, c->mappings[maps[k].i].slack_group_id, want_member, &w)))
 				goto out;
-		hi = key_lower(have.v, h0, have.n, ms_key(tp + 1, 0, 0));
-		emit_team(b, b->team_by_id[tp].idx, &w, have.v + h0, hi - h0);
+		emit_team(b, b->team_by_id[tp].idx, &w, rows + at[tp], at[tp + 1] - at[tp]);
 	}
 	if (p->n_team_changes) {
 		void *v = realloc(p->team_changes, p->n_team_changes * sizeof(*p->team_changes));
@@ -1351,11 +1314,13 @@ static int emit_teams(struct builder *b)
 			p->team_changes = v;
 	}
 out:
+	free(w.prov);
 	free(w.tomb);
 	free(w.row);
 	free(w.want);
-	free(have.v);
+	free(rows);
 	free(dir_pos);
+	free(at);
 	free(managed);
 	free(maps);
 	return rc;
@@ -1423,6 +1388,11 @@ int sync_plan_build(const struct plan_input *in, struct sync_plan *out)
 
 	decide_linked(&b);
 	decide_unlinked(&b);
+	/* Matching is done: its maps go before the plan grows (12 MB of
+	 * 100,000 people and users, at a re-sync's peak in emit_teams). */
+	smap_free(&b.claims);
+	smap_free(&b.dir_by_email);
+	smap_free(&b.dir_by_link);
 	if ((rc = emit_people(&b)) || (rc = emit_left_workspace(&b)) || (rc = emit_teams(&b)))
 		goto out;
 

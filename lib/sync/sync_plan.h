@@ -139,9 +139,10 @@
  *
  * Cost: O(n log n) in users, groups and memberships (hash maps and sorting,
  * never a scan per user); transient memory of a few hundred bytes per user
- * and 8 bytes per wanted or existing membership of a managed team; the plan
- * keeps 88 bytes per person action and 16 per team change.  100,000 users
- * with 1.3 million mapped memberships plan in well under a second.
+ * and 4 bytes per existing membership of a managed team (wanted ones are a
+ * bit set per team); the plan keeps 88 bytes per person action and 16 per
+ * team change.  100,000 users with 1.3 million mapped memberships plan in
+ * well under a second.
  */
 #ifndef PV_SYNC_PLAN_H
 #define PV_SYNC_PLAN_H
