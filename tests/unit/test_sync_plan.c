@@ -1305,6 +1305,117 @@ static void test_order_does_not_depend_on_input_order(void **state)
 
 /* ----------------------------------------------------------- 100,000 */
 
+/* Teams of thousands (bit sets across many words): 3,000 linked users, T1
+ * <- S1 (every 2nd person, ids copied: found by value) + S2 (every 3rd, the
+ * people's own id strings: found by address), T2 <- S2.  T1 has a
+ * provisioning row for every 5th user, T2 a manual row (#8) and a
+ * tombstone (#10).  The counts and order are the rules' own; applying the
+ * changes and planning again gives none. */
+static int thousands_wanted(int team, size_t i)
+{
+	return team == 1 ? i % 2 == 0 || i % 3 == 0 : i % 3 == 0;
+}
+
+static void test_teams_of_thousands(void **state)
+{
+	enum { N = 3000 };
+	static const struct plan_mapping maps[] = { { "S2", 20 }, { "S1", 10 }, { "S2", 10 } };
+	struct big g;
+	struct plan_config cfg;
+	struct snapshot snap;
+	struct plan_input in;
+	struct sync_plan p;
+	struct plan_action tmp;
+	struct snap_team teams[2] = { { 20, "T2" }, { 10, "T1" } };
+	struct snap_group groups[2];
+	const char **s1 = calloc(N, sizeof(*s1)), **s2 = calloc(N, sizeof(*s2));
+	char (*copies)[24] = calloc(N, sizeof(*copies));
+	struct snap_membership *ms = calloc(2 * N, sizeof(*ms));
+	size_t n1 = 0, n2 = 0, n_ms = 0, rm = 0, add1 = 0, add2 = 0;
+	int64_t last_team = 0, last_key = -1;
+	int last_kind = -1;  /* the phase of the last change */
+
+	(void)state;
+	assert_non_null(s1);
+	assert_non_null(s2);
+	assert_non_null(copies);
+	assert_non_null(ms);
+	big_make(&g, N);
+	for (size_t i = 0; i < N; i++) {
+		if (thousands_wanted(1, i) && i % 2 == 0) {
+			snprintf(copies[n1], sizeof(copies[n1]), "%s", g.ids[i]);
+			s1[n1] = copies[n1];
+			n1++;
+		}
+		if (i % 3 == 0)
+			s2[n2++] = g.su[i].id;
+		if (i % 5 == 0)
+			ms[n_ms++] = (struct snap_membership){ 10, (int64_t)i + 1, SNAP_MS_PROVISIONING };
+		rm += i % 5 == 0 && !thousands_wanted(1, i);
+		add1 += thousands_wanted(1, i) && i % 5 != 0;
+		add2 += thousands_wanted(2, i) && i != 9;
+	}
+	ms[n_ms++] = (struct snap_membership){ 20, 8, SNAP_MS_MANUAL };
+	ms[n_ms++] = (struct snap_membership){ 20, 10, SNAP_MS_REMOVED_BY_HAND };
+	groups[0] = (struct snap_group){ .id = "S1", .enabled = 1, .member_ids = s1, .n_member_ids = n1 };
+	groups[1] = (struct snap_group){ .id = "S2", .enabled = 1, .member_ids = s2, .n_member_ids = n2 };
+	sync_plan_config_init(&cfg);
+	cfg.team_mapping_enabled = 1;
+	cfg.mappings = maps;
+	cfg.n_mappings = 3;
+	snap = (struct snapshot){ .users = g.users, .n_users = N, .people = g.su, .n_people = N,
+				  .teams = teams, .n_teams = 2, .groups = groups, .n_groups = 2,
+				  .memberships = ms, .n_memberships = n_ms };
+	in = (struct plan_input){ .snap = &snap, .config = &cfg };
+	assert_int_equal(sync_plan_build(&in, &p), 0);
+	assert_int_equal(p.n_actions, 0);
+	assert_int_equal(p.count[PLAN_REMOVE_FROM_TEAM], rm);
+	assert_int_equal(p.count[PLAN_ADD_TO_TEAM], add1 + add2);
+	assert_int_equal(p.count[PLAN_SKIP], 1);
+	for (size_t i = 0; i < sync_plan_size(&p); i++) {
+		const struct plan_action *a = sync_plan_at(&p, i, &tmp);
+		int64_t key = a->kind == PLAN_REMOVE_FROM_TEAM ? a->user->id : a->user->id - 1;
+
+		/* Within a team: removals, then additions, then the skip. */
+		int phase = a->kind == PLAN_REMOVE_FROM_TEAM ? 0 : a->kind == PLAN_ADD_TO_TEAM ? 1 : 2;
+
+		assert_non_null(a->team);
+		assert_true(a->team->id >= last_team);
+		if (a->team->id != last_team)
+			last_kind = -1, last_key = -1;
+		assert_true(phase >= last_kind);
+		if (phase == last_kind)
+			assert_true(key > last_key);  /* by user id, or by Slack id */
+		if (a->kind == PLAN_SKIP) {
+			assert_int_equal(a->reason, PLAN_R_REMOVED_BY_HAND);
+			assert_int_equal(a->user->id, 10);
+		}
+		last_team = a->team->id;
+		last_kind = phase;
+		last_key = key;
+		/* Applied: a removal clears its row, an addition makes one. */
+		if (a->kind == PLAN_REMOVE_FROM_TEAM) {
+			for (size_t k = 0; k < n_ms; k++)
+				if (ms[k].team_id == a->team->id && ms[k].user_id == a->user->id)
+					ms[k] = ms[--n_ms];
+		} else if (a->kind == PLAN_ADD_TO_TEAM) {
+			assert_true(n_ms < 2 * N);
+			ms[n_ms++] = (struct snap_membership){ a->team->id, a->user->id,
+							       SNAP_MS_PROVISIONING };
+		}
+	}
+	sync_plan_release(&p);
+	snap.n_memberships = n_ms;
+	assert_int_equal(sync_plan_build(&in, &p), 0);
+	assert_int_equal(p.n_team_changes, 1);  /* the tombstone's skip, every time */
+	sync_plan_release(&p);
+	big_free(&g);
+	free(ms);
+	free(copies);
+	free(s2);
+	free(s1);
+}
+
 static void test_hundred_thousand_users(void **state)
 {
 	enum { N = 100000 };
@@ -1420,6 +1531,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_replan_of_a_mirrored_directory_is_empty),
 		cmocka_unit_test(test_order_does_not_depend_on_input_order),
+		cmocka_unit_test(test_teams_of_thousands),
 		cmocka_unit_test(test_hundred_thousand_users),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_names_read_back),
