@@ -139,9 +139,11 @@ struct snapshot {
 	size_t n_memberships;
 	/* private: capacities of the arrays above */
 	size_t cap_people, cap_groups, cap_users, cap_teams, cap_memberships;
-	/* private: the people's ids, sorted, for snapshot_group_set_members;
-	 * built for n_indexed people (rebuilt when n_people differs). */
+	/* private: the people's ids, a hash index (id_index_mask + 1 slots)
+	 * for snapshot_group_set_members; built for n_indexed people (rebuilt
+	 * when n_people differs). */
 	const char **id_index;
+	size_t id_index_mask;
 	size_t n_indexed;
 };
 

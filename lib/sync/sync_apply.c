@@ -861,12 +861,13 @@ static int apply_batch(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t
 }
 
 /* What a run applies: acts made already (an approved held sync, read back
- * from its rows), or a plan's actions, converted one batch at a time into
- * a batch-sized buffer, so that a first sync of 1.4 million memberships
- * never holds a second copy of its plan (176 bytes an action). */
+ * from its rows), or a plan's actions (its compact team changes expanded
+ * as they come), converted one batch at a time into a batch-sized buffer,
+ * so that a first sync of 1.4 million memberships never holds a second
+ * copy of its plan (176 bytes an action). */
 struct act_source {
 	struct sync_act *acts;
-	const struct plan_action *plan;
+	const struct sync_plan *plan;
 };
 
 /* The acts of [from, to): the source's own, or the plan's converted into
@@ -874,16 +875,18 @@ struct act_source {
 static struct sync_act *source_view(const struct act_source *src, size_t from, size_t to,
 				    struct sync_act *buf)
 {
+	struct plan_action tmp;
+
 	if (src->acts)
 		return src->acts + from;
 	for (size_t i = from; i < to; i++)
-		sync_act_from_plan(&src->plan[i], &buf[i - from]);
+		sync_act_from_plan(sync_plan_at(src->plan, i, &tmp), &buf[i - from]);
 	return buf;
 }
 
 static enum plan_kind source_kind(const struct act_source *src, size_t i)
 {
-	return src->acts ? src->acts[i].kind : src->plan[i].kind;
+	return src->acts ? src->acts[i].kind : sync_plan_kind_at(src->plan, i);
 }
 
 static int64_t source_row_id(const struct act_source *src, size_t i)
@@ -1030,11 +1033,11 @@ int sync_apply(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n)
 	return apply_source(ctx, &src, n);
 }
 
-int sync_apply_plan(struct sync_apply_ctx *ctx, const struct plan_action *actions, size_t n)
+int sync_apply_plan(struct sync_apply_ctx *ctx, const struct sync_plan *plan)
 {
-	struct act_source src = { .plan = actions };
+	struct act_source src = { .plan = plan };
 
-	return apply_source(ctx, &src, n);
+	return apply_source(ctx, &src, sync_plan_size(plan));
 }
 
 struct plan_rows {
@@ -1057,10 +1060,10 @@ static int plan_rows_write(struct sync_apply_ctx *ctx, struct sync_report_row *r
 	return batch_tx(ctx, plan_rows_tx, &p);
 }
 
-int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct plan_action *actions, size_t n)
+int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct sync_plan *plan)
 {
-	size_t batch = ctx->batch ? ctx->batch : 200;
-	struct act_source src = { .plan = actions };
+	size_t batch = ctx->batch ? ctx->batch : 200, n = sync_plan_size(plan);
+	struct act_source src = { .plan = plan };
 	struct sync_report_row *rows = calloc(batch, sizeof(*rows));
 	struct sync_act *buf = calloc(batch, sizeof(*buf));
 	int rc = rows && buf ? 0 : PV_ENOMEM;

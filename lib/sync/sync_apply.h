@@ -112,14 +112,14 @@ void sync_act_from_plan(const struct plan_action *a, struct sync_act *out);
  * approved held sync, updating its planned row). */
 int sync_apply(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n);
 
-/* The same for a plan's actions, converted one batch at a time (no copy
- * of the whole plan is made); actions and what they point to must outlive
- * the call. */
-int sync_apply_plan(struct sync_apply_ctx *ctx, const struct plan_action *actions, size_t n);
+/* The same for a plan's actions in its order (sync_plan_at), converted
+ * one batch at a time (no copy of the whole plan is made); the plan and
+ * its input must outlive the call. */
+int sync_apply_plan(struct sync_apply_ctx *ctx, const struct sync_plan *plan);
 
 /* Writes a plan's actions as planned rows, changing nothing else (dry
  * run, held), converting them one batch at a time. */
-int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct plan_action *actions, size_t n);
+int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct sync_plan *plan);
 
 /* The report rows and held syncs' payloads: sync_report_rows.h
  * (sync_act_from_payload reads a payload back). */

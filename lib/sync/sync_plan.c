@@ -105,7 +105,10 @@ static struct smap_ent *smap_slot(const struct smap *m, const char *key)
 		struct smap_ent *e = &m->e[i];
 		if (!e->key)
 			return e;
-		if ((m->folded ? email_fold_cmp(e->key, key) : strcmp(e->key, key)) == 0)
+		/* The same pointer first: a group's members are the people's own
+		 * id strings (snapshot_group_set_members). */
+		if (e->key == key ||
+		    (m->folded ? email_fold_cmp(e->key, key) : strcmp(e->key, key)) == 0)
 			return e;
 		i = (i + 1) & m->mask;
 	}
@@ -128,6 +131,56 @@ static size_t smap_put(struct smap *m, const char *key, size_t val)
 		return e->val;
 	e->key = key;
 	e->val = val;
+	return NONE;
+}
+
+/* ---- a fixed-capacity map: a string's address -> index ----
+ * A group's members, in a snapshot read from the provider, are the very id
+ * strings of its people (snapshot_group_set_members): most of the 1.4
+ * million members of 200 mapped groups are found by address, without
+ * reading or hashing the string.  Any other address misses, and the caller
+ * asks an smap by value. */
+
+struct pmap {
+	struct smap_ent *e;
+	size_t mask;
+};
+
+static size_t pmap_hash(const char *key)
+{
+	uint64_t x = (uint64_t)(uintptr_t)key;  /* a 64-bit finalizer (murmur3) */
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return (size_t)x;
+}
+
+static int pmap_init(struct pmap *m, size_t n)
+{
+	struct smap s;
+	int rc = smap_init(&s, n, 0);
+
+	m->e = s.e;
+	m->mask = s.mask;
+	return rc;
+}
+
+static void pmap_put(struct pmap *m, const char *key, size_t val)
+{
+	size_t i = pmap_hash(key) & m->mask;
+
+	while (m->e[i].key && m->e[i].key != key)
+		i = (i + 1) & m->mask;
+	if (!m->e[i].key)
+		m->e[i] = (struct smap_ent){ key, val };
+}
+
+static size_t pmap_get(const struct pmap *m, const char *key)
+{
+	for (size_t i = pmap_hash(key) & m->mask; m->e[i].key; i = (i + 1) & m->mask)
+		if (m->e[i].key == key)
+			return m->e[i].val;
 	return NONE;
 }
 
@@ -193,28 +246,6 @@ static int idkey_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* Index of the first entry with this id, or NONE. */
-static size_t idkey_find(const struct idkey *v, size_t n, int64_t id)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && v[lo].id == id ? v[lo].idx : NONE;
-}
-
-static int i64_cmp(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 struct strkey {
 	const char *s;
 	size_t idx;
@@ -227,13 +258,6 @@ static int strkey_cmp(const void *a, const void *b)
 	return strcmp(x->s, y->s);
 }
 
-/* A membership row, or a wanted one: (team, user id or Slack rank). */
-struct pair {
-	int64_t team;
-	int64_t key;
-	int source;
-};
-
 /* qsort without the NULL-base-with-zero-count case the C library forbids. */
 static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
 {
@@ -241,53 +265,42 @@ static void sort(void *base, size_t n, size_t size, int (*cmp)(const void *, con
 		qsort(base, n, size, cmp);
 }
 
-static int pair_cmp(const void *a, const void *b)
+/* Position of id in v (sorted by idkey_cmp), or NONE. */
+static size_t idkey_pos(const struct idkey *v, size_t n, int64_t id)
 {
-	const struct pair *x = a, *y = b;
+	size_t lo = 0, hi = n;
 
-	if (x->team != y->team)
-		return x->team < y->team ? -1 : 1;
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[lo].id == id ? lo : NONE;
 }
 
-static const struct pair *pair_find(const struct pair *v, size_t n, int64_t team, int64_t key)
-{
-	struct pair k = { team, key, 0 };
+/* ---- rows of managed teams ----
+ * An existing membership (or tombstone) of a managed team, bucketed by
+ * team: the user's position in user id order and the row's source, in 4
+ * bytes (a re-sync with 200 mapped teams reads 1.3 million of them).
+ * emit_teams checks that the positions fit. */
+#define ROW_MAX_USERS ((size_t)1 << 30)
+#define ROW_NONE UINT32_MAX    /* a row of a user the directory does not hold */
 
-	return n ? bsearch(&k, v, n, sizeof(*v), pair_cmp) : NULL;
+static uint32_t row_make(size_t pos, unsigned source)
+{
+	return (uint32_t)(pos << 2 | source);
 }
 
-/* A team action before emission, sorted: team, removals first, then key.
- * 24 bytes: a first sync with 200 mapped teams holds 1.4 million of them
- * next to the plan's actions, at the plan's peak.  The indices fit 32 bits
- * (emit_teams checks); an addition is exactly a tact with a Slack index. */
-#define TACT_NONE UINT32_MAX
-/* On tact.slack: an addition an administrator undid by hand (a tombstone,
- * SPEC §7.7): it becomes a skip removed_by_hand, never an addition. */
-#define TACT_HAND 0x80000000u
-
-struct tact {
-	int64_t team;
-	int64_t key;     /* user id for a removal, Slack rank for an addition */
-	uint32_t dir;    /* directory index, TACT_NONE: a user created by the plan */
-	uint32_t slack;  /* Slack index of an addition, TACT_NONE for a removal */
-};
-
-static int tact_cmp(const void *a, const void *b)
+static size_t row_pos(uint32_t r)
 {
-	const struct tact *x = a, *y = b;
-	/* Within a team: removals, additions, then the skips of pairs removed
-	 * by hand. */
-	int xa = x->slack == TACT_NONE ? 0 : x->slack & TACT_HAND ? 2 : 1;
-	int ya = y->slack == TACT_NONE ? 0 : y->slack & TACT_HAND ? 2 : 1;
+	return r >> 2;
+}
 
-	if (x->team != y->team)
-		return x->team < y->team ? -1 : 1;
-	if (xa != ya)
-		return xa - ya;
-	return x->key < y->key ? -1 : x->key > y->key;
+static unsigned row_source(uint32_t r)
+{
+	return r & 3;
 }
 
 /* ---- the builder ---- */
@@ -342,6 +355,7 @@ struct builder {
 	struct strkey *order;      /* unique Slack users by id */
 	size_t n_order;
 	struct smap slack_by_id;
+	struct pmap slack_by_addr;   /* the same, by the id's address */
 	struct smap dir_by_link;
 	struct smap dir_by_email;
 	struct smap claims;        /* folded e-mail -> Slack user */
@@ -597,6 +611,7 @@ static int build_indexes(struct builder *b)
 	if (!b->ss || !b->ds || !b->order || !b->dir_by_id || !b->team_by_id)
 		return PV_ENOMEM;
 	if ((rc = smap_init(&b->slack_by_id, in->snap->n_people, 0)) ||
+	    (rc = pmap_init(&b->slack_by_addr, in->snap->n_groups ? in->snap->n_people : 0)) ||
 	    (rc = smap_init(&b->claims, in->snap->n_people, 1)) ||
 	    (rc = smap_init(&b->dir_by_link, in->snap->n_users, 0)) ||
 	    (rc = smap_init(&b->dir_by_email, in->snap->n_users, 1)) ||
@@ -617,6 +632,8 @@ static int build_indexes(struct builder *b)
 			st->scope = SC_IGNORED;  /* a duplicate: first one counts */
 			continue;
 		}
+		if (in->snap->n_groups)  /* first occurrences only, as by value */
+			pmap_put(&b->slack_by_addr, u->id, i);
 		b->order[b->n_order++] = (struct strkey){ u->id, i };
 	}
 	sort(b->order, b->n_order, sizeof(*b->order), strkey_cmp);
@@ -677,7 +694,11 @@ static int each_member(struct builder *b, const char *group_id,
 		return 0;
 	g = &b->in->snap->groups[gi];
 	for (size_t k = 0; g->member_ids && k < g->n_member_ids; k++) {
-		size_t si = g->member_ids[k] ? smap_get(&b->slack_by_id, g->member_ids[k]) : NONE;
+		const char *id = g->member_ids[k];
+		size_t si = id ? pmap_get(&b->slack_by_addr, id) : NONE;
+
+		if (id && si == NONE)
+			si = smap_get(&b->slack_by_id, id);
 		if (si != NONE && (rc = fn(b, si, arg)))
 			return rc;
 	}
@@ -709,8 +730,8 @@ static enum scope scope_of(struct builder *b, const struct snap_person *u, int i
 		return SC_LEFT_SCOPE;
 	if (c->members_mode == PLAN_MEMBERS_GROUPS && !in_groups)
 		return SC_LEFT_SCOPE;
-	if (smap_get(&b->excl_id, u->id) != NONE ||
-	    (nonempty(u->email) && smap_get(&b->excl_email, u->email) != NONE))
+	if (c->n_exclude && (smap_get(&b->excl_id, u->id) != NONE ||
+			     (nonempty(u->email) && smap_get(&b->excl_email, u->email) != NONE)))
 		return SC_EXCLUDED;
 	/* Without an e-mail the domain is unknown: the person stays in scope and
 	 * is then skipped (no_email) or kept as linked. */
@@ -999,177 +1020,309 @@ static enum team_policy policy_of(struct builder *b, size_t xi)
 	return TP_OUT;
 }
 
-struct vec {
-	void *v;
-	size_t n, cap, size;
-};
+/* Bit sets over Slack ranks and directory positions. */
+#define WORD_BITS 64
 
-static void *vec_push(struct vec *v)
+static size_t bits_words(size_t n)
 {
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 64;
-		void *p = realloc(v->v, cap * v->size);
-		if (!p)
-			return NULL;
-		v->v = p;
-		v->cap = cap;
-	}
-	return (char *)v->v + v->n++ * v->size;
+	return n / WORD_BITS + 1;
 }
 
-struct want_arg {
-	struct vec *want;
-	int64_t team;
+static void bit_set(uint64_t *w, size_t i)
+{
+	w[i / WORD_BITS] |= (uint64_t)1 << (i % WORD_BITS);
+}
+
+static void bit_clear(uint64_t *w, size_t i)
+{
+	w[i / WORD_BITS] &= ~((uint64_t)1 << (i % WORD_BITS));
+}
+
+static int bit_test(const uint64_t *w, size_t i)
+{
+	return (w[i / WORD_BITS] >> (i % WORD_BITS)) & 1;
+}
+
+/* The set bit after i - 1 (from i on), or NONE: walks the ranks of a team's
+ * wanted members in Slack id order. */
+static size_t bit_next(const uint64_t *w, size_t nwords, size_t i)
+{
+	size_t k = i / WORD_BITS;
+	uint64_t x;
+
+	if (k >= nwords)
+		return NONE;
+	x = w[k] & (~(uint64_t)0 << (i % WORD_BITS));
+	while (!x) {
+		if (++k >= nwords)
+			return NONE;
+		x = w[k];
+	}
+	return k * WORD_BITS + (size_t)__builtin_ctzll(x);
+}
+
+/* What the team changes of one managed team are made from. */
+struct team_work {
+	uint64_t *want;        /* bits by Slack rank: wanted members */
+	size_t want_words;
+	/* Bits by directory position: the team's rows, its tombstones, its
+	 * provisioning memberships. */
+	uint64_t *row, *tomb, *prov;
+	size_t dir_words;
+	const uint32_t *dir_pos;
 };
 
 static int want_member(struct builder *b, size_t si, void *arg)
 {
-	struct want_arg *w = arg;
-	struct pair *p;
+	struct team_work *w = arg;
 
-	if (b->ss[si].scope != SC_IN || !fate_managed(b->ss[si].fate))
-		return 0;
-	if (!(p = vec_push(w->want)))
-		return PV_ENOMEM;
-	*p = (struct pair){ w->team, (int64_t)b->ss[si].rank, 0 };
+	if (b->ss[si].scope == SC_IN && fate_managed(b->ss[si].fate))
+		bit_set(w->want, b->ss[si].rank);
 	return 0;
 }
 
-/* Pass 4c: team memberships of the managed teams (SPEC §1.7). */
+static void push_team_change(struct builder *b, size_t ti, size_t xi, size_t si,
+			     enum plan_kind kind)
+{
+	struct sync_plan *p = b->p;
+
+	p->team_changes[p->n_team_changes++] = (struct plan_team_change){
+		(uint32_t)ti, xi == NONE ? PLAN_TC_NONE : (uint32_t)xi,
+		si == NONE ? PLAN_TC_NONE : (uint32_t)si, (uint8_t)kind };
+	p->count[kind]++;
+}
+
+/* Whether the wanted member at Slack index si has a row in the team (*tomb:
+ * that row is a hand removal's tombstone).  A person this plan creates has
+ * none. */
+static int has_row(struct builder *b, const struct team_work *w, size_t si, int *tomb)
+{
+	size_t pos;
+
+	if (b->ss[si].fate == F_CREATE)
+		return 0;
+	pos = w->dir_pos[b->ss[si].dir];
+	*tomb = bit_test(w->tomb, pos);
+	return bit_test(w->row, pos);
+}
+
+/* Sets (or, with on = 0, clears) the bits of a team's rows. */
+static void rows_mark(struct team_work *w, const uint32_t *rows, size_t nr, int on)
+{
+	for (size_t i = 0; i < nr; i++) {
+		size_t pos = row_pos(rows[i]);
+
+		if (rows[i] == ROW_NONE)
+			continue;
+		if (!on) {
+			bit_clear(w->row, pos);
+			bit_clear(w->tomb, pos);
+			bit_clear(w->prov, pos);
+			continue;
+		}
+		bit_set(w->row, pos);
+		if (row_source(rows[i]) == SNAP_MS_REMOVED_BY_HAND)
+			bit_set(w->tomb, pos);
+		else if (row_source(rows[i]) == SNAP_MS_PROVISIONING)
+			bit_set(w->prov, pos);
+	}
+}
+
+/* The team changes of the managed team ti, whose wanted members are in
+ * w->want and whose rows are rows[0..nr), in no order. */
+static void emit_team(struct builder *b, size_t ti, struct team_work *w, const uint32_t *rows,
+		      size_t nr)
+{
+	size_t hands = 0;
+	int tomb = 0;
+
+	rows_mark(w, rows, nr, 1);
+	/* Removals, by user id: provisioning memberships nobody wants any
+	 * more. */
+	for (size_t pos = bit_next(w->prov, w->dir_words, 0); pos != NONE;
+	     pos = bit_next(w->prov, w->dir_words, pos + 1)) {
+		size_t xi = b->dir_by_id[pos].idx;
+		enum team_policy pol = policy_of(b, xi);
+
+		if (pol == TP_KEEP ||
+		    (pol == TP_MANAGED && bit_test(w->want, b->ss[b->ds[xi].slack].rank)))
+			continue;
+		push_team_change(b, ti, xi, NONE, PLAN_REMOVE_FROM_TEAM);
+	}
+	/* Additions, by Slack id: wanted pairs with no row at all (manual,
+	 * provisioning or a hand removal's tombstone). */
+	for (size_t r = bit_next(w->want, w->want_words, 0); r != NONE;
+	     r = bit_next(w->want, w->want_words, r + 1)) {
+		size_t si = b->order[r].idx;
+
+		if (has_row(b, w, si, &tomb)) {
+			hands += tomb;
+			continue;
+		}
+		push_team_change(b, ti, b->ss[si].fate == F_CREATE ? NONE : b->ss[si].dir, si,
+				 PLAN_ADD_TO_TEAM);
+	}
+	/* Then the pairs an administrator removed by hand: kept out, and the
+	 * report says so each time. */
+	for (size_t r = hands ? bit_next(w->want, w->want_words, 0) : NONE; r != NONE;
+	     r = bit_next(w->want, w->want_words, r + 1)) {
+		size_t si = b->order[r].idx;
+
+		if (has_row(b, w, si, &tomb) && tomb)
+			push_team_change(b, ti, b->ss[si].dir, si, PLAN_SKIP);
+	}
+	rows_mark(w, rows, nr, 0);
+	memset(w->want, 0, w->want_words * sizeof(*w->want));
+}
+
+/* A mapping by team position, for taking a team's mappings together. */
+struct tmap {
+	size_t tp;
+	size_t i;
+};
+
+static int tmap_cmp(const void *a, const void *b)
+{
+	const struct tmap *x = a, *y = b;
+
+	if (x->tp != y->tp)
+		return x->tp < y->tp ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* The rows of the managed teams, bucketed by team position: rows[at[tp]
+ * .. at[tp + 1]).  Two passes over the memberships (count, then place), so
+ * that nothing but the 4-byte rows is held. */
+static int bucket_rows(struct builder *b, const unsigned char *managed, size_t *at,
+		       uint32_t **out, size_t *n_rows)
+{
+	const struct snapshot *snap = b->in->snap;
+	size_t n = 0;
+	uint32_t *rows;
+
+	for (size_t i = 0; i < snap->n_memberships; i++) {
+		size_t tp = idkey_pos(b->team_by_id, snap->n_teams, snap->memberships[i].team_id);
+
+		if (tp != NONE && managed[tp]) {
+			at[tp + 1]++;
+			n++;
+		}
+	}
+	for (size_t tp = 0; tp < snap->n_teams; tp++)
+		at[tp + 1] += at[tp];
+	if (!(rows = malloc((n ? n : 1) * sizeof(*rows))))
+		return PV_ENOMEM;
+	for (size_t i = 0; i < snap->n_memberships; i++) {
+		const struct snap_membership *ms = &snap->memberships[i];
+		size_t tp = idkey_pos(b->team_by_id, snap->n_teams, ms->team_id), up;
+
+		if (tp == NONE || !managed[tp])
+			continue;
+		up = idkey_pos(b->dir_by_id, snap->n_users, ms->user_id);
+		rows[at[tp]++] = up == NONE ? ROW_NONE : row_make(up, (unsigned)ms->source & 3);
+	}
+	/* at[tp] is now where team tp ends: shift back to the starts. */
+	for (size_t tp = snap->n_teams; tp > 0; tp--)
+		at[tp] = at[tp - 1];
+	at[0] = 0;
+	*out = rows;
+	*n_rows = n;
+	return 0;
+}
+
+/* Pass 4c: team memberships of the managed teams (SPEC §1.7), straight
+ * into the plan's compact team changes, team by team in team id order: a
+ * bit set of the team's wanted members by Slack rank and bit sets of its
+ * rows by user id say its changes in order, so no list of wanted pairs or
+ * of changes is made and sorted apart. */
 static int emit_teams(struct builder *b)
 {
-	const struct plan_input *in = b->in;
+	const struct snapshot *snap = b->in->snap;
 	const struct plan_config *c = b->cfg;
-	struct vec want = { NULL, 0, 0, sizeof(struct pair) };
-	struct vec managed = { NULL, 0, 0, sizeof(int64_t) };
-	struct vec acts = { NULL, 0, 0, sizeof(struct tact) };
-	struct pair *have = NULL;
-	struct tact *t;
+	struct team_work w = { 0 };
+	struct tmap *maps = NULL;
+	unsigned char *managed = NULL;
+	uint32_t *dir_pos = NULL, *rows = NULL;
+	size_t n_maps = 0, n_rows = 0, bound = 0, *at = NULL;
+	struct sync_plan *p = b->p;
 	int rc = 0;
 
 	if (!c->team_mapping_enabled || c->n_mappings == 0)
 		return 0;
-	if (in->snap->n_people >= TACT_HAND || in->snap->n_users >= TACT_NONE)
-		return PV_ENOMEM;  /* 4 billion people: struct tact's indices */
+	if (snap->n_people >= PLAN_TC_NONE || snap->n_users >= ROW_MAX_USERS ||
+	    snap->n_teams >= PLAN_TC_NONE || p->n_actions >= PLAN_TC_NONE)
+		return PV_ENOMEM;  /* a billion users: the 32-bit indices */
 
-	for (size_t i = 0; i < c->n_mappings; i++) {
-		const struct plan_mapping *m = &c->mappings[i];
-		struct want_arg w = { &want, m->team_id };
-		int64_t *id;
-
-		if (idkey_find(b->team_by_id, in->snap->n_teams, m->team_id) == NONE)
-			continue;  /* the team is gone: nothing to manage */
-		if (!(id = vec_push(&managed))) {
-			rc = PV_ENOMEM;
-			goto out;
-		}
-		*id = m->team_id;
-		if ((rc = each_member(b, m->slack_group_id, want_member, &w)))
-			goto out;
-	}
-	sort(want.v, want.n, want.size, pair_cmp);
-	sort(managed.v, managed.n, managed.size, i64_cmp);
-
-	have = calloc(in->snap->n_memberships ? in->snap->n_memberships : 1, sizeof(*have));
-	if (!have) {
+	maps = calloc(c->n_mappings, sizeof(*maps));
+	managed = calloc(snap->n_teams ? snap->n_teams : 1, 1);
+	at = calloc(snap->n_teams + 1, sizeof(*at));
+	dir_pos = calloc(snap->n_users ? snap->n_users : 1, sizeof(*dir_pos));
+	w.want_words = bits_words(b->n_order);
+	w.dir_words = bits_words(snap->n_users);
+	w.want = calloc(w.want_words, sizeof(*w.want));
+	w.row = calloc(w.dir_words, sizeof(*w.row));
+	w.tomb = calloc(w.dir_words, sizeof(*w.tomb));
+	w.prov = calloc(w.dir_words, sizeof(*w.prov));
+	p->create_of = calloc(snap->n_people, sizeof(*p->create_of));
+	if (!maps || !managed || !at || !dir_pos || !w.want || !w.row || !w.tomb || !w.prov ||
+	    !p->create_of) {
 		rc = PV_ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < in->snap->n_memberships; i++) {
-		const struct snap_membership *ms = &in->snap->memberships[i];
-		have[i] = (struct pair){ ms->team_id, ms->user_id, (int)ms->source };
+	w.dir_pos = dir_pos;
+	for (size_t i = 0; i < c->n_mappings; i++) {
+		size_t tp = idkey_pos(b->team_by_id, snap->n_teams, c->mappings[i].team_id);
+		const char *g = c->mappings[i].slack_group_id;
+		size_t gi = g ? smap_get(&b->groups, g) : NONE;
+
+		if (tp == NONE)
+			continue;  /* the team is gone: nothing to manage */
+		managed[tp] = 1;
+		maps[n_maps++] = (struct tmap){ tp, i };
+		if (gi != NONE)
+			bound += snap->groups[gi].n_member_ids;
 	}
-	sort(have, in->snap->n_memberships, sizeof(*have), pair_cmp);
-
-	/* Removals: provisioning memberships nobody wants any more. */
-	for (size_t i = 0; i < in->snap->n_memberships; i++) {
-		const struct pair *h = &have[i];
-		size_t xi;
-		enum team_policy pol;
-		int keep;
-
-		if (h->source != SNAP_MS_PROVISIONING)
-			continue;
-		if (!managed.n || !bsearch(&h->team, managed.v, managed.n, sizeof(int64_t), i64_cmp))
-			continue;
-		if ((xi = idkey_find(b->dir_by_id, in->snap->n_users, h->key)) == NONE)
-			continue;
-		pol = policy_of(b, xi);
-		keep = pol == TP_KEEP ||
-		       (pol == TP_MANAGED &&
-			pair_find(want.v, want.n, h->team,
-				  (int64_t)b->ss[b->ds[xi].slack].rank));
-		if (keep)
-			continue;
-		if (!(t = vec_push(&acts))) {
-			rc = PV_ENOMEM;
-			goto out;
-		}
-		*t = (struct tact){ h->team, h->key, (uint32_t)xi, TACT_NONE };
-	}
-	/* Additions: wanted pairs with no row at all (manual, provisioning or a
-	 * hand removal's tombstone). */
-	for (size_t i = 0; i < want.n; i++) {
-		const struct pair *w = &((const struct pair *)want.v)[i];
-		size_t si = b->order[w->key].idx;
-		size_t xi = b->ss[si].dir;
-
-		if (i > 0 && pair_cmp(w, w - 1) == 0)
-			continue;  /* several groups map to this team */
-		const struct pair *h = NULL;
-
-		if (b->ss[si].fate != F_CREATE &&
-		    (h = pair_find(have, in->snap->n_memberships, w->team, in->snap->users[xi].id)) &&
-		    h->source != SNAP_MS_REMOVED_BY_HAND)
-			continue;
-		if (!(t = vec_push(&acts))) {
-			rc = PV_ENOMEM;
-			goto out;
-		}
-		/* h here is a tombstone: an administrator removed this pair by
-		 * hand; it is kept out, and the report says so each time. */
-		*t = (struct tact){ w->team, w->key, b->ss[si].fate == F_CREATE ? TACT_NONE : (uint32_t)xi,
-				    (uint32_t)si | (h ? TACT_HAND : 0) };
-	}
-
-	/* What was wanted and what there is are decided: freed before the
-	 * actions grow, at the plan's peak (1.4 million pairs of each in a
-	 * first sync with mapped teams), and room made for the team changes
-	 * at once rather than by doubling. */
-	free(have);
-	have = NULL;
-	free(want.v);
-	want.v = NULL;
-	if ((rc = reserve_actions(b, acts.n)))
+	sort(maps, n_maps, sizeof(*maps), tmap_cmp);
+	for (size_t k = 0; k < snap->n_users; k++)
+		dir_pos[b->dir_by_id[k].idx] = (uint32_t)k;
+	if ((rc = bucket_rows(b, managed, at, &rows, &n_rows)))
 		goto out;
-	sort(acts.v, acts.n, acts.size, tact_cmp);
-	for (size_t i = 0; i < acts.n; i++) {
-		const struct tact *ta = &((const struct tact *)acts.v)[i];
-		size_t ti = idkey_find(b->team_by_id, in->snap->n_teams, ta->team);
-		int add = ta->slack != TACT_NONE;
-		int hand = add && (ta->slack & TACT_HAND);
-		uint32_t si = add ? ta->slack & ~TACT_HAND : 0;
-		struct plan_action *a = push_action(b, hand ? PLAN_SKIP
-						    : add ? PLAN_ADD_TO_TEAM : PLAN_REMOVE_FROM_TEAM,
-						    hand ? PLAN_R_REMOVED_BY_HAND
-						    : add ? PLAN_R_IN_MAPPED_GROUP
-						    : PLAN_R_NOT_IN_MAPPED_GROUP);
-		if (!a) {
-			rc = PV_ENOMEM;
-			goto out;
-		}
-		a->team = &in->snap->teams[ti];
-		a->user = ta->dir != TACT_NONE ? &in->snap->users[ta->dir] : NULL;
-		if (add) {
-			a->slack = &in->snap->people[si];
-			a->created_by = ta->dir == TACT_NONE ? b->ss[si].create_action : PLAN_NO_ACTION;
-		}
+
+	for (size_t i = 0; i < snap->n_people; i++)
+		p->create_of[i] = b->ss[i].create_action == NONE ? PLAN_TC_NONE
+				  : (uint32_t)b->ss[i].create_action;
+	/* At most a removal per row and a change per member of a mapped
+	 * group.  Pages of the bound that are never written cost no memory;
+	 * the array is cut to its size below. */
+	bound += n_rows;
+	if (bound > SIZE_MAX / sizeof(*p->team_changes) ||
+	    !(p->team_changes = malloc((bound ? bound : 1) * sizeof(*p->team_changes)))) {
+		rc = PV_ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < n_maps;) {
+		size_t tp = maps[k].tp;
+
+		for (; k < n_maps && maps[k].tp == tp; k++)
+			if ((rc = each_member(b, c->mappings[maps[k].i].slack_group_id, want_member, &w)))
+				goto out;
+		emit_team(b, b->team_by_id[tp].idx, &w, rows + at[tp], at[tp + 1] - at[tp]);
+	}
+	if (p->n_team_changes) {
+		void *v = realloc(p->team_changes, p->n_team_changes * sizeof(*p->team_changes));
+		if (v)
+			p->team_changes = v;
 	}
 out:
-	free(have);
-	free(acts.v);
-	free(managed.v);
-	free(want.v);
+	free(w.prov);
+	free(w.tomb);
+	free(w.row);
+	free(w.want);
+	free(rows);
+	free(dir_pos);
+	free(at);
+	free(managed);
+	free(maps);
 	return rc;
 }
 
@@ -1206,6 +1359,7 @@ int sync_plan_build(const struct plan_input *in, struct sync_plan *out)
 	b.in = in;
 	b.cfg = in->config;
 	b.p = out;
+	out->snap = in->snap;
 	if (in->snap->n_people == 0) {
 		rc = PV_EINVAL;
 		out->why = "sync plan: the Slack user list is empty";
@@ -1234,6 +1388,11 @@ int sync_plan_build(const struct plan_input *in, struct sync_plan *out)
 
 	decide_linked(&b);
 	decide_unlinked(&b);
+	/* Matching is done: its maps go before the plan grows (12 MB of
+	 * 100,000 people and users, at a re-sync's peak in emit_teams). */
+	smap_free(&b.claims);
+	smap_free(&b.dir_by_email);
+	smap_free(&b.dir_by_link);
 	if ((rc = emit_people(&b)) || (rc = emit_left_workspace(&b)) || (rc = emit_teams(&b)))
 		goto out;
 
@@ -1257,6 +1416,7 @@ out:
 	smap_free(&b.dir_by_email);
 	smap_free(&b.dir_by_link);
 	smap_free(&b.slack_by_id);
+	free(b.slack_by_addr.e);
 	free(b.team_by_id);
 	free(b.dir_by_id);
 	free(b.order);
@@ -1284,7 +1444,43 @@ void sync_plan_release(struct sync_plan *p)
 	}
 	free(p->change_store);
 	free(p->actions);
+	free(p->team_changes);
+	free(p->create_of);
 	memset(p, 0, sizeof(*p));
+}
+
+size_t sync_plan_size(const struct sync_plan *p)
+{
+	return p->n_actions + p->n_team_changes;
+}
+
+const struct plan_action *sync_plan_at(const struct sync_plan *p, size_t i,
+				       struct plan_action *tmp)
+{
+	const struct plan_team_change *c;
+
+	if (i < p->n_actions)
+		return &p->actions[i];
+	c = &p->team_changes[i - p->n_actions];
+	memset(tmp, 0, sizeof(*tmp));
+	tmp->kind = (enum plan_kind)c->kind;
+	tmp->reason = c->kind == PLAN_ADD_TO_TEAM ? PLAN_R_IN_MAPPED_GROUP
+		    : c->kind == PLAN_REMOVE_FROM_TEAM ? PLAN_R_NOT_IN_MAPPED_GROUP
+		    : PLAN_R_REMOVED_BY_HAND;
+	tmp->team = &p->snap->teams[c->team];
+	tmp->user = c->user != PLAN_TC_NONE ? &p->snap->users[c->user] : NULL;
+	tmp->slack = c->person != PLAN_TC_NONE ? &p->snap->people[c->person] : NULL;
+	tmp->created_by = PLAN_NO_ACTION;
+	if (c->user == PLAN_TC_NONE && c->person != PLAN_TC_NONE &&
+	    p->create_of[c->person] != PLAN_TC_NONE)
+		tmp->created_by = p->create_of[c->person];
+	return tmp;
+}
+
+enum plan_kind sync_plan_kind_at(const struct sync_plan *p, size_t i)
+{
+	return i < p->n_actions ? p->actions[i].kind
+	       : (enum plan_kind)p->team_changes[i - p->n_actions].kind;
 }
 
 void sync_plan_config_init(struct plan_config *c)

@@ -34,6 +34,11 @@
  *   3. team changes, by team id; within a team removals (by user id), then
  *      additions (by Slack id), then the skips removed_by_hand of pairs an
  *      administrator removed by hand (by Slack id).
+ *   Items 1 and 2 are plan->actions[]; item 3 is plan->team_changes[], in
+ *   a compact form (struct plan_team_change: a first sync with 200 mapped
+ *   teams plans 1.3 million of them, and a struct plan_action each was most
+ *   of the sync's memory).  sync_plan_at walks the whole order, expanding a
+ *   team change into a struct plan_action.
  *
  * Rules (the decisions a reviewer should know; SPEC sections in brackets)
  *   Scope [§2.2, §7.4]: a Slack user is in scope when it is a person (not
@@ -134,8 +139,10 @@
  *
  * Cost: O(n log n) in users, groups and memberships (hash maps and sorting,
  * never a scan per user); transient memory of a few hundred bytes per user
- * plus about 150 bytes per action.  100,000 users plan in well under a
- * second.
+ * and 4 bytes per existing membership of a managed team (wanted ones are a
+ * bit set per team); the plan keeps 88 bytes per person action and 16 per
+ * team change.  100,000 users with 1.3 million mapped memberships plan in
+ * well under a second.
  */
 #ifndef PV_SYNC_PLAN_H
 #define PV_SYNC_PLAN_H
@@ -317,11 +324,30 @@ struct plan_action {
 	unsigned shortened;
 };
 
+/* A team change (order item 3), by index into the plan's input snapshot:
+ * 16 bytes where a struct plan_action is 88.  sync_plan_at expands one:
+ * kind and reason, user, slack, team and created_by as described above. */
+#define PLAN_TC_NONE UINT32_MAX
+
+struct plan_team_change {
+	uint32_t team;      /* index into snap->teams */
+	uint32_t user;      /* index into snap->users; PLAN_TC_NONE: a person this
+			     * plan creates (then person's create action says) */
+	uint32_t person;    /* index into snap->people; PLAN_TC_NONE for a removal */
+	uint8_t kind;       /* PLAN_ADD_TO_TEAM (in_mapped_group),
+			     * PLAN_REMOVE_FROM_TEAM (not_in_mapped_group) or
+			     * PLAN_SKIP (removed_by_hand) */
+};
+
 struct plan_arena;
 
 struct sync_plan {
+	/* The person actions (order items 1 and 2): everything but the team
+	 * changes, which follow them in the plan's order. */
 	struct plan_action *actions;
 	size_t n_actions;
+	struct plan_team_change *team_changes;
+	size_t n_team_changes;
 	size_t count[PLAN_KIND_COUNT];  /* actions per kind */
 	size_t active_provisioned;       /* the guard's denominator */
 	int held;                        /* §2.6 guard tripped */
@@ -330,6 +356,9 @@ struct sync_plan {
 	struct plan_change *change_store;
 	size_t n_change_store;
 	struct plan_arena *arena;
+	const struct snapshot *snap;     /* the input, for the team changes */
+	uint32_t *create_of;             /* per person: its create action, or
+					  * PLAN_TC_NONE; NULL without team changes */
 };
 
 /* Computes the plan of *in into *out (which need not be initialised).  On
@@ -338,6 +367,18 @@ int sync_plan_build(const struct plan_input *in, struct sync_plan *out);
 
 /* Frees what the plan owns and empties it; NULL or an empty plan is fine. */
 void sync_plan_release(struct sync_plan *p);
+
+/* The number of actions in the plan's order: n_actions + n_team_changes. */
+size_t sync_plan_size(const struct sync_plan *p);
+
+/* Action i (< sync_plan_size) of the plan's order: &p->actions[i], or team
+ * change i - n_actions expanded into *tmp, which is returned.  The result
+ * borrows from the plan and its input, like any action. */
+const struct plan_action *sync_plan_at(const struct sync_plan *p, size_t i,
+				       struct plan_action *tmp);
+
+/* The kind of action i, without expanding it. */
+enum plan_kind sync_plan_kind_at(const struct sync_plan *p, size_t i);
 
 /* snake_case names for the API and the report ("create", "left_scope",
  * "first_name" ...); "unknown" for a value out of range.  Static. */

@@ -288,10 +288,10 @@ static int plan_and_apply(struct run *r, struct sync_apply_ctx *actx, const char
 	if (rc < 0)
 		goto out;
 	if (r->job->dry_run) {
-		rc = sync_apply_plan_only(actx, plan.actions, plan.n_actions);
+		rc = sync_apply_plan_only(actx, &plan);
 		*status = "succeeded";
 	} else if (plan.held) {
-		rc = sync_apply_plan_only(actx, plan.actions, plan.n_actions);
+		rc = sync_apply_plan_only(actx, &plan);
 		snprintf(r->error, sizeof(r->error), "Held for approval: this sync would deactivate %zu of"
 			 " %zu provisioned users, more than the threshold (%u%% and at least %u). Review the"
 			 " planned actions, then approve or discard the sync.",
@@ -299,14 +299,14 @@ static int plan_and_apply(struct run *r, struct sync_apply_ctx *actx, const char
 			 r->cfg.plan.threshold_percent, r->cfg.plan.threshold_minimum);
 		*status = "held";
 	} else {
-		rc = sync_apply_plan(actx, plan.actions, plan.n_actions);
+		rc = sync_apply_plan(actx, &plan);
 		*status = actx->failed ? "completed_with_errors" : "succeeded";
 	}
 	/* Only a run that got to its end says how it ended: a stop (database
 	 * down, lease lost) is logged by sync_run, and was never a success. */
 	if (rc == 0)
 		log_info("sync %lld: organization %lld: %zu actions planned, %s%s",
-			 (long long)r->job->id, (long long)r->job->org, plan.n_actions, *status,
+			 (long long)r->job->id, (long long)r->job->org, sync_plan_size(&plan), *status,
 			 r->job->dry_run ? " (dry run)" : "");
 out:
 	sync_plan_release(&plan);

@@ -83,12 +83,28 @@ static void render_action(struct buf *t, const struct plan_action *a)
 
 static void render(struct buf *t, const struct sync_plan *p)
 {
-	for (size_t i = 0; i < p->n_actions; i++) {
+	struct plan_action tmp;
+
+	for (size_t i = 0; i < sync_plan_size(p); i++) {
 		if (i)
 			buf_putc(t, '\n');
-		render_action(t, &p->actions[i]);
+		render_action(t, sync_plan_at(p, i, &tmp));
 	}
 }
+
+/* Reverses the n elements of v in place (input order must not matter). */
+static void reverse(void *v, size_t n, size_t size)
+{
+	char tmp[256], *a = v;
+
+	assert_true(size <= sizeof(tmp));
+	for (size_t i = 0; i < n / 2; i++) {
+		memcpy(tmp, a + i * size, size);
+		memcpy(a + i * size, a + (n - 1 - i) * size, size);
+		memcpy(a + (n - 1 - i) * size, tmp, size);
+	}
+}
+#define REVERSE(arr, n) reverse((arr), (n), sizeof(*(arr)))
 
 static void world_input(struct world *w, struct plan_input *in)
 {
@@ -978,10 +994,47 @@ static void test_team_mapping(void **state)
 			    "add_to_team in_mapped_group U2 T20 new@0");
 	assert_int_equal(w.plan.count[PLAN_ADD_TO_TEAM], 4);
 	assert_int_equal(w.plan.count[PLAN_REMOVE_FROM_TEAM], 3);
-	assert_string_equal(w.plan.actions[2].team->name, "Ten");
+	{
+		struct plan_action tmp;
+
+		/* Person actions first, then the compact team changes. */
+		assert_int_equal(w.plan.n_actions, 1);
+		assert_int_equal(w.plan.n_team_changes, 7);
+		assert_int_equal(sync_plan_kind_at(&w.plan, 1), PLAN_REMOVE_FROM_TEAM);
+		assert_int_equal(sync_plan_kind_at(&w.plan, 2), PLAN_ADD_TO_TEAM);
+		assert_string_equal(sync_plan_at(&w.plan, 2, &tmp)->team->name, "Ten");
+		assert_ptr_equal(sync_plan_at(&w.plan, 0, &tmp), &w.plan.actions[0]);
+	}
 	/* Mapping switched off: no team change at all. */
 	w.cfg.team_mapping_enabled = 0;
 	assert_string_equal(world_plan(&w), "create new_in_scope U2");
+	world_release(&w);
+}
+
+/* The team changes come out in team id, then user id or Slack id order,
+ * whatever the order of the teams, memberships and people given; a
+ * membership of a user the directory does not hold is no one's. */
+static void test_team_changes_do_not_depend_on_input_order(void **state)
+{
+	/* teams_world's mappings, a team's mappings apart. */
+	static const struct plan_mapping mixed[] = {
+		{ "S3", 20 }, { "S1", 10 }, { "S1", 99 }, { "S4", 20 }, { "S2", 10 },
+	};
+	struct world w;
+	char first[2048];
+
+	(void)state;
+	teams_world(&w);
+	snprintf(first, sizeof(first), "%s", world_plan(&w));
+	w.cfg.mappings = mixed;
+	REVERSE(w.teams, w.n_teams);
+	REVERSE(w.ms, w.n_ms);
+	REVERSE(w.su, w.n_su);
+	REVERSE(w.users, w.n_users);
+	w.ms[w.n_ms++] = (struct snap_membership){ 10, 42, SNAP_MS_PROVISIONING };
+	assert_string_equal(world_plan(&w), first);
+	/* new@ names the create's place in the plan, not in the input. */
+	assert_non_null(strstr(first, "U2 T10 new@0"));
 	world_release(&w);
 }
 
@@ -1070,7 +1123,7 @@ static void test_empty_snapshot_is_refused(void **state)
 	/* Even an empty organization: an empty users.list is a failed read. */
 	assert_string_equal(world_plan(&w), "error -2");
 	assert_non_null(w.plan.why);
-	assert_int_equal(w.plan.n_actions, 0);
+	assert_int_equal(sync_plan_size(&w.plan), 0);
 	add_pair(&w, 1, "U1", "a@example.com", "Ann A");
 	w.n_su = 0;
 	assert_string_equal(world_plan(&w), "error -2");
@@ -1135,9 +1188,11 @@ static size_t mirror_plan(const struct sync_plan *p, struct snap_user *users,
 {
 	size_t n = 0;
 
+	struct plan_action tmp;
+
 	*n_ms = 0;
-	for (size_t i = 0; i < p->n_actions; i++) {
-		const struct plan_action *a = &p->actions[i];
+	for (size_t i = 0; i < sync_plan_size(p); i++) {
+		const struct plan_action *a = sync_plan_at(p, i, &tmp);
 		if (a->kind == PLAN_CREATE) {
 			users[n] = (struct snap_user){
 				.id = (int64_t)i + 1,
@@ -1215,7 +1270,7 @@ static void test_replan_of_a_mirrored_directory_is_empty(void **state)
 	w.su[4] = w.su[5];
 	w.n_su = 5;
 	assert_string_equal(world_plan(&w), "");
-	assert_int_equal(w.plan.n_actions, 0);
+	assert_int_equal(sync_plan_size(&w.plan), 0);
 	sync_plan_release(&first);
 	world_release(&w);
 }
@@ -1223,7 +1278,6 @@ static void test_replan_of_a_mirrored_directory_is_empty(void **state)
 static void test_order_does_not_depend_on_input_order(void **state)
 {
 	struct world w;
-	struct snap_person tmp;
 	char first[1024];
 
 	(void)state;
@@ -1243,21 +1297,124 @@ static void test_order_does_not_depend_on_input_order(void **state)
 			    "skip email_taken_by_linked_user U9 rival=U0\n"
 			    "deactivate left_workspace #2 status:active>deactivated");
 	/* Reverse the Slack users and the directory: same plan. */
-	for (size_t i = 0; i < w.n_su / 2; i++) {
-		tmp = w.su[i];
-		w.su[i] = w.su[w.n_su - 1 - i];
-		w.su[w.n_su - 1 - i] = tmp;
-	}
-	for (size_t i = 0; i < w.n_users / 2; i++) {
-		struct snap_user t = w.users[i];
-		w.users[i] = w.users[w.n_users - 1 - i];
-		w.users[w.n_users - 1 - i] = t;
-	}
+	REVERSE(w.su, w.n_su);
+	REVERSE(w.users, w.n_users);
 	assert_string_equal(world_plan(&w), first);
 	world_release(&w);
 }
 
 /* ----------------------------------------------------------- 100,000 */
+
+/* Teams of thousands (bit sets across many words): 3,000 linked users, T1
+ * <- S1 (every 2nd person, ids copied: found by value) + S2 (every 3rd, the
+ * people's own id strings: found by address), T2 <- S2.  T1 has a
+ * provisioning row for every 5th user, T2 a manual row (#8) and a
+ * tombstone (#10).  The counts and order are the rules' own; applying the
+ * changes and planning again gives none. */
+static int thousands_wanted(int team, size_t i)
+{
+	return team == 1 ? i % 2 == 0 || i % 3 == 0 : i % 3 == 0;
+}
+
+static void test_teams_of_thousands(void **state)
+{
+	enum { N = 3000 };
+	static const struct plan_mapping maps[] = { { "S2", 20 }, { "S1", 10 }, { "S2", 10 } };
+	struct big g;
+	struct plan_config cfg;
+	struct snapshot snap;
+	struct plan_input in;
+	struct sync_plan p;
+	struct plan_action tmp;
+	struct snap_team teams[2] = { { 20, "T2" }, { 10, "T1" } };
+	struct snap_group groups[2];
+	const char **s1 = calloc(N, sizeof(*s1)), **s2 = calloc(N, sizeof(*s2));
+	char (*copies)[24] = calloc(N, sizeof(*copies));
+	struct snap_membership *ms = calloc(2 * N, sizeof(*ms));
+	size_t n1 = 0, n2 = 0, n_ms = 0, rm = 0, add1 = 0, add2 = 0;
+	int64_t last_team = 0, last_key = -1;
+	int last_kind = -1;  /* the phase of the last change */
+
+	(void)state;
+	assert_non_null(s1);
+	assert_non_null(s2);
+	assert_non_null(copies);
+	assert_non_null(ms);
+	big_make(&g, N);
+	for (size_t i = 0; i < N; i++) {
+		if (thousands_wanted(1, i) && i % 2 == 0) {
+			snprintf(copies[n1], sizeof(copies[n1]), "%s", g.ids[i]);
+			s1[n1] = copies[n1];
+			n1++;
+		}
+		if (i % 3 == 0)
+			s2[n2++] = g.su[i].id;
+		if (i % 5 == 0)
+			ms[n_ms++] = (struct snap_membership){ 10, (int64_t)i + 1, SNAP_MS_PROVISIONING };
+		rm += i % 5 == 0 && !thousands_wanted(1, i);
+		add1 += thousands_wanted(1, i) && i % 5 != 0;
+		add2 += thousands_wanted(2, i) && i != 9;
+	}
+	ms[n_ms++] = (struct snap_membership){ 20, 8, SNAP_MS_MANUAL };
+	ms[n_ms++] = (struct snap_membership){ 20, 10, SNAP_MS_REMOVED_BY_HAND };
+	groups[0] = (struct snap_group){ .id = "S1", .enabled = 1, .member_ids = s1, .n_member_ids = n1 };
+	groups[1] = (struct snap_group){ .id = "S2", .enabled = 1, .member_ids = s2, .n_member_ids = n2 };
+	sync_plan_config_init(&cfg);
+	cfg.team_mapping_enabled = 1;
+	cfg.mappings = maps;
+	cfg.n_mappings = 3;
+	snap = (struct snapshot){ .users = g.users, .n_users = N, .people = g.su, .n_people = N,
+				  .teams = teams, .n_teams = 2, .groups = groups, .n_groups = 2,
+				  .memberships = ms, .n_memberships = n_ms };
+	in = (struct plan_input){ .snap = &snap, .config = &cfg };
+	assert_int_equal(sync_plan_build(&in, &p), 0);
+	assert_int_equal(p.n_actions, 0);
+	assert_int_equal(p.count[PLAN_REMOVE_FROM_TEAM], rm);
+	assert_int_equal(p.count[PLAN_ADD_TO_TEAM], add1 + add2);
+	assert_int_equal(p.count[PLAN_SKIP], 1);
+	for (size_t i = 0; i < sync_plan_size(&p); i++) {
+		const struct plan_action *a = sync_plan_at(&p, i, &tmp);
+		int64_t key = a->kind == PLAN_REMOVE_FROM_TEAM ? a->user->id : a->user->id - 1;
+
+		/* Within a team: removals, then additions, then the skip. */
+		int phase = a->kind == PLAN_REMOVE_FROM_TEAM ? 0 : a->kind == PLAN_ADD_TO_TEAM ? 1 : 2;
+
+		assert_non_null(a->team);
+		assert_true(a->team->id >= last_team);
+		if (a->team->id != last_team)
+			last_kind = -1, last_key = -1;
+		assert_true(phase >= last_kind);
+		if (phase == last_kind)
+			assert_true(key > last_key);  /* by user id, or by Slack id */
+		if (a->kind == PLAN_SKIP) {
+			assert_int_equal(a->reason, PLAN_R_REMOVED_BY_HAND);
+			assert_int_equal(a->user->id, 10);
+		}
+		last_team = a->team->id;
+		last_kind = phase;
+		last_key = key;
+		/* Applied: a removal clears its row, an addition makes one. */
+		if (a->kind == PLAN_REMOVE_FROM_TEAM) {
+			for (size_t k = 0; k < n_ms; k++)
+				if (ms[k].team_id == a->team->id && ms[k].user_id == a->user->id)
+					ms[k] = ms[--n_ms];
+		} else if (a->kind == PLAN_ADD_TO_TEAM) {
+			assert_true(n_ms < 2 * N);
+			ms[n_ms++] = (struct snap_membership){ a->team->id, a->user->id,
+							       SNAP_MS_PROVISIONING };
+		}
+	}
+	sync_plan_release(&p);
+	snap.n_memberships = n_ms;
+	assert_int_equal(sync_plan_build(&in, &p), 0);
+	assert_int_equal(p.n_team_changes, 1);  /* the tombstone's skip, every time */
+	sync_plan_release(&p);
+	big_free(&g);
+	free(ms);
+	free(copies);
+	free(s2);
+	free(s1);
+}
 
 static void test_hundred_thousand_users(void **state)
 {
@@ -1284,7 +1441,7 @@ static void test_hundred_thousand_users(void **state)
 	snap.users = g.users;
 	snap.n_users = N;
 	assert_int_equal(sync_plan_build(&in, &p), 0);
-	assert_int_equal(p.n_actions, 0);
+	assert_int_equal(sync_plan_size(&p), 0);
 	sync_plan_release(&p);
 	/* A few changes among many: 1,000 renamed, 50 gone, 1 deleted. */
 	for (size_t i = 0; i < N; i += 100)
@@ -1366,6 +1523,7 @@ int main(void)
 		cmocka_unit_test(test_threshold_boundaries),
 		cmocka_unit_test(test_groups_scope),
 		cmocka_unit_test(test_team_mapping),
+		cmocka_unit_test(test_team_changes_do_not_depend_on_input_order),
 		cmocka_unit_test(test_team_membership_hand_made_state),
 		cmocka_unit_test(test_skipped_and_frozen_users_keep_their_teams),
 		cmocka_unit_test(test_membership_removed_by_hand_is_not_added_back),
@@ -1373,6 +1531,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_replan_of_a_mirrored_directory_is_empty),
 		cmocka_unit_test(test_order_does_not_depend_on_input_order),
+		cmocka_unit_test(test_teams_of_thousands),
 		cmocka_unit_test(test_hundred_thousand_users),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_names_read_back),

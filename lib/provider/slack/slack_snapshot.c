@@ -111,6 +111,12 @@ int slack_snapshot_read_groups(struct slack *c, int (*wanted)(void *arg, const c
 			rc = slack_group_members(c, g->id, &g->user_ids, &g->n_user_ids);
 		if (rc == 0)
 			rc = slack_snapshot_add_group(s, g);
+		/* The snapshot has the members now: 200 mapped groups' 1.4
+		 * million ids kept to the end of the loop were 55 MB of a
+		 * sync's peak. */
+		slack_ids_free(g->user_ids, g->n_user_ids);
+		g->user_ids = NULL;
+		g->n_user_ids = 0;
 	}
 	slack_groups_free(groups, n);
 	return rc;
