@@ -460,10 +460,17 @@ static const char *curl_code_name(CURLcode c)
  * before the first 429), and the oldest of the last `allowance` leaves it
  * when the Retry-After ends, which gives the window's length; one call per
  * window / allowance then never meets a full window.  Each later 429
- * measures the spacing again.  A method that never met a 429 is never
- * slowed: real Slack allows bursts.  Only the batch policy paces (the
- * request path does not wait).
+ * measures the spacing again.  A 429 after fewer than SLACK_PACE_MIN calls
+ * since the last one teaches nothing: the window was not filled by these
+ * calls (another client of the app shares it, or Slack had a hiccup), and
+ * spacing every call by a whole Retry-After would crawl.  The spacing
+ * shrinks by a tenth after each `allowance` calls without a 429, so that a
+ * spacing learned from a bad moment fades (a true one costs one 429 now
+ * and then).  A method that never met a 429 is never slowed: real Slack
+ * allows bursts.  Only the batch policy paces (the request path does not
+ * wait).
  */
+#define SLACK_PACE_MIN 10  /* Tier 2, the strictest a sync pages, is 20 */
 static long long mono_ms(void)
 {
 	struct timespec ts;
@@ -489,6 +496,11 @@ static void pace_counted(struct slack_pace *p, long long start_ms)
 {
 	p->ring[p->n_counted % SLACK_PACE_RING] = start_ms;
 	p->n_counted++;
+	p->since_429++;
+	if (p->interval_us && ++p->paced >= p->allowance) {
+		p->interval_us -= p->interval_us / 10;
+		p->paced = 0;
+	}
 }
 
 /* A 429 answered at now_ms asking for retry_ms: the spacing that fits. */
@@ -497,10 +509,16 @@ static void pace_learn(struct slack_pace *p, long long now_ms, long retry_ms)
 	long a;
 	long long oldest;
 
-	if (p->n_counted == 0 || retry_ms < 0)
+	if (p->since_429 < SLACK_PACE_MIN) {
+		p->since_429 = 0;
 		return;
+	}
 	if (!p->allowance)
-		p->allowance = p->n_counted;
+		p->allowance = p->since_429;
+	p->since_429 = 0;
+	p->paced = 0;
+	if (retry_ms < 0)
+		return;
 	a = p->allowance;
 	if (a > p->n_counted)
 		a = p->n_counted;

@@ -31,8 +31,10 @@ struct slack_pace {
 	char method[48];
 	long long ring[SLACK_PACE_RING]; /* starts (monotonic ms) of counted calls */
 	long n_counted;                  /* calls Slack counted (answered, not 429) */
-	long allowance;                  /* calls counted when the first 429 came; 0: none came */
+	long since_429;                  /* of which since the last 429 */
+	long allowance;                  /* learned calls a window; 0: not yet */
 	long long interval_us;           /* learned spacing of starts; 0: no pacing */
+	long paced;                      /* calls paced since the spacing was learned */
 	long long last_start_ms;
 };
 
