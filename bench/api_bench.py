@@ -102,11 +102,33 @@ def bench_server(run_dir, port, statics, noops):
     raise SystemExit("bench: nginx did not pick up the bench server")
 
 
+def api_restart(bench, bin_dir):
+    """Restarts the stack's API processes from bin_dir (None: this tree's)."""
+    env = dict(bench.ctx.env)
+    env.pop("PROVISIONING_BIN_DIR", None)
+    if bin_dir:
+        env["PROVISIONING_BIN_DIR"] = bin_dir
+    subprocess.run([os.path.join(ROOT, "scripts", "stack.sh"), "api-restart", bench.args.dir],
+                   env=env, check=True, capture_output=True)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%d/healthz" % bench.args.port, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("bench: the API did not come back after a restart")
+
+
 def run(bench, org):
     """Measures; prints and returns the table lines."""
     run_dir = bench.args.dir
     seconds = int(os.environ.get("BENCH_WRK_SECONDS", "20"))
     processes = int(os.environ.get("API_PROCESSES", "3"))
+    # BENCH_API_BEFORE: a folder with an older provisioning-api (and its
+    # two siblings, as stack.sh wants them), measured in the same run right
+    # after this tree's, so a change is judged against its own baseline.
+    before_dir = os.environ.get("BENCH_API_BEFORE")
     cookie = "; ".join("%s=%s" % kv for kv in org.admin.cookies.items())
     endpoints = [("GET /api/v1/provisioning/slack", "/api/v1/provisioning/slack"),
                  ("GET /api/v1/users?limit=50", "/api/v1/users?limit=50")]
@@ -130,10 +152,20 @@ def run(bench, org):
             api = wrk("http://127.0.0.1:%d%s" % (bench.args.port, path), seconds, cookie)
             static = wrk("http://127.0.0.1:%d/bench/static-%d" % (port, i), seconds)
             noop = wrk("http://127.0.0.1:%d/bench/noop-%d" % (port, i), seconds)
+            before = None
+            if before_dir:
+                api_restart(bench, before_dir)
+                try:
+                    before = wrk("http://127.0.0.1:%d%s" % (bench.args.port, path), seconds, cookie)
+                finally:
+                    api_restart(bench, None)
             if static["non2xx"] or noop["non2xx"]:
                 raise SystemExit("bench: a baseline answered errors (static %d, no-op %d non-2xx): "
                                  "see nginx-error.log" % (static["non2xx"], noop["non2xx"]))
-            for name, w in (("API", api), ("static file", static), ("FastCGI no-op", noop)):
+            measured = [("API", api), ("static file", static), ("FastCGI no-op", noop)]
+            if before:
+                measured.append(("API before (%s)" % before_dir, before))
+            for name, w in measured:
                 bench.note("(4) %s, %s (%d bytes): %.0f req/s, p50 %.2f ms, p99 %.2f ms, %d non-2xx, "
                            "%d requests%s" % (label, name, bodies[i], w["rps"], w["p50"], w["p99"],
                                               w["non2xx"], w["requests"],
@@ -143,6 +175,11 @@ def run(bench, org):
                       "%.0f req/s (no-op %.0f, static %.0f); p50 %.2f ms, p99 %.2f ms (%.1fx p50); %d non-2xx"
                       % (api["rps"], noop["rps"], static["rps"], api["p50"], api["p99"],
                          api["p99"] / api["p50"] if api["p50"] else 0, api["non2xx"]), "")
+            if before:
+                bench.row("(4) %s, before" % label, None, "FastCGI no-op, same %d bytes" % bodies[i], None,
+                          before["rps"] / noop["rps"], ">= 0.4",
+                          "%.0f req/s; p50 %.2f ms, p99 %.2f ms; %d non-2xx"
+                          % (before["rps"], before["p50"], before["p99"], before["non2xx"]), "")
     finally:
         for p in pidfiles:
             stop_pidfile(p)

@@ -110,8 +110,10 @@ void handle_slack_status(struct req *req)
 {
 	json_object *out = NULL, *ws = NULL, *sync = NULL, *cfg = NULL;
 	struct conn_info info;
-	int rc = conn_get(req->app->db, req->who.org_id, &info);
-	int on = rc == 0 && strcmp(info.provider, "slack") == 0, saved = 0;
+	int saved = 0;
+	/* The integration and the configuration in one statement. */
+	int rc = conn_get_with_config(req->app->db, req->who.org_id, &info, &cfg, &saved);
+	int on = rc == 0 && strcmp(info.provider, "slack") == 0;
 	int broken = on && strcmp(info.status, "connected") != 0;
 
 	if (rc < 0 && rc != PV_ENOTFOUND) {
@@ -120,14 +122,13 @@ void handle_slack_status(struct req *req)
 	}
 	out = json_object_new_object();
 	if (!out) {
+		json_object_put(cfg);
 		http_fail(req, PV_ENOMEM);
 		return;
 	}
 	/* Every object below is owned by out once added, even when adding
 	 * fails, so that putting out releases everything. */
-	rc = conn_config_json_ex(req->app->db, req->who.org_id, &cfg, &saved);
-	if (rc == 0 && pjson_add(out, "config", cfg))
-		rc = PV_ENOMEM;
+	rc = pjson_add(out, "config", cfg) ? PV_ENOMEM : 0;
 	if (rc == 0)
 		rc = sync_state_json(req, &sync);
 	if (rc == 0 && pjson_add(out, "sync", sync))

@@ -20,7 +20,7 @@
 void handle_slack_config_get(struct req *req)
 {
 	json_object *cfg = NULL, *out;
-	int rc = conn_config_json(req->app->db, req->who.org_id, &cfg);
+	int rc = conn_config_raw(req->app->db, req->who.org_id, &cfg, NULL);
 
 	if (rc < 0) {
 		http_fail(req, rc);

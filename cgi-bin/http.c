@@ -195,6 +195,16 @@ void http_fail(struct req *req, int rc)
 		   "Something went wrong on our side; the error was logged.", NULL);
 }
 
+void http_json_text(struct req *req, int status, const struct buf *body)
+{
+	if (req->status) {
+		log_error("api: %s %s answered twice", req->method, req->path);
+		return;
+	}
+	http_head(req, status, "application/json; charset=utf-8");
+	FCGX_PutStr(buf_cstr(body), (int)body->len, req->fcgi->out);
+}
+
 void http_no_content(struct req *req)
 {
 	http_head(req, 204, NULL);

@@ -68,6 +68,9 @@ int http_header(struct req *req, const char *fmt, ...) __attribute__((format(pri
 
 /* Answers with obj as JSON; takes over obj. */
 void http_json(struct req *req, int status, json_object *obj);
+/* Answers with JSON text already written (pjson_buf_*): the large answers
+ * that skip json-c's tree.  body stays the caller's. */
+void http_json_text(struct req *req, int status, const struct buf *body);
 /* Answers with the error envelope {"error": {code, message, field?}}; a
  * NULL or empty message is replaced by a plain sentence (and logged), so
  * the envelope never carries "message": null. */

@@ -131,6 +131,9 @@ CONF
 	# for a folder written before the key existed).
 	grep -q '^pictures.dir' "$DIR/provisioning.conf" ||
 		echo "pictures.dir = $DIR/pictures" >> "$DIR/provisioning.conf"
+	# The emulator is this stack's Slack CDN: its avatars are on loopback.
+	grep -q '^pictures.hosts' "$DIR/provisioning.conf" ||
+		echo "pictures.hosts = 127.0.0.1" >> "$DIR/provisioning.conf"
 	# A folder made before the API shared its counters gets the key too.
 	grep -q '^metrics.file' "$DIR/provisioning.conf" ||
 		printf 'metrics.file = %s\n' "$DIR/api-metrics" >> "$DIR/provisioning.conf"

@@ -13,6 +13,10 @@
  *   slack-client-probe authorize-url SCOPES REDIRECT STATE
  *   slack-client-probe oauth CODE REDIRECT
  *   slack-client-probe refresh REFRESH_TOKEN
+ *   slack-client-probe pictures TOKEN [LANES]     download (not store) the
+ *       pictures a first sync stores: the page size and the larger one of
+ *       every person with a picture, LANES (4) at a time; make bench's read
+ *       limit of the picture step
  *
  * Configuration comes from the environment (SLACK_API_BASE,
  * SLACK_AUTHORIZE_URL, SLACK_CLIENT_ID, SLACK_CLIENT_SECRET); retry and
@@ -27,6 +31,10 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "provider/slack/slack.h"
+#include "provider/slack/slack_picture.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -101,6 +109,84 @@ static int cmd_users(struct slack *s, int limit)
 		       "emails=%zu guests=%zu\n", total, slack_users_pages(it),
 		       slack_users_restarts(it), deleted, bots, emails, guests);
 	slack_users_end(it);
+	return rc;
+}
+
+/* The pictures step without the store: what each lane downloads. */
+struct pic_job {
+	char **urls;               /* two per person: the page size, the larger */
+	size_t n;
+	atomic_size_t next, bytes, failed;
+};
+
+static void *pic_lane(void *arg)
+{
+	struct pic_job *j = arg;
+	struct slack_picture_fetcher f;
+	char why[256];
+	size_t i;
+
+	if (slack_picture_fetcher_init(&f, 0, 0) < 0)
+		return NULL;
+	while ((i = atomic_fetch_add(&j->next, 1)) < j->n) {
+		if (slack_picture_fetch(&f, j->urls[i], why, sizeof(why)) == 0)
+			atomic_fetch_add(&j->bytes, f.body.len);
+		else
+			atomic_fetch_add(&j->failed, 1);
+	}
+	slack_picture_fetcher_release(&f);
+	return NULL;
+}
+
+static int cmd_pictures(struct slack *s, int lanes)
+{
+	struct slack_users_iter *it = NULL;
+	struct pic_job j = { 0 };
+	struct slack_user *page;
+	pthread_t t[16];
+	size_t n, cap = 0;
+	int rc, started = 0;
+
+	lanes = lanes < 1 ? 4 : lanes > 16 ? 16 : lanes;
+	rc = slack_users_begin(s, 200, &it);
+	while (rc == 0 && (rc = slack_users_next(it, &page, &n)) == 1) {
+		rc = 0;
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			const struct slack_user *u = &page[i];
+			char small[SLACK_PICTURE_URL_MAX];
+
+			/* Whom a first sync creates: people with an e-mail. */
+			if (!u->image_url || u->deleted || u->is_bot || u->is_app_user || !u->email ||
+			    strcmp(u->id, "USLACKBOT") == 0)
+				continue;
+			if (j.n + 2 > cap) {
+				char **g = realloc(j.urls, (cap = cap ? 2 * cap : 1024) * sizeof(*g));
+
+				if (!g) {
+					rc = PV_ENOMEM;
+					break;
+				}
+				j.urls = g;
+			}
+			slack_picture_size_url(u->image_url, SLACK_PICTURE_SMALL, small, sizeof(small));
+			j.urls[j.n] = strdup(small);
+			j.urls[j.n + 1] = strdup(u->image_url);
+			if (!j.urls[j.n] || !j.urls[j.n + 1])
+				rc = PV_ENOMEM;
+			j.n += 2;
+		}
+	}
+	slack_users_end(it);
+	for (int k = 0; rc == 0 && k < lanes; k++)
+		started += pthread_create(&t[started], NULL, pic_lane, &j) == 0;
+	for (int k = 0; k < started; k++)
+		pthread_join(t[k], NULL);
+	if (rc == 0)
+		printf("summary pictures=%zu bytes=%zu failed=%zu lanes=%d\n", j.n,
+		       atomic_load(&j.bytes), atomic_load(&j.failed), started);
+	for (size_t i = 0; i < j.n; i++)
+		free(j.urls[i]);
+	free(j.urls);
 	return rc;
 }
 
@@ -209,7 +295,9 @@ int main(int argc, char **argv)
 			(int)env_long("PROBE_CAP_MS", SLACK_DEFAULT_CAP_MS));
 	slack_set_timeout(s, env_long("PROBE_TIMEOUT_MS", SLACK_DEFAULT_TIMEOUT_MS));
 
-	if (strcmp(cmd, "users") == 0) {
+	if (strcmp(cmd, "pictures") == 0) {
+		rc = cmd_pictures(s, argc > 3 ? (int)strtol(argv[3], NULL, 10) : 4);
+	} else if (strcmp(cmd, "users") == 0) {
 		rc = cmd_users(s, argc > 3 ? (int)strtol(argv[3], NULL, 10) : 0);
 	} else if (strcmp(cmd, "groups") == 0) {
 		rc = cmd_groups(s, argc > 3 && strcmp(argv[3], "users") == 0,

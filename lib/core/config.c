@@ -45,6 +45,9 @@ static const struct config_key config_keys[] = {
 	/* The product's copies of profile pictures (directory/picture_store.h);
 	 * nginx serves /pictures/ from the same folder. */
 	{ "pictures.dir", CK_STRING, "/var/lib/provisioning/pictures", 0, 0 },
+	/* Hosts pictures are downloaded from (each with its subdomains):
+	 * Slack's CDN.  Anything else in an answer is not fetched. */
+	{ "pictures.hosts", CK_STRING, "slack-edge.com slack.com", 0, 0 },
 	{ "smtp.user", CK_STRING, NULL, 0, 0 },
 	{ "smtp.password", CK_STRING, NULL, 0, 0 },
 	{ "smtp.tls", CK_TLS, "try", 0, 0 },

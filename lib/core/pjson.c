@@ -1,6 +1,8 @@
 #include "core/pjson.h"
+#include "core/buf.h"
 #include "core/err.h"
 
+#include <json-c/printbuf.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -600,4 +602,115 @@ const char *pjson_text(json_object *obj, size_t *len)
 {
 	return json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN |
 						 JSON_C_TO_STRING_NOSLASHESCAPE, len);
+}
+
+int pjson_buf_str(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run;
+	int rc;
+
+	if (!s)
+		return buf_append(b, "null", 4);
+	rc = buf_putc(b, '"');
+	/* Runs of bytes that need no escape are copied at once. */
+	for (run = s; rc == 0 && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[6];
+		size_t n = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		esc[0] = '\\';
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			n = 6;
+		}
+		rc = buf_append(b, run, (size_t)(s - run));
+		if (rc == 0)
+			rc = buf_append(b, esc, n);
+		run = s + 1;
+	}
+	if (rc == 0)
+		rc = buf_append(b, run, (size_t)(s - run));
+	return rc ? rc : buf_putc(b, '"');
+}
+
+int pjson_buf_key(struct buf *b, const char *key)
+{
+	int rc = buf_putc(b, '"');
+
+	if (rc == 0)
+		rc = buf_puts(b, key);
+	return rc ? rc : buf_append(b, "\":", 2);
+}
+
+int pjson_buf_kv_str(struct buf *b, int first, const char *key, const char *s)
+{
+	int rc = first ? 0 : buf_putc(b, ',');
+
+	if (rc == 0)
+		rc = pjson_buf_key(b, key);
+	return rc ? rc : pjson_buf_str(b, s);
+}
+
+int pjson_buf_value(struct buf *b, json_object *obj)
+{
+	size_t len;
+	const char *text;
+
+	if (!obj)
+		return buf_append(b, "null", 4);
+	text = pjson_text(obj, &len);
+	return text ? buf_append(b, text, len) : PV_ENOMEM;
+}
+
+struct raw_text {
+	size_t len;
+	char text[];
+};
+
+static int raw_print(json_object *obj, struct printbuf *pb, int level, int flags)
+{
+	const struct raw_text *raw = json_object_get_userdata(obj);
+
+	(void)level;
+	(void)flags;
+	return printbuf_memappend(pb, raw->text, (int)raw->len) < 0 ? -1 : 0;
+}
+
+static void raw_free(json_object *obj, void *userdata)
+{
+	(void)obj;
+	free(userdata);
+}
+
+json_object *pjson_raw(const char *text, size_t len)
+{
+	json_object *obj;
+	struct raw_text *raw;
+
+	if (len > (size_t)INT32_MAX)
+		return NULL;
+	raw = malloc(sizeof(*raw) + len + 1);
+	obj = raw ? json_object_new_object() : NULL;
+	if (!obj) {
+		free(raw);
+		return NULL;
+	}
+	raw->len = len;
+	memcpy(raw->text, text, len);
+	raw->text[len] = '\0';
+	json_object_set_serializer(obj, raw_print, raw, raw_free);
+	return obj;
 }

@@ -48,4 +48,27 @@ int pjson_push(json_object *arr, json_object *val);
 /* Serializes compactly; the string belongs to obj. */
 const char *pjson_text(json_object *obj, size_t *len);
 
+/* Writers: JSON text appended straight to a buffer, for the answers that
+ * are large and hot (a page of users, the Slack status with its
+ * configuration), where building a json-c tree only to print it costs more
+ * than the request's queries.  The bytes are those pjson_text gives for the
+ * same values: json-c's escaping (quote, backslash, \b \f \n \r \t, other
+ * control characters as \u00xx, '/' and non-ASCII as they are).  0,
+ * PV_ENOMEM or PV_ETOOBIG (the buffer's maximum). */
+struct buf;
+/* s as a JSON string; NULL as null. */
+int pjson_buf_str(struct buf *b, const char *s);
+/* "key": -- key is a literal of the caller's, written as it is. */
+int pjson_buf_key(struct buf *b, const char *key);
+/* "key":"s" (or null), preceded by a comma unless first. */
+int pjson_buf_kv_str(struct buf *b, int first, const char *key, const char *s);
+/* obj's compact text (null for NULL), as pjson_text prints it. */
+int pjson_buf_value(struct buf *b, json_object *obj);
+
+/* A value that prints as the given JSON text, copied: stored JSON that the
+ * project itself serialized (pjson_text) can go into an answer without
+ * being parsed again.  Only for such trusted text -- nothing checks it --
+ * and only to print: it reads as an empty object.  NULL on ENOMEM. */
+json_object *pjson_raw(const char *text, size_t len);
+
 #endif

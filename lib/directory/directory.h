@@ -52,9 +52,13 @@ int dir_org_json(struct db *db, int64_t org, json_object **out);
 int dir_user_create(struct db *db, int64_t org, const struct dir_user_new *u,
 		    int64_t *id, const char **field, const char **why);
 int dir_user_json(struct db *db, int64_t org, int64_t id, json_object **out);
-/* A page of users in id order; *next_after is 0 on the last page. */
+/* A page of users in id order, appended to out as the JSON array text
+ * (the objects dir_user_json gives, byte for byte), written straight from
+ * the rows: the API's largest list answer builds no json-c tree.
+ * *next_after is 0 on the last page.  PV_ETOOBIG past out's maximum. */
+struct buf;
 int dir_users_list(struct db *db, int64_t org, const struct dir_user_filter *f,
-		   json_object **users, int64_t *next_after);
+		   struct buf *out, int64_t *next_after);
 
 int dir_teams_list(struct db *db, int64_t org, json_object **teams);
 int dir_team_create(struct db *db, int64_t org, const char *name, json_object **team,

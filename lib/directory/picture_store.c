@@ -189,8 +189,9 @@ int picture_store_put(struct picture_store *ps, const void *data, size_t len,
 		}
 		done += (size_t)w;
 	}
-	/* Readable by nginx whatever the umask; durable before it has a name. */
-	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0 || close(fd) < 0) {
+	/* Readable by nginx whatever the umask; durable before it has a name
+	 * (or, deferred, before the caller publishes it: picture_store_flush). */
+	if (fchmod(fd, 0644) < 0 || (!ps->deferred && fsync(fd) < 0) || close(fd) < 0) {
 		fd = -1;
 		log_error("pictures: cannot finish %s: %s", tmp, strerror(errno));
 		rc = PV_EIO;
@@ -210,6 +211,20 @@ out:
 		unlink(tmp);  /* a failed write leaves no half file */
 	if (rc < 0)
 		name[0] = '\0';
+	return rc;
+}
+
+int picture_store_flush(struct picture_store *ps)
+{
+	int fd = open(ps->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0 || syncfs(fd) < 0) {
+		log_error("pictures: cannot flush %s: %s", ps->dir, strerror(errno));
+		rc = PV_EIO;
+	}
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 

@@ -57,6 +57,7 @@ void sync_act_from_plan(const struct plan_action *a, struct sync_act *out)
 	out->n_changes = a->n_changes;
 	out->shortened = a->shortened;
 	out->avatar_hash = a->picture_key;
+	out->picture = NULL;
 	out->rival = a->rival ? a->rival->id : NULL;
 }
 
@@ -138,12 +139,54 @@ static int find_linked(struct sync_apply_ctx *ctx, const char *slack_id, int64_t
 	return rc;
 }
 
+/* The picture of a create, or the new picture of an update (NULL: none,
+ * or the update goes to no picture): what the applier stores first. */
+static const char *picture_source(const struct sync_act *a)
+{
+	if (a->kind == PLAN_CREATE)
+		return a->profile.picture_url;
+	for (size_t i = 0; i < a->n_changes; i++)
+		if (a->changes[i].field == PLAN_F_PICTURE)
+			return a->changes[i].to;
+	return NULL;
+}
+
+/* Whether a's picture is to be written: none asked, or stored. */
+static int picture_written(const struct sync_act *a)
+{
+	return !picture_source(a) || (a->picture && a->picture->stored);
+}
+
+/* The picture columns of an update: the stored copy with its key, or none
+ * (Slack's default avatar); nothing when the new picture was not stored,
+ * so the old one and its key stay. */
+static int picture_set(struct buf *sql, const struct sync_act *a, const struct plan_change *c,
+		       struct db_param *p, size_t *np)
+{
+	if (!c->to)
+		return buf_puts(sql, ", picture_url = NULL, picture_large_url = NULL, avatar_hash = NULL");
+	if (!picture_written(a))
+		return 0;
+	p[(*np)++] = DB_STR(a->picture->url);
+	p[(*np)++] = DB_STR(a->picture->large_url);
+	p[(*np)++] = DB_STR(a->avatar_hash);
+	return buf_puts(sql, ", picture_url = ?, picture_large_url = ?, avatar_hash = ?");
+}
+
+/* An update left with nothing to write: its only change was a new picture
+ * that could not be stored. */
+static int update_is_empty(const struct sync_act *a)
+{
+	return a->kind == PLAN_UPDATE && !a->link && a->n_changes == 1 &&
+	       a->changes[0].field == PLAN_F_PICTURE && !picture_written(a);
+}
+
 /* Sets the changed columns (and the link, and the status of a
  * (re)activation) of one user. */
 static int apply_update(struct sync_apply_ctx *ctx, const struct sync_act *a, uint64_t *changed)
 {
 	/* Each field at most once (checked below): 7 columns besides the
-	 * status, avatar_hash with the picture, 2 for a link, 2 for WHERE. */
+	 * status, 2 more with the picture, 2 for a link, 2 for WHERE. */
 	struct db_param p[PLAN_FIELD_COUNT + 8];
 	char guest[2][2] = { "0", "1" };
 	unsigned seen = 0;
@@ -165,15 +208,15 @@ static int apply_update(struct sync_apply_ctx *ctx, const struct sync_act *a, ui
 		seen |= 1u << c->field;
 		if (c->field == PLAN_F_STATUS)
 			continue;  /* the kind decides the status below */
+		if (c->field == PLAN_F_PICTURE) {
+			rc = picture_set(&sql, a, c, p, &np);
+			continue;
+		}
 		rc = buf_printf(&sql, ", %s = ?", field_column[c->field]);
 		if (c->field == PLAN_F_IS_GUEST)
 			p[np++] = DB_STR(guest[c->to && strcmp(c->to, "true") == 0]);
 		else
 			p[np++] = DB_STR(c->to);
-		if (rc == 0 && c->field == PLAN_F_PICTURE) {
-			rc = buf_puts(&sql, ", avatar_hash = ?");
-			p[np++] = DB_STR(a->avatar_hash);
-		}
 	}
 	if (rc == 0 && a->link) {
 		rc = buf_puts(&sql, ", slack_workspace_id = ?, slack_user_id = ?, provisioned = 1");
@@ -196,25 +239,30 @@ static int apply_update(struct sync_apply_ctx *ctx, const struct sync_act *a, ui
 	return rc;
 }
 
-#define TOO_LONG "a value from Slack (an e-mail address, a name or a job title) is longer than" \
-	" the directory accepts; shorten it in the Slack profile."
+/* Names and titles are cut to fit (the planner): what is left is an
+ * e-mail address over 254 characters, or a value a constraint refuses. */
+#define TOO_LONG "a value from Slack is longer than the directory accepts (an e-mail address" \
+	" over 254 characters) or is refused by it; correct it in the Slack profile."
 
 /* A created user's row and its invitation: one text each for the single
  * and the multi-row INSERT, so the two cannot drift apart. */
 #define USERS_INSERT "INSERT INTO users (organization_id, email, first_name, last_name," \
-	" display_name, job_title, picture_url, avatar_hash, is_guest, source, provisioned," \
-	" slack_workspace_id, slack_user_id) VALUES "
-#define USERS_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'slack', 1, ?, ?)"
-#define USER_PARAMS 11
+	" display_name, job_title, picture_url, picture_large_url, avatar_hash, is_guest, source," \
+	" provisioned, slack_workspace_id, slack_user_id) VALUES "
+#define USERS_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'slack', 1, ?, ?)"
+#define USER_PARAMS 12
 #define OUTBOX_INSERT "INSERT INTO invitation_outbox (organization_id, user_id, email) VALUES "
 #define OUTBOX_ROW "(?, ?, ?)"
 #define OUTBOX_PARAMS 3
 
-/* The USER_PARAMS parameters of USERS_ROW for the create a. */
+/* The USER_PARAMS parameters of USERS_ROW for the create a: the picture
+ * only as the product stored it (a picture not stored leaves the key NULL,
+ * so the next sync tries again). */
 static void user_params(const struct sync_apply_ctx *ctx, const struct sync_act *a,
 			struct db_param *q)
 {
 	const struct plan_profile *pr = &a->profile;
+	int pic = pr->picture_url && picture_written(a);
 
 	q[0] = DB_INT(ctx->org);
 	q[1] = DB_STR(pr->email);
@@ -222,11 +270,12 @@ static void user_params(const struct sync_apply_ctx *ctx, const struct sync_act 
 	q[3] = DB_STR(pr->last_name);
 	q[4] = DB_STR(pr->display_name);
 	q[5] = DB_STR(pr->job_title);
-	q[6] = DB_STR(pr->picture_url);
-	q[7] = DB_STR(pr->picture_key);
-	q[8] = DB_INT(pr->is_guest ? 1 : 0);
-	q[9] = DB_STR(ctx->workspace_id);
-	q[10] = DB_STR(a->slack_user_id);
+	q[6] = DB_STR(pic ? a->picture->url : NULL);
+	q[7] = DB_STR(pic ? a->picture->large_url : NULL);
+	q[8] = DB_STR(pic ? pr->picture_key : NULL);
+	q[9] = DB_INT(pr->is_guest ? 1 : 0);
+	q[10] = DB_STR(ctx->workspace_id);
+	q[11] = DB_STR(a->slack_user_id);
 }
 
 /* The OUTBOX_PARAMS parameters of OUTBOX_ROW. */
@@ -270,6 +319,10 @@ static int apply_one(struct sync_apply_ctx *ctx, const struct sync_act *a, const
 		return rc;
 	case PLAN_UPDATE:
 	case PLAN_REACTIVATE:
+		if (update_is_empty(a)) {
+			*outcome = "skipped";  /* the Details say why the picture stays */
+			return 0;
+		}
 		rc = apply_update(ctx, a, &n);
 		if (rc == PV_ECONFLICT)
 			*failure = "the new e-mail address is already used by another account.";
@@ -290,9 +343,12 @@ static int apply_one(struct sync_apply_ctx *ctx, const struct sync_act *a, const
 				     DB_ARGS(DB_INT(ctx->org), DB_INT(a->user_id)), NULL);
 		return rc;
 	case PLAN_ADD_TO_TEAM:
-		if (!*user_id && find_linked(ctx, a->slack_user_id, user_id) < 0) {
-			*failure = "the account of this person could not be created, so it cannot join the team.";
-			return PV_ENOTFOUND;
+		/* No account: its create failed (apply_alone records it so). */
+		if (!*user_id && (rc = find_linked(ctx, a->slack_user_id, user_id)) < 0) {
+			if (rc == PV_ENOTFOUND)
+				*failure = "the account of this person could not be created, so it"
+					   " cannot join the team.";
+			return rc;
 		}
 		rc = db_exec(ctx->db, "INSERT IGNORE INTO team_memberships (organization_id, team_id,"
 			     " user_id, source) SELECT ?, t.id, ?, 'provisioning' FROM teams t"
@@ -711,7 +767,19 @@ static int failed_row_tx(struct sync_apply_ctx *ctx, void *arg)
 			 x->failure ? x->failure : "the directory refused the change.");
 }
 
-/* One action alone; its failure becomes a failed row. */
+static int no_account_row_tx(struct sync_apply_ctx *ctx, void *arg)
+{
+	const struct alone *x = arg;
+	struct sync_act s = *x->a;
+
+	s.reason = PLAN_R_ACCOUNT_NOT_CREATED;
+	return row_write(ctx, &s, "skipped", 0, 0, NULL);
+}
+
+/* One action alone; its failure becomes a failed row, except a team
+ * addition of a person whose create failed: that person has one failed
+ * row (the create's), and each of their teams a skipped one pointing to
+ * it. */
 static int apply_alone(struct sync_apply_ctx *ctx, struct sync_act *a)
 {
 	struct alone x = { .a = a };
@@ -719,6 +787,8 @@ static int apply_alone(struct sync_apply_ctx *ctx, struct sync_act *a)
 
 	if (rc == 0 || fatal(rc))
 		return rc;
+	if (rc == PV_ENOTFOUND && a->kind == PLAN_ADD_TO_TEAM && !a->user_id)
+		return batch_tx(ctx, no_account_row_tx, &x);
 	log_warn("sync %lld: action %s of %s failed: %s (%s)", (long long)ctx->sync_id,
 		 sync_plan_kind_name(a->kind), a->slack_user_id ? a->slack_user_id : "-",
 		 pv_strerror(rc), db_last_error(ctx->db));
@@ -726,16 +796,67 @@ static int apply_alone(struct sync_apply_ctx *ctx, struct sync_act *a)
 	return batch_tx(ctx, failed_row_tx, &x);
 }
 
+/* Fetches and stores the pictures of acts[from..to) (outside any
+ * transaction: an HTTP call each) into *pics, and points each act that
+ * has one at its result.  A failed picture is a result too (not stored,
+ * with why), never a failed batch; only ENOMEM stops the run. */
+static int pictures_resolve(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t from,
+			    size_t to, struct sync_picture **pics)
+{
+	const char **urls;
+	size_t n = 0, k = 0;
+
+	*pics = NULL;
+	for (size_t i = from; i < to; i++)
+		n += picture_source(&acts[i]) != NULL;
+	if (n == 0)
+		return 0;
+	*pics = calloc(n, sizeof(**pics));
+	urls = calloc(n, sizeof(*urls));
+	if (!*pics || !urls) {
+		free(urls);
+		free(*pics);
+		*pics = NULL;
+		return PV_ENOMEM;
+	}
+	for (size_t i = from; i < to; i++) {
+		const char *src = picture_source(&acts[i]);
+
+		if (src) {
+			urls[k] = src;
+			acts[i].picture = &(*pics)[k++];
+		}
+	}
+	if (ctx->picture)
+		ctx->picture(ctx->picture_arg, urls, n, *pics);
+	for (k = 0; k < n; k++) {
+		struct sync_picture *p = &(*pics)[k];
+
+		if (!ctx->picture)
+			snprintf(p->why, sizeof(p->why), "this sync stores no pictures");
+		else if (!p->stored && !p->why[0])
+			snprintf(p->why, sizeof(p->why), "the picture could not be stored");
+	}
+	free(urls);
+	return 0;
+}
+
 /* Applies one batch, replaying it one action at a time when it fails. */
 static int apply_batch(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t from, size_t to)
 {
-	int rc = apply_range(ctx, acts, from, to);
+	struct sync_picture *pics = NULL;
+	int rc = pictures_resolve(ctx, acts, from, to, &pics);
 
+	if (rc == 0)
+		rc = apply_range(ctx, acts, from, to);
 	if (rc < 0 && !fatal(rc)) {
 		rc = 0;
 		for (size_t i = from; i < to && rc == 0; i++)
 			rc = apply_alone(ctx, &acts[i]);
 	}
+	for (size_t i = from; pics && i < to; i++)
+		acts[i].picture = NULL;  /* pics goes: no act may point into it */
+	free(pics);
 	return rc;
 }
 
@@ -825,6 +946,7 @@ static int apply_two_writers(struct sync_apply_ctx *ctx, const struct act_source
 	}
 	w[1].ctx.db = ctx->helper_db;
 	w[1].ctx.between = NULL;  /* the lease is renewed by the first writer */
+	w[1].ctx.picture_arg = ctx->picture_arg_helper;  /* a fetcher per thread */
 	if (pthread_create(&helper, NULL, writer_run, &w[1]) != 0) {
 		log_warn("sync %lld: no second writer thread; writing alone", (long long)ctx->sync_id);
 		free(helper_buf);

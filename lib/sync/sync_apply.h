@@ -31,6 +31,25 @@
 
 struct db;
 
+/* A person's picture as the product stored it (SPEC §2.5), resolved before
+ * the transaction of the batch that writes the person: fetching it is an
+ * HTTP call, and no transaction waits on one. */
+#define SYNC_PICTURE_URL_MAX 1024
+struct sync_picture {
+	int stored;                          /* 1: url and large_url are the product's copy */
+	char url[SYNC_PICTURE_URL_MAX];      /* the size the page shows (users.picture_url) */
+	char large_url[SYNC_PICTURE_URL_MAX]; /* users.picture_large_url */
+	char why[256];                       /* not stored: why, in words for the Details */
+};
+
+/* Fetches and stores the n pictures at source_urls (the provider's URLs)
+ * into out[0..n) (zeroed by the caller), as many at a time as it likes; a
+ * failure sets out[i].stored = 0 and out[i].why, and never fails the
+ * person.  arg is sync_apply_ctx.picture_arg (or picture_arg_helper on the
+ * second writer's thread). */
+typedef void (*sync_picture_fn)(void *arg, const char *const *source_urls, size_t n,
+				struct sync_picture *out);
+
 struct sync_act {
 	enum plan_kind kind;
 	enum plan_reason reason;
@@ -45,6 +64,12 @@ struct sync_act {
 	const struct plan_change *changes;
 	size_t n_changes;
 	const char *avatar_hash;    /* with a picture change */
+	/* The stored picture of a create with a picture or of an update to a
+	 * new one, set by the applier for the batch (NULL before, and for a
+	 * planned row, which stores nothing): a picture that was not stored
+	 * is left out of the write, so the old one and its key stay and the
+	 * next sync, seeing the key still differ, tries again. */
+	const struct sync_picture *picture;
 	unsigned shortened;         /* PLAN_SHORTENED bits (sync_plan.h) */
 	const char *rival;          /* skips over an e-mail */
 	int64_t row_id;             /* approved held sync: its planned row */
@@ -72,6 +97,12 @@ struct sync_apply_ctx {
 	 * the planner; one per team and person), and the server has more
 	 * than one core to insert with. */
 	struct db *helper_db;
+	/* Pictures (SPEC §2.5): NULL stores none (a create gets no picture,
+	 * a new picture is not written).  picture_arg is passed on the
+	 * caller's thread, picture_arg_helper on the second writer's. */
+	sync_picture_fn picture;
+	void *picture_arg;
+	void *picture_arg_helper;
 };
 
 /* Converts a plan action (borrowing from the plan and its input). */

@@ -90,6 +90,11 @@ int sync_config_validate(struct db *db, int64_t org, json_object *body,
 
 	*normalized = NULL;
 	*field = NULL;
+	/* The router refuses a body that is not an object; this function does
+	 * not lean on it (given one, json-c's table walk reads NULL). */
+	if (!json_object_is_type(body, json_type_object))
+		FAIL("members", "The configuration must be an object: {members, team_mapping,"
+		     " deactivation_threshold}.");
 	if (!known_keys(body, top_keys, &bad))
 		FAIL(bad, "This field is not part of the configuration.");
 	if (pjson_get_obj(body, "members", &members) < 0)

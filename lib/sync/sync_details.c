@@ -53,6 +53,8 @@ static const char *what(enum plan_reason reason)
 		       " Users page; the next sync then keeps it up to date again.";
 	case PLAN_R_REMOVED_BY_HAND:
 		return "Not added back to team";
+	case PLAN_R_ACCOUNT_NOT_CREATED:
+		return "Not added to team";
 	case PLAN_REASON_COUNT:
 		break;
 	}
@@ -68,6 +70,15 @@ int sync_details(enum plan_kind kind, enum plan_reason reason,
 		return buf_printf(out, "Failed: %s The sync went on with everyone else and will try again"
 				  " at the next sync; if this keeps failing, check this person's account"
 				  " and Slack profile.", ctx->failure);
+	if (ctx->picture_why && ctx->picture_only)
+		return buf_printf(out, "Not updated: the new picture was not stored, because %s. The"
+				  " previous picture stays, and the next sync tries again.",
+				  ctx->picture_why);
+	if (reason == PLAN_R_ACCOUNT_NOT_CREATED)
+		return buf_printf(out, "%s %s: this person's account could not be created in this sync"
+				  " (the failed create row says why), so they cannot join the team yet."
+				  " The next sync adds them once the account exists.", what(reason),
+				  ctx->team_name ? ctx->team_name : "?");
 	if (ctx->planned && kind != PLAN_SKIP)
 		rc = buf_puts(out, "Planned (not applied yet): ");
 	if (rc == 0)
@@ -91,6 +102,10 @@ int sync_details(enum plan_kind kind, enum plan_reason reason,
 	if (rc == 0 && ctx->shortened && *ctx->shortened)
 		rc = buf_printf(out, " Shortened to fit the directory's limit of 1,000 characters: %s.",
 				ctx->shortened);
+	if (rc == 0 && ctx->picture_why)
+		rc = buf_printf(out, " The %spicture was not stored, because %s;%s the next sync tries"
+				" again.", kind == PLAN_CREATE ? "" : "new ", ctx->picture_why,
+				kind == PLAN_CREATE ? "" : " the previous one stays, and");
 	if (rc == 0 && kind == PLAN_CREATE && ctx->invited)
 		rc = buf_puts(out, " An invitation e-mail will be sent.");
 	return rc;

@@ -17,6 +17,10 @@ struct sync_details_ctx {
 	int planned;               /* dry run or held: nothing applied yet */
 	const char *failure;       /* failed: what went wrong, NULL otherwise */
 	const char *shortened;     /* fields cut to the directory's limit: "job title" */
+	/* A new picture that was not stored: why ("Slack answered HTTP 404");
+	 * picture_only: it was the update's only change, so nothing was. */
+	const char *picture_why;
+	int picture_only;
 };
 
 /* Writes the sentence into out (appended).  0 or PV_ENOMEM/PV_ETOOBIG. */

@@ -1328,6 +1328,7 @@ static const char *const reason_names[PLAN_REASON_COUNT] = {
 	[PLAN_R_LAST_ADMINISTRATOR] = "last_administrator",
 	[PLAN_R_DEACTIVATED_BY_HAND] = "deactivated_by_hand",
 	[PLAN_R_REMOVED_BY_HAND] = "removed_by_hand",
+	[PLAN_R_ACCOUNT_NOT_CREATED] = "account_not_created",
 };
 
 static const char *const field_names[PLAN_FIELD_COUNT] = {

@@ -232,6 +232,10 @@ enum plan_reason {
 	PLAN_R_LAST_ADMINISTRATOR,        /* skip: deactivation refused (§7.7) */
 	PLAN_R_DEACTIVATED_BY_HAND,       /* skip: not reactivated nor updated (§7.7) */
 	PLAN_R_REMOVED_BY_HAND,           /* skip (with team): not added back (§7.7) */
+	/* Given by the applier, never the planner: a team addition whose
+	 * person's create failed in this sync, recorded skipped (one failed
+	 * row per person, not one per team). */
+	PLAN_R_ACCOUNT_NOT_CREATED,
 	PLAN_REASON_COUNT
 };
 

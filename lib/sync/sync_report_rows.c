@@ -59,6 +59,26 @@ static const char *field_words(enum plan_field f)
 	}
 }
 
+/* A new picture the applier could not store: left out of the row's
+ * changes (nothing changed), said in the Details.  A planned row has no
+ * picture yet (nothing is fetched before it is applied). */
+static int picture_failed(const struct sync_act *a)
+{
+	return a->picture && !a->picture->stored;
+}
+
+static int picture_kept(const struct sync_act *a)
+{
+	return !picture_failed(a);
+}
+
+/* The value a row shows for a new picture: the product's copy once stored,
+ * the provider's URL in a planned row. */
+static const char *picture_to(const struct sync_act *a, const char *source)
+{
+	return a->picture && a->picture->stored ? a->picture->url : source;
+}
+
 /* The create's values as changes from nothing, for the report. */
 static size_t create_changes(const struct sync_act *a, struct plan_change *c)
 {
@@ -70,8 +90,8 @@ static size_t create_changes(const struct sync_act *a, struct plan_change *c)
 	c[n++] = (struct plan_change){ PLAN_F_EMAIL, NULL, a->profile.email };
 	if (a->profile.job_title && *a->profile.job_title)
 		c[n++] = (struct plan_change){ PLAN_F_JOB_TITLE, NULL, a->profile.job_title };
-	if (a->profile.picture_url)
-		c[n++] = (struct plan_change){ PLAN_F_PICTURE, NULL, a->profile.picture_url };
+	if (a->profile.picture_url && picture_kept(a))
+		c[n++] = (struct plan_change){ PLAN_F_PICTURE, NULL, picture_to(a, a->profile.picture_url) };
 	if (a->profile.is_guest)
 		c[n++] = (struct plan_change){ PLAN_F_IS_GUEST, "false", "true" };
 	return n;
@@ -95,12 +115,17 @@ static int row_text_build(const struct sync_act *a, struct sync_report_text *t)
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		const char *filter = field_filter(c[i].field);
-		json_object *o = json_object_new_object();
+		int pic = c[i].field == PLAN_F_PICTURE && c[i].to && a->kind != PLAN_CREATE;
+		json_object *o;
 
+		if (pic && !picture_kept(a))
+			continue;
 		/* Pushed first: t->changes owns it, even if filling it fails. */
+		o = json_object_new_object();
 		if (!o || pjson_push(t->changes, o) ||
 		    pjson_add_str(o, "field", sync_plan_field_name(c[i].field)) ||
-		    pjson_add_str(o, "from", c[i].from) || pjson_add_str(o, "to", c[i].to)) {
+		    pjson_add_str(o, "from", c[i].from) ||
+		    pjson_add_str(o, "to", pic ? picture_to(a, c[i].to) : c[i].to)) {
 			rc = PV_ENOMEM;
 			break;
 		}
@@ -112,7 +137,10 @@ static int row_text_build(const struct sync_act *a, struct sync_report_text *t)
 					field_words(c[i].field));
 	}
 	/* A team change is the change of one field, the team (SPEC §4.2):
-	 * from nothing to the team, or from the team to nothing. */
+	 * from nothing to the team, or from the team to nothing.  A team
+	 * addition skipped for want of an account changed nothing. */
+	if (a->reason == PLAN_R_ACCOUNT_NOT_CREATED)
+		return rc;
 	if (rc == 0 && (a->kind == PLAN_ADD_TO_TEAM || a->kind == PLAN_REMOVE_FROM_TEAM)) {
 		json_object *o = json_object_new_object();
 		int add = a->kind == PLAN_ADD_TO_TEAM;
@@ -170,6 +198,23 @@ static json_object *payload_of(const struct sync_act *a)
 	    pjson_add_bool(p, "link", a->link) || pjson_add_str(p, "avatar_hash", a->avatar_hash) ||
 	    pjson_add_str(p, "rival", a->rival))
 		goto fail;
+	/* The fields cut to fit, by name, so the approved row's Details still
+	 * say so (absent when none was: older payloads read the same). */
+	if (a->shortened) {
+		json_object *cut = json_object_new_array();
+
+		if (!cut || pjson_add(p, "shortened", cut))
+			goto fail;
+		for (unsigned f = 0; f < PLAN_FIELD_COUNT; f++) {
+			json_object *name;
+
+			if (!(a->shortened & PLAN_SHORTENED(f)))
+				continue;
+			name = json_object_new_string(sync_plan_field_name((enum plan_field)f));
+			if (!name || pjson_push(cut, name))
+				goto fail;
+		}
+	}
 	if (a->kind == PLAN_CREATE) {
 		pr = json_object_new_object();
 		if (!pr || pjson_add(p, "profile", pr) ||
@@ -208,7 +253,7 @@ static int64_t jint(json_object *o, const char *key)
 int sync_act_from_payload(json_object *p, int64_t row_id, struct sync_act *out,
 			  struct plan_change *changes, size_t max_changes)
 {
-	json_object *ch = NULL, *pr = NULL;
+	json_object *ch = NULL, *pr = NULL, *cut = NULL;
 	int link = 0, guest = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -242,6 +287,17 @@ int sync_act_from_payload(json_object *p, int64_t row_id, struct sync_act *out,
 			out->n_changes = i + 1;
 		}
 		out->changes = changes;
+	}
+	if (pjson_get_array(p, "shortened", &cut) == 0) {
+		for (size_t i = 0; i < json_object_array_length(cut); i++) {
+			json_object *f = json_object_array_get_idx(cut, i);
+			enum plan_field field;
+
+			if (!json_object_is_type(f, json_type_string) ||
+			    sync_plan_field_of(json_object_get_string(f), &field) < 0)
+				return PV_EINVAL;
+			out->shortened |= PLAN_SHORTENED(field);
+		}
 	}
 	if (pjson_get_obj(p, "profile", &pr) == 0) {
 		out->profile.first_name = jstr(pr, "first_name");
@@ -318,6 +374,10 @@ int sync_report_row_build(struct sync_report_row *r, const struct sync_act *a,
 	dctx.invited = (invites & SYNC_INVITES_MAIL) && !planned;
 	dctx.planned = planned;
 	dctx.failure = failure;
+	if (picture_failed(a)) {
+		dctx.picture_why = a->picture->why;
+		dctx.picture_only = strcmp(outcome, "skipped") == 0 && a->kind == PLAN_UPDATE;
+	}
 	if (rc == 0)
 		rc = sync_details(a->kind, a->reason, &dctx, &r->details);
 	if (rc == PV_ETOOBIG)

@@ -11,6 +11,7 @@
 #include "snapshot/snapshot.h"
 #include "sync/sync_apply.h"
 #include "sync/sync_config.h"
+#include "sync/sync_pictures.h"
 #include "sync/sync_plan.h"
 #include "sync/sync_report_rows.h"
 
@@ -113,6 +114,12 @@ static int slack_tick(void *arg)
 		rc = progress(r, "reading", (long long)r->snap.n_people, -1);
 	}
 	return rc;
+}
+
+/* Between the first writer's picture downloads: the lease only. */
+static int picture_tick(void *arg)
+{
+	return keep_lease(arg);
 }
 
 /* Between the applier's batches: the lease, and "applying" at most once
@@ -387,6 +394,8 @@ int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_jo
 	struct run r = { .db = db, .o = o, .job = job, .renewed_ms = now_ms(),
 			  .progress_people = (size_t)-1 };
 	struct sync_apply_ctx actx = { 0 };
+	struct sync_pictures *pics = NULL;
+	size_t pics_asked, pics_stored;
 	const char *status = "failed";
 	int rc;
 
@@ -424,6 +433,11 @@ int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_jo
 	actx.arg = &r;
 	if (o->writers > 1 && !job->dry_run && db_new(&actx.helper_db, o->cfg) < 0)
 		actx.helper_db = NULL;  /* one writer is slower, not wrong */
+	/* A dry run or a held plan writes planned rows only: nothing to fetch. */
+	rc = sync_pictures_open(&pics, o->cfg, picture_tick, &r);
+	if (rc < 0)
+		goto out;
+	sync_pictures_attach(pics, &actx);
 	if (job->approved) {
 		rc = read_directory(&r);
 		actx.invites = r.invites;
@@ -489,6 +503,10 @@ int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_jo
 	if (rc < 0)
 		goto out;
 finish:
+	sync_pictures_counts(pics, &pics_asked, &pics_stored);
+	if (pics_asked)
+		log_info("sync %lld: %zu new pictures stored, %zu not (the next sync tries those again)",
+			 (long long)job->id, pics_stored, pics_asked - pics_stored);
 	rc = lease_lost(&r, syncq_finish(db, job->id, o->owner, status, r.error[0] ? r.error : NULL));
 	if (rc == 0)
 		log_info("sync %lld: %s%s%s", (long long)job->id, status, r.error[0] ? ": " : "", r.error);
@@ -505,5 +523,6 @@ out:
 	sync_config_release(&r.cfg);
 	snapshot_release(&r.snap);
 	db_free(actx.helper_db);
+	sync_pictures_free(pics);
 	return rc;
 }

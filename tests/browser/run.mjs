@@ -1132,6 +1132,24 @@ scenario('users screen: filters and search, provisioning details, deactivate and
     await page.getByRole('dialog', { name: /^Reactivate / }).getByRole('button', { name: 'Reactivate' }).click();
     await page.locator('.person-row').filter({ hasText: 'Active' }).getByRole('button', { name: 'Deactivate' }).waitFor();
     assert((await api(t, 'GET', '/api/v1/users?q=olga.ivanova')).json.users[0].status === 'active', 'not reactivated');
+    // A picture is the product's own copy, loaded from its own address;
+    // someone with Slack's default avatar shows initials.
+    await page.getByLabel('Search').fill('acme.example');
+    await page.waitForURL(/q=acme.example/);
+    const ada = page.locator('.person-row').filter({ hasText: 'ada.lovelace@acme.example' });
+    const img = ada.locator('img.person__picture');
+    await img.waitFor();
+    await img.scrollIntoViewIfNeeded();
+    await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle(), { timeout: 10000 });
+    const src = await img.getAttribute('src');
+    assert(src.startsWith(`${BASE}/pictures/`), `the picture comes from ${src}`);
+    const olga = (await api(t, 'GET', '/api/v1/users?q=olga.ivanova')).json.users[0];
+    const want = `${[...olga.first_name][0]}${[...olga.last_name][0]}`.toUpperCase();
+    const initials = await page.locator('.person-row').filter({ hasText: 'olga.ivanova@acme.example' })
+      .locator('.person__picture--none').innerText();
+    assert(olga.picture_url === null && initials === want, `initials without a picture: ${initials}, not ${want}`);
+    await ada.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(opt.out, `users-pictures-${width}.png`) });  // the viewport
   }
 });
 

@@ -227,6 +227,8 @@ def parse_kv(out):
 
 
 def test_picture_import_stores_both_sizes_and_nginx_serves_them_immutable(ctx):
+    # Counted from here: syncs before this test downloaded pictures too.
+    assert ctx.emulator().post("/_emulator/avatars/reset", {}).status == 200
     h = ctx.unique("pic")
     url = avatar_url(ctx, h)
     r = probe(ctx, "picture-import", url)

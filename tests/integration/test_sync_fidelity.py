@@ -189,3 +189,52 @@ def test_the_last_active_administrator_is_never_deactivated_by_a_sync(ctx):
     assert ctx.sql("SELECT status FROM users WHERE organization_id = ? AND email = ?",
                    org.id, org.admin_email) == [["active"]]
     assert org.admin.get("/api/v1/me").status == 200
+
+
+def test_a_failed_create_is_one_failed_row_and_its_teams_are_skipped_pointing_to_it(ctx):
+    """Issue 11 item 1: a person whose create fails is one failed row; each of
+    their team additions is skipped with a reason pointing to it, not
+    failed one by one, and the next sync adds them once the account exists."""
+    emu_reset(ctx)
+    ada = emu_user(ctx, "U01MEMB001")          # in Engineering and Équipe Paris
+    good = ada["profile"]["email"]
+    ada["profile"]["email"] = "a" * 250 + "@acme.example"   # 263 characters
+    emu_put_user(ctx, ada)
+    org = ctx.new_org()
+    eng = org.admin.post("/api/v1/teams", {"name": "Engineering"}).json["team"]["id"]
+    paris = org.admin.post("/api/v1/teams", {"name": "Équipe Paris"}).json["team"]["id"]
+    cfg = {"members": {"mode": "groups", "group_ids": ["S01ENGINE1", "S01PARIS01"]},
+           "team_mapping": {"enabled": True,
+                            "mappings": [{"slack_group_id": "S01ENGINE1", "team_id": eng},
+                                         {"slack_group_id": "S01PARIS01", "team_id": paris}]},
+           "deactivation_threshold": {"percent": 10, "minimum": 10}}
+    assert connect(ctx, org) == {"connected": "1"}
+    assert org.admin.put("/api/v1/provisioning/slack/config", cfg).status == 200
+    s = sync(ctx, org, expect=("completed_with_errors",))
+    assert s["counts"]["failed"] == 1 and s["counts"]["created"] >= 8, s
+    mine = [a for a in actions(org, s["id"]) if a["slack_user_id"] == "U01MEMB001"]
+    assert [(a["action"], a["outcome"]) for a in mine if a["action"] == "create"] == \
+        [("create", "failed")], mine
+    teams = sorted((a["action"], a["outcome"], a["reason"], a["team"]["name"])
+                   for a in mine if a["action"] != "create")
+    assert teams == [("add_to_team", "skipped", "account_not_created", "Engineering"),
+                     ("add_to_team", "skipped", "account_not_created", "Équipe Paris")], mine
+    for a in mine:
+        if a["action"] == "add_to_team":
+            assert a["details"].startswith("Not added to team %s: this person's account could"
+                                           " not be created in this sync" % a["team"]["name"]), a
+            assert "The next sync adds them" in a["details"], a["details"]
+            assert a["changes"] == [] and a["changed"] == [], a   # nothing changed
+    # Everyone else joined their teams.
+    assert ctx.sql("SELECT COUNT(*) FROM team_memberships WHERE organization_id = ?",
+                   org.id)[0][0] == str(s["counts"]["added_to_team"])
+    assert s["counts"]["added_to_team"] >= 10, s
+    # Fixed in Slack: created and added to both teams by the next sync.
+    ada = emu_user(ctx, "U01MEMB001")
+    ada["profile"]["email"] = good
+    emu_put_user(ctx, ada)
+    s = sync(ctx, org)
+    mine = [(a["action"], a["outcome"]) for a in actions(org, s["id"])
+            if a["slack_user_id"] == "U01MEMB001"]
+    assert mine == [("create", "succeeded"), ("add_to_team", "succeeded"),
+                    ("add_to_team", "succeeded")], mine

@@ -133,6 +133,30 @@ static size_t count_files(void)
 	return n;
 }
 
+/* Only the allowed hosts and their subdomains, whatever the case, never a
+ * longer name or an address whose host hides behind a user name. */
+static void test_allowed_hosts(void **state)
+{
+	static const char hosts[] = "slack-edge.com, slack.com";
+
+	(void)state;
+	assert_true(slack_picture_host_allowed("https://avatars.slack-edge.com/x_512.png", hosts));
+	assert_true(slack_picture_host_allowed("https://SLACK-EDGE.com/x_512.png", hosts));
+	assert_true(slack_picture_host_allowed("https://ca.slack-edge.com:443/x_512.png", hosts));
+	assert_true(slack_picture_host_allowed("http://files.slack.com?x", hosts));
+	assert_false(slack_picture_host_allowed("https://evilslack-edge.com/x_512.png", hosts));
+	assert_false(slack_picture_host_allowed("https://slack-edge.com.evil.example/x.png", hosts));
+	assert_false(slack_picture_host_allowed("https://slack-edge.com@169.254.169.254/x.png", hosts));
+	assert_false(slack_picture_host_allowed("https://169.254.169.254/latest/meta-data", hosts));
+	assert_false(slack_picture_host_allowed("file:///etc/passwd", hosts));
+	assert_false(slack_picture_host_allowed("https:///x.png", hosts));
+	assert_false(slack_picture_host_allowed(NULL, hosts));
+	assert_false(slack_picture_host_allowed("https://avatars.slack-edge.com/x.png", ""));
+	assert_true(slack_picture_host_allowed("http://[::1]:8080/x.png", "[::1]"));
+	assert_true(slack_picture_host_allowed("http://127.0.0.1:9/x.png", NULL));  /* a tool's */
+	assert_false(slack_picture_host_allowed("gopher://127.0.0.1/x.png", NULL));
+}
+
 static void test_store_names_by_content_and_writes_once(void **state)
 {
 	static const char png[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR-some-bytes";
@@ -195,6 +219,7 @@ int main(void)
 		cmocka_unit_test(test_sniff_accepts_only_the_four_signatures),
 		cmocka_unit_test(test_content_types),
 		cmocka_unit_test(test_size_urls),
+		cmocka_unit_test(test_allowed_hosts),
 		cmocka_unit_test(test_store_names_by_content_and_writes_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

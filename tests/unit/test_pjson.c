@@ -5,6 +5,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/pjson.h"
 
@@ -135,12 +136,91 @@ static void test_builders_and_text(void **state)
 	json_object_put(o);
 }
 
+/* The writers give json-c's bytes for every byte value a string may hold
+ * (each alone and amid text) and for UTF-8, so an answer written straight
+ * into a buffer reads the same as one printed from a tree. */
+static void test_writers_match_json_c(void **state)
+{
+	static const char *const texts[] = {
+		"", "plain", "a/b \"q\" \\ end", "\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x8e\x89 e\xcc\x81",
+		"tab\there\nline\r\f\b\x01\x1f\x7f", "\"", "\\\\", "x\x01",
+	};
+	struct buf b;
+	char one[4];
+
+	(void)state;
+	buf_init(&b, 1 << 16);
+	for (int c = 1; c < 256; c++) {
+		for (int shape = 0; shape < 2; shape++) {
+			json_object *s;
+
+			if (shape == 0) {
+				one[0] = (char)c;
+				one[1] = '\0';
+			} else {
+				one[0] = 'a';
+				one[1] = (char)c;
+				one[2] = 'z';
+				one[3] = '\0';
+			}
+			s = json_object_new_string(one);
+			buf_reset(&b);
+			assert_int_equal(pjson_buf_str(&b, one), 0);
+			assert_string_equal(buf_cstr(&b), pjson_text(s, NULL));
+			json_object_put(s);
+		}
+	}
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		json_object *o = json_object_new_object();
+
+		assert_int_equal(pjson_add_str(o, "k", texts[i]), 0);
+		assert_int_equal(pjson_add_str(o, "n", NULL), 0);
+		assert_int_equal(pjson_add_int(o, "i", 12), 0);
+		buf_reset(&b);
+		assert_int_equal(buf_putc(&b, '{'), 0);
+		assert_int_equal(pjson_buf_kv_str(&b, 1, "k", texts[i]), 0);
+		assert_int_equal(pjson_buf_kv_str(&b, 0, "n", NULL), 0);
+		assert_int_equal(buf_puts(&b, ",\"i\":12}"), 0);
+		assert_string_equal(buf_cstr(&b), pjson_text(o, NULL));
+		buf_reset(&b);
+		assert_int_equal(pjson_buf_value(&b, o), 0);
+		assert_string_equal(buf_cstr(&b), pjson_text(o, NULL));
+		json_object_put(o);
+	}
+	buf_reset(&b);
+	assert_int_equal(pjson_buf_value(&b, NULL), 0);
+	assert_string_equal(buf_cstr(&b), "null");
+	/* The buffer's maximum holds. */
+	buf_release(&b);
+	buf_init(&b, 4);
+	assert_int_equal(pjson_buf_str(&b, "longer"), PV_ETOOBIG);
+	buf_release(&b);
+}
+
+/* A raw value prints its text where it stands, and is freed with its
+ * parent (the sanitizer build's leak check sees it). */
+static void test_raw_prints_its_text(void **state)
+{
+	const char *text = "{\"members\":{\"mode\":\"everyone\",\"group_ids\":[]}}";
+	json_object *o = json_object_new_object();
+
+	(void)state;
+	assert_int_equal(pjson_add(o, "config", pjson_raw(text, strlen(text))), 0);
+	assert_int_equal(pjson_add_bool(o, "saved", 1), 0);
+	assert_string_equal(pjson_text(o, NULL),
+			    "{\"config\":{\"members\":{\"mode\":\"everyone\",\"group_ids\":[]}},"
+			    "\"saved\":true}");
+	json_object_put(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_table),
 		cmocka_unit_test(test_getters_check_types),
 		cmocka_unit_test(test_builders_and_text),
+		cmocka_unit_test(test_writers_match_json_c),
+		cmocka_unit_test(test_raw_prints_its_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,6 +31,21 @@ static const struct plan_change upd_changes[] = {
 	{ PLAN_F_JOB_TITLE, "", "Countess" },
 };
 
+static const struct sync_picture not_stored = {
+	.why = "the picture could not be downloaded from Slack (HTTP 404)",
+};
+static const struct sync_picture stored = {
+	.stored = 1, .url = "https://hr.example/pictures/ab.png",
+	.large_url = "https://hr.example/pictures/cd.png",
+};
+static const struct plan_change pic_changes[] = {
+	{ PLAN_F_PICTURE, "https://hr.example/pictures/old.png", "https://cdn.slack.example/x_512.png" },
+};
+static const struct plan_change pic_title_changes[] = {
+	{ PLAN_F_PICTURE, NULL, "https://cdn.slack.example/x_512.png" },
+	{ PLAN_F_JOB_TITLE, "", "Countess" },
+};
+
 struct row_case {
 	const char *name;
 	struct sync_act a;
@@ -124,6 +139,37 @@ static const struct row_case cases[] = {
 	  "succeeded\nteam_membership\n[{\"field\":\"team\",\"from\":\"Équipe 工程\",\"to\":null}]\n"
 	  "Removed from team Équipe 工程: this person is no longer in any Slack group mapped to the"
 	  " team. Memberships added by hand are never removed.\n-" },
+	{ "update to a stored picture: the product's address, never the provider's",
+	  { .kind = PLAN_UPDATE, .reason = PLAN_R_PROFILE_CHANGED, .user_id = 3,
+	    .changes = pic_changes, .n_changes = 1, .picture = &stored },
+	  "succeeded", 0, 0, NULL,
+	  "succeeded\npicture\n"
+	  "[{\"field\":\"picture\",\"from\":\"https://hr.example/pictures/old.png\","
+	  "\"to\":\"https://hr.example/pictures/ab.png\"}]\n"
+	  "Updated from Slack: picture.\n-" },
+	{ "update whose only change, a picture, was not stored: skipped, says why",
+	  { .kind = PLAN_UPDATE, .reason = PLAN_R_PROFILE_CHANGED, .user_id = 3,
+	    .changes = pic_changes, .n_changes = 1, .picture = &not_stored },
+	  "skipped", 0, 0, NULL,
+	  "skipped\n\n[]\n"
+	  "Not updated: the new picture was not stored, because the picture could not be downloaded"
+	  " from Slack (HTTP 404). The previous picture stays, and the next sync tries again.\n-" },
+	{ "update with a title and a picture not stored: the title only",
+	  { .kind = PLAN_UPDATE, .reason = PLAN_R_PROFILE_CHANGED, .user_id = 3,
+	    .changes = pic_title_changes, .n_changes = 2, .picture = &not_stored },
+	  "succeeded", 0, 0, NULL,
+	  "succeeded\njob_title\n[{\"field\":\"job_title\",\"from\":\"\",\"to\":\"Countess\"}]\n"
+	  "Updated from Slack: job title. The new picture was not stored, because the picture could"
+	  " not be downloaded from Slack (HTTP 404); the previous one stays, and the next sync tries"
+	  " again.\n-" },
+	{ "team addition of a person whose create failed: skipped, pointing to it",
+	  { .kind = PLAN_ADD_TO_TEAM, .reason = PLAN_R_ACCOUNT_NOT_CREATED, .team_id = 10,
+	    .team_name = "Ten", .slack_user_id = "U9" },
+	  "skipped", 0, 0, NULL,
+	  "skipped\n\n[]\n"
+	  "Not added to team Ten: this person's account could not be created in this sync (the failed"
+	  " create row says why), so they cannot join the team yet. The next sync adds them once the"
+	  " account exists.\n-" },
 };
 
 static void render(struct buf *t, const struct sync_report_row *r)
@@ -174,6 +220,18 @@ static void test_payload_reads_back(void **state)
 	assert_int_equal(back.n_changes, 1);
 	assert_int_equal(back.changes[0].field, PLAN_F_STATUS);
 	assert_string_equal(back.changes[0].to, "deactivated");
+	/* The fields cut to fit travel by name. */
+	{
+		struct sync_act cut = cases[2].a;
+		struct sync_report_row rc2;
+
+		assert_int_equal(sync_report_row_build(&rc2, &cut, "planned", 0, 1, 0, NULL), 0);
+		assert_non_null(strstr(pjson_text(rc2.payload, NULL),
+					"\"shortened\":[\"display_name\",\"job_title\"]"));
+		assert_int_equal(sync_act_from_payload(rc2.payload, 1, &back, changes, PLAN_FIELD_COUNT), 0);
+		assert_int_equal(back.shortened, cut.shortened);
+		sync_report_row_release(&rc2);
+	}
 	/* More changes than room: refused, not cut. */
 	assert_int_equal(sync_act_from_payload(r.payload, 42, &back, changes, 0), PV_EINVAL);
 	sync_report_row_release(&r);

@@ -20,6 +20,20 @@ function statusBadge(u) {
   return badge('neutral', 'Deactivated');
 }
 
+// The person's picture: the product's own copy (SPEC §2.5), or their
+// initials when there is none (Slack's default avatar is no picture).  The
+// name is next to it, so the image itself says nothing more (alt="").
+function picture(u, shown) {
+  if (u.picture_url) {
+    return h('img', { class: 'person__picture', src: u.picture_url, alt: '', width: '40', height: '40',
+      loading: 'lazy', decoding: 'async' });
+  }
+  const initials = (u.first_name || u.last_name)
+    ? `${[...(u.first_name || '')][0] || ''}${[...(u.last_name || '')][0] || ''}`
+    : [...shown][0] || '?';
+  return h('span', { class: 'person__picture person__picture--none', 'aria-hidden': 'true' }, initials.toUpperCase());
+}
+
 export async function render({ root, query, signal, app }) {
   root.append(pageHeading('Users'),
     h('p', { class: 'lead' }, 'Everyone in your organization: people a sync imported from Slack and people added by hand. ',
@@ -128,11 +142,14 @@ export async function render({ root, query, signal, app }) {
       });
       toggle.classList.add('person__toggle');
     }
+    const shown = u.display_name || `${u.first_name} ${u.last_name}`.trim() || u.email;
     const li = h('li', { class: 'card person-row', 'data-user-id': String(u.id) },
       h('div', { class: 'person-row__head' },
-        h('div', { class: 'person' },
-          h('span', { class: 'person__name' }, u.display_name || `${u.first_name} ${u.last_name}`.trim() || u.email),
-          h('span', { class: 'muted person__email' }, u.email)),
+        h('div', { class: 'person-row__who' },
+          picture(u, shown),
+          h('div', { class: 'person' },
+            h('span', { class: 'person__name' }, shown),
+            h('span', { class: 'muted person__email' }, u.email))),
         h('div', { class: 'person-row__meta' }, statusBadge(u),
           h('span', { class: 'muted' }, u.source === 'slack' ? 'Imported from Slack' : 'Added by hand'),
           u.role === 'administrator' ? badge('info', 'Administrator') : null)),

@@ -10,11 +10,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CONN_DEFAULT_CONFIG \
+	"{\"members\":{\"mode\":\"everyone\",\"group_ids\":[]}," \
+	"\"team_mapping\":{\"enabled\":false,\"mappings\":[]}," \
+	"\"deactivation_threshold\":{\"percent\":10,\"minimum\":10}}"
+
 static void copy_col(char *dst, size_t len, const struct db_rows *r, int col)
 {
 	const char *s = db_rows_str(r, col);
 
 	snprintf(dst, len, "%s", s ? s : "");
+}
+
+#define CONN_COLUMNS \
+	"i.id, i.provider, i.status, i.status_reason, i.workspace_id," \
+	" i.workspace_name, i.workspace_domain, u.id, u.display_name," \
+	" DATE_FORMAT(i.connected_at, '%Y-%m-%dT%H:%i:%sZ')"
+#define CONN_JOIN_BY \
+	" LEFT JOIN users u ON u.organization_id = i.organization_id AND u.id = i.connected_by_user_id"
+
+/* A row of CONN_COLUMNS; PV_ENOTFOUND when the integration part is NULL
+ * (no integration, in conn_get_with_config's outer join). */
+static int conn_from_row(const struct db_rows *r, struct conn_info *out)
+{
+	if (db_rows_is_null(r, 0))
+		return PV_ENOTFOUND;
+	out->id = db_rows_int(r, 0);
+	copy_col(out->provider, sizeof(out->provider), r, 1);
+	copy_col(out->status, sizeof(out->status), r, 2);
+	copy_col(out->status_reason, sizeof(out->status_reason), r, 3);
+	copy_col(out->workspace_id, sizeof(out->workspace_id), r, 4);
+	copy_col(out->workspace_name, sizeof(out->workspace_name), r, 5);
+	copy_col(out->workspace_domain, sizeof(out->workspace_domain), r, 6);
+	out->connected_by = db_rows_int(r, 7);
+	copy_col(out->connected_by_name, sizeof(out->connected_by_name), r, 8);
+	copy_col(out->connected_at, sizeof(out->connected_at), r, 9);
+	return 0;
 }
 
 int conn_get(struct db *db, int64_t org, struct conn_info *out)
@@ -23,31 +54,48 @@ int conn_get(struct db *db, int64_t org, struct conn_info *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = db_query(db, &r,
-		      "SELECT i.id, i.provider, i.status, i.status_reason, i.workspace_id,"
-		      " i.workspace_name, i.workspace_domain, u.id, u.display_name,"
-		      " DATE_FORMAT(i.connected_at, '%Y-%m-%dT%H:%i:%sZ')"
-		      " FROM provisioning_integrations i LEFT JOIN users u"
-		      " ON u.organization_id = i.organization_id AND u.id = i.connected_by_user_id"
+	rc = db_query(db, &r, "SELECT " CONN_COLUMNS " FROM provisioning_integrations i" CONN_JOIN_BY
 		      " WHERE i.active_organization_id = ?", DB_ARGS(DB_INT(org)));
 	if (rc < 0)
 		return rc;
 	rc = db_rows_next(r);
-	if (rc == 1) {
-		out->id = db_rows_int(r, 0);
-		copy_col(out->provider, sizeof(out->provider), r, 1);
-		copy_col(out->status, sizeof(out->status), r, 2);
-		copy_col(out->status_reason, sizeof(out->status_reason), r, 3);
-		copy_col(out->workspace_id, sizeof(out->workspace_id), r, 4);
-		copy_col(out->workspace_name, sizeof(out->workspace_name), r, 5);
-		copy_col(out->workspace_domain, sizeof(out->workspace_domain), r, 6);
-		out->connected_by = db_rows_int(r, 7);
-		copy_col(out->connected_by_name, sizeof(out->connected_by_name), r, 8);
-		copy_col(out->connected_at, sizeof(out->connected_at), r, 9);
-		rc = 0;
-	} else if (rc == 0) {
+	if (rc == 1)
+		rc = conn_from_row(r, out);
+	else if (rc == 0)
 		rc = PV_ENOTFOUND;
-	}
+	db_rows_free(r);
+	return rc;
+}
+
+int conn_get_with_config(struct db *db, int64_t org, struct conn_info *out, json_object **config,
+			 int *saved)
+{
+	struct db_rows *r = NULL;
+	int rc, found;
+
+	memset(out, 0, sizeof(*out));
+	*config = NULL;
+	*saved = 0;
+	/* Every table by its unique key: one row, from the organization out. */
+	rc = db_query(db, &r, "SELECT " CONN_COLUMNS ", c.config_json"
+		      " FROM organizations o"
+		      " LEFT JOIN provisioning_integrations i ON i.active_organization_id = o.id"
+		      CONN_JOIN_BY
+		      " LEFT JOIN provisioning_configs c ON c.organization_id = o.id"
+		      " WHERE o.id = ?", DB_ARGS(DB_INT(org)));
+	if (rc < 0)
+		return rc;
+	rc = db_rows_next(r);
+	if (rc < 0)
+		goto out;
+	found = rc == 1 ? conn_from_row(r, out) : PV_ENOTFOUND;
+	*saved = rc == 1 && !db_rows_is_null(r, 10);
+	if (*saved)
+		*config = pjson_raw(db_rows_str(r, 10), db_rows_len(r, 10));
+	else
+		*config = pjson_raw(CONN_DEFAULT_CONFIG, strlen(CONN_DEFAULT_CONFIG));
+	rc = *config ? found : PV_ENOMEM;
+out:
 	db_rows_free(r);
 	return rc;
 }
@@ -253,36 +301,62 @@ out:
 	return rc;
 }
 
-#define CONN_DEFAULT_CONFIG \
-	"{\"members\":{\"mode\":\"everyone\",\"group_ids\":[]}," \
-	"\"team_mapping\":{\"enabled\":false,\"mappings\":[]}," \
-	"\"deactivation_threshold\":{\"percent\":10,\"minimum\":10}}"
 
 int conn_config_json(struct db *db, int64_t org, json_object **out)
 {
 	return conn_config_json_ex(db, org, out, NULL);
 }
 
+/* The stored configuration's text, or the default's when none was saved:
+ * *text lives until db_rows_free(*r). */
+static int config_text(struct db *db, int64_t org, struct db_rows **r, const char **text,
+		       size_t *len, int *saved)
+{
+	int rc;
+
+	*text = CONN_DEFAULT_CONFIG;
+	*len = strlen(CONN_DEFAULT_CONFIG);
+	rc = db_query(db, r, "SELECT config_json FROM provisioning_configs WHERE organization_id = ?",
+		      DB_ARGS(DB_INT(org)));
+	if (rc == 0)
+		rc = db_rows_next(*r);
+	if (saved)
+		*saved = rc == 1;
+	if (rc == 1 && db_rows_str(*r, 0)) {
+		*text = db_rows_str(*r, 0);
+		*len = db_rows_len(*r, 0);
+	}
+	return rc < 0 ? rc : 0;
+}
+
 int conn_config_json_ex(struct db *db, int64_t org, json_object **out, int *saved)
 {
 	struct db_rows *r = NULL;
-	const char *text = CONN_DEFAULT_CONFIG, *why;
-	size_t len = strlen(CONN_DEFAULT_CONFIG);
+	const char *text, *why;
+	size_t len;
 	int rc;
 
 	*out = NULL;
-	rc = db_query(db, &r, "SELECT config_json FROM provisioning_configs WHERE organization_id = ?",
-		      DB_ARGS(DB_INT(org)));
+	rc = config_text(db, org, &r, &text, &len, saved);
 	if (rc == 0)
-		rc = db_rows_next(r);
-	if (saved)
-		*saved = rc == 1;
-	if (rc == 1) {
-		text = db_rows_str(r, 0);
-		len = db_rows_len(r, 0);
-	}
-	if (rc >= 0)
 		rc = pjson_parse(text, len, PJSON_MAX_DEPTH, out, &why);
+	db_rows_free(r);
+	return rc;
+}
+
+int conn_config_raw(struct db *db, int64_t org, json_object **out, int *saved)
+{
+	struct db_rows *r = NULL;
+	const char *text;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	rc = config_text(db, org, &r, &text, &len, saved);
+	if (rc == 0) {
+		*out = pjson_raw(text, len);
+		rc = *out ? 0 : PV_ENOMEM;
+	}
 	db_rows_free(r);
 	return rc;
 }

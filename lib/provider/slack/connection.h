@@ -52,6 +52,11 @@ struct conn_info {
 
 /* The active integration of org (any provider); PV_ENOTFOUND if none. */
 int conn_get(struct db *db, int64_t org, struct conn_info *out);
+/* conn_get and conn_config_raw in one statement, for the status answer that
+ * shows both: *config (a new object, the caller puts it) and *saved are
+ * set whenever the return is 0 or PV_ENOTFOUND (no integration). */
+int conn_get_with_config(struct db *db, int64_t org, struct conn_info *out, json_object **config,
+			 int *saved);
 
 /* Starts an OAuth flow: a new random state (returned in clear, stored as a
  * digest) for org and user, purpose "connect" or "replace". */
@@ -106,6 +111,11 @@ int conn_client_refreshed(struct db *db, const struct config *cfg, const struct 
  * *saved (may be NULL) says whether one was saved. */
 int conn_config_json(struct db *db, int64_t org, json_object **out);
 int conn_config_json_ex(struct db *db, int64_t org, json_object **out, int *saved);
+/* The same to print only (pjson_raw): the stored text, which only ever
+ * comes from sync_config_save's pjson_text, unparsed -- for the answers that
+ * show the configuration, where parsing ~10 KiB of mappings was a third of
+ * the request's time. */
+int conn_config_raw(struct db *db, int64_t org, json_object **out, int *saved);
 
 /* Marks the active integration needs_reconnection with Slack's code. */
 int conn_mark_broken(struct db *db, int64_t org, const char *reason);

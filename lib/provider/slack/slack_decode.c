@@ -407,7 +407,9 @@ int slack_decode_envelope(const char *body, size_t len, json_object **out,
 	rc = PV_EREMOTE;
 	code = slack_text_of(slack_member(root, "error"));
 	if (!code) {
-		slack_err_set(err, SLACK_ERR_FATAL, "", "Slack refused %s without saying why.", where);
+		/* A code the administrator can quote to Slack's support, never "". */
+		slack_err_set(err, SLACK_ERR_FATAL, "unknown_error", "Slack refused %s without saying why.",
+			      where);
 		goto out;
 	}
 	c = slack_code_find(code);

@@ -7,6 +7,7 @@
 #include "core/err.h"
 #include "core/log.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -59,8 +60,9 @@ int slack_picture_fetcher_init(struct slack_picture_fetcher *f, long timeout_ms,
 	if (curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK ||
-	    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L) != CURLE_OK ||
+	    /* Redirects are followed by hand (slack_picture_fetch), each
+	     * address checked against the allowed hosts first. */
+	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, f->timeout_ms) != CURLE_OK ||
 	    /* A server announcing more than the cap is refused before the body. */
@@ -84,12 +86,121 @@ void slack_picture_fetcher_release(struct slack_picture_fetcher *f)
 	buf_release(&f->body);
 }
 
+/* The host of an http(s) URL, lower-cased, into out: PV_EINVAL for another
+ * scheme, no host, a user name or password in it, or a host too long. */
+static int url_host(const char *url, char *out, size_t cap)
+{
+	const char *h, *end;
+	size_t n;
+
+	if (!url)
+		return PV_EINVAL;
+	if (strncasecmp(url, "https://", 8) == 0)
+		h = url + 8;
+	else if (strncasecmp(url, "http://", 7) == 0)
+		h = url + 7;
+	else
+		return PV_EINVAL;
+	end = h + strcspn(h, "/?#");
+	if (memchr(h, '@', (size_t)(end - h)))
+		return PV_EINVAL;  /* userinfo: the host would not be what it seems */
+	if (*h == '[')
+		n = (size_t)(end - h);  /* an IPv6 literal, port kept out below */
+	else
+		n = strcspn(h, ":/?#");
+	if (n == 0 || n >= cap)
+		return PV_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)h[i]);
+	out[n] = '\0';
+	if (*h == '[') {
+		char *close = strchr(out, ']');
+
+		if (!close)
+			return PV_EINVAL;
+		close[1] = '\0';
+	}
+	return 0;
+}
+
+int slack_picture_host_allowed(const char *url, const char *hosts)
+{
+	char host[256], item[256];
+	const char *p = hosts;
+
+	if (url_host(url, host, sizeof(host)) < 0)
+		return 0;
+	if (!hosts)
+		return 1;
+	while (*p) {
+		size_t n, hl = strlen(host);
+
+		p += strspn(p, " ,\t");
+		n = strcspn(p, " ,\t");
+		if (n == 0 || n >= sizeof(item)) {
+			p += n;
+			continue;
+		}
+		for (size_t i = 0; i < n; i++)
+			item[i] = (char)tolower((unsigned char)p[i]);
+		item[n] = '\0';
+		p += n;
+		/* The host itself or one of its subdomains ("avatars.slack-edge.com"
+		 * for "slack-edge.com"), never a longer name ("evilslack-edge.com"). */
+		if (strcmp(host, item) == 0 ||
+		    (hl > n && host[hl - n - 1] == '.' && strcmp(host + hl - n, item) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/* One GET, following up to SLACK_PICTURE_REDIRECTS redirects by hand, each
+ * to an allowed host; *status gets the final HTTP status. */
+static int get_checked(struct slack_picture_fetcher *f, const char *url, long *status,
+		       char *why, size_t whylen)
+{
+	char next[SLACK_PICTURE_URL_MAX];
+	CURLcode cc = CURLE_OK;
+
+	snprintf(next, sizeof(next), "%s", url);
+	for (int hop = 0;; hop++) {
+		char *loc = NULL;
+
+		if (!slack_picture_host_allowed(next, f->hosts)) {
+			WHY("the picture's address is not on a host allowed for pictures"
+			    " (the pictures.hosts setting)");
+			return PV_EINVAL;
+		}
+		buf_reset(&f->body);
+		f->content_type[0] = '\0';
+		*status = 0;
+		if (curl_easy_setopt(f->curl, CURLOPT_URL, next) != CURLE_OK)
+			return PV_ENOMEM;
+		cc = curl_easy_perform(f->curl);
+		curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, status);
+		if (cc != CURLE_OK || *status < 300 || *status > 399 ||
+		    curl_easy_getinfo(f->curl, CURLINFO_REDIRECT_URL, &loc) != CURLE_OK || !loc)
+			break;
+		if (hop == SLACK_PICTURE_REDIRECTS) {
+			WHY("the picture could not be downloaded from Slack (too many redirects)");
+			return PV_EREMOTE;
+		}
+		if (strlen(loc) >= sizeof(next)) {
+			WHY("Slack's picture address is too long");
+			return PV_EREMOTE;
+		}
+		memmove(next, loc, strlen(loc) + 1);
+	}
+	return (int)cc;  /* CURLcode, 0 = CURLE_OK: mapped by the caller */
+}
+
 int slack_picture_fetch(struct slack_picture_fetcher *f, const char *url, char *why,
 			size_t whylen)
 {
 	const char *announced, *actual;
 	long status = 0;
 	CURLcode cc;
+	int rc;
 
 	WHY("%s", "");
 	buf_reset(&f->body);
@@ -99,10 +210,10 @@ int slack_picture_fetch(struct slack_picture_fetcher *f, const char *url, char *
 		WHY("Slack gave no usable picture address");
 		return PV_EINVAL;
 	}
-	if (curl_easy_setopt(f->curl, CURLOPT_URL, url) != CURLE_OK)
-		return PV_ENOMEM;
-	cc = curl_easy_perform(f->curl);
-	curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &status);
+	rc = get_checked(f, url, &status, why, whylen);
+	if (rc < 0)
+		return rc;
+	cc = (CURLcode)rc;
 	if (cc == CURLE_WRITE_ERROR || cc == CURLE_FILESIZE_EXCEEDED) {
 		WHY("the picture from Slack is larger than %zu KiB", f->max_bytes / 1024);
 		return PV_ETOOBIG;

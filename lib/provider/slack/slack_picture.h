@@ -11,6 +11,10 @@
  * every Slack avatar URL has; a URL without one is used for both sizes.
  *
  * Checks, each with a plain sentence in `why` for the Details:
+ *   - the address, and each redirect's, on an allowed host (hosts below:
+ *     the configuration's pictures.hosts, Slack's CDN by default), so
+ *     that a forged answer cannot make the sync fetch from the product's
+ *     own network and publish what it got;
  *   - HTTP 200 within a short timeout (connect 3 s, whole transfer
  *     SLACK_PICTURE_TIMEOUT_MS), http/https only, at most 3 redirects;
  *   - Content-Type image/png, image/jpeg, image/gif or image/webp;
@@ -40,6 +44,7 @@
 #define SLACK_PICTURE_MAX_BYTES (1024 * 1024)
 #define SLACK_PICTURE_SMALL 72
 #define SLACK_PICTURE_URL_MAX 1024
+#define SLACK_PICTURE_REDIRECTS 3
 
 struct slack_picture_fetcher {
 	void *curl;			/* CURL *, opaque to callers */
@@ -48,7 +53,14 @@ struct slack_picture_fetcher {
 	struct buf body;		/* the last fetched bytes */
 	char content_type[128];
 	const char *ext;		/* checked type of body: "png", ... */
+	/* Allowed hosts, space- or comma-separated, each also allowing its
+	 * subdomains; NULL allows any (a test tool's fetcher).  Borrowed. */
+	const char *hosts;
 };
+
+/* 1 when url is http(s) with no user name in it and its host is one of
+ * hosts (or a subdomain of one); hosts NULL allows any host.  Pure. */
+int slack_picture_host_allowed(const char *url, const char *hosts);
 
 /* timeout_ms and max_bytes 0 mean the defaults above. */
 int slack_picture_fetcher_init(struct slack_picture_fetcher *f, long timeout_ms,

@@ -1,0 +1,205 @@
+/*
+ * sync_pictures.c - the picture step of a sync; see sync_pictures.h.
+ */
+#include "sync/sync_pictures.h"
+
+#include "core/err.h"
+#include "core/log.h"
+#include "directory/picture_store.h"
+#include "provider/slack/slack_picture.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One writer's downloads: SYNC_PICTURES_PARALLEL fetchers, each made at
+ * its first picture and kept for the next batches. */
+struct picture_pool {
+	struct sync_pictures *owner;
+	struct slack_picture_fetcher f[SYNC_PICTURES_PARALLEL];
+	int ready[SYNC_PICTURES_PARALLEL];
+	int first;                  /* the first writer's: keeps the lease */
+};
+
+struct sync_pictures {
+	struct picture_store store;
+	int store_ok;
+	char hosts[512];            /* pictures.hosts, for every fetcher */
+	struct picture_pool pool[2];
+	int (*tick)(void *arg);
+	void *tick_arg;
+	atomic_size_t asked, stored;
+};
+
+int sync_pictures_open(struct sync_pictures **out, const struct config *cfg,
+		       int (*tick)(void *arg), void *tick_arg)
+{
+	struct sync_pictures *p = calloc(1, sizeof(*p));
+	const char *dir = config_get(cfg, "pictures.dir");
+	char prefix[512];
+	int n;
+
+	*out = NULL;
+	if (!p)
+		return PV_ENOMEM;
+	p->tick = tick;
+	p->tick_arg = tick_arg;
+	snprintf(p->hosts, sizeof(p->hosts), "%s",
+		 config_get(cfg, "pictures.hosts") ? config_get(cfg, "pictures.hosts") : "");
+	for (int i = 0; i < 2; i++) {
+		p->pool[i].owner = p;
+		p->pool[i].first = i == 0;
+	}
+	n = snprintf(prefix, sizeof(prefix), "%s/pictures/", config_get(cfg, "app.base_url"));
+	if (n < 0 || (size_t)n >= sizeof(prefix))
+		log_error("pictures: app.base_url is too long; no picture is stored");
+	else if (picture_store_open(&p->store, dir ? dir : "", prefix) < 0)
+		log_error("pictures: the folder %s cannot be written; no picture is stored until it"
+			  " can be", dir ? dir : "(pictures.dir not set)");
+	else
+		p->store_ok = 1;
+	p->store.deferred = 1;  /* one flush per batch: fetch_many */
+	*out = p;
+	return 0;
+}
+
+void sync_pictures_free(struct sync_pictures *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < 2; i++)
+		for (int k = 0; k < SYNC_PICTURES_PARALLEL; k++)
+			if (p->pool[i].ready[k])
+				slack_picture_fetcher_release(&p->pool[i].f[k]);
+	free(p);
+}
+
+/* One picture with fetcher k of pool. */
+static void fetch_one(struct picture_pool *pool, int k, const char *source_url,
+		      struct sync_picture *out)
+{
+	struct sync_pictures *p = pool->owner;
+	struct slack_picture_urls urls;
+	int rc;
+
+	atomic_fetch_add(&p->asked, 1);
+	if (!p->store_ok) {
+		snprintf(out->why, sizeof(out->why), "the pictures folder cannot be written");
+		return;
+	}
+	if (!pool->ready[k]) {
+		rc = slack_picture_fetcher_init(&pool->f[k], 0, 0);
+		if (rc < 0) {
+			slack_picture_fetcher_release(&pool->f[k]);
+			snprintf(out->why, sizeof(out->why), "there was not enough memory to download it");
+			return;
+		}
+		pool->ready[k] = 1;
+		pool->f[k].hosts = p->hosts;
+	}
+	rc = slack_picture_import(&pool->f[k], &p->store, source_url, &urls, out->why,
+				  sizeof(out->why));
+	if (rc < 0) {
+		if (!out->why[0])
+			snprintf(out->why, sizeof(out->why), "%s", pv_strerror(rc));
+		return;
+	}
+	/* Both are the store's URLs (prefix + a 72-byte name): they fit. */
+	snprintf(out->url, sizeof(out->url), "%s", urls.small);
+	snprintf(out->large_url, sizeof(out->large_url), "%s", urls.large);
+	out->stored = 1;
+	atomic_fetch_add(&p->stored, 1);
+}
+
+/* A batch's downloads, shared by the threads of one pool. */
+struct batch {
+	struct picture_pool *pool;
+	const char *const *urls;
+	size_t n;
+	struct sync_picture *out;
+	atomic_size_t next;
+	atomic_int stopped;         /* the lease is lost: fetch nothing more */
+};
+
+struct lane {
+	struct batch *b;
+	int k;
+};
+
+static void *lane_run(void *arg)
+{
+	struct lane *l = arg;
+	struct batch *b = l->b;
+	struct sync_pictures *p = b->pool->owner;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&b->next, 1)) < b->n) {
+		/* Lane 0 of the first writer runs on the sync's own thread: it
+		 * keeps the lease between downloads.  A lost lease ends the run
+		 * at its next fence; until then nothing more is fetched. */
+		if (l->k == 0 && b->pool->first && p->tick && p->tick(p->tick_arg) < 0)
+			atomic_store(&b->stopped, 1);
+		if (atomic_load(&b->stopped)) {
+			snprintf(b->out[i].why, sizeof(b->out[i].why), "the sync stopped");
+			continue;
+		}
+		fetch_one(b->pool, l->k, b->urls[i], &b->out[i]);
+	}
+	return NULL;
+}
+
+/* The batch's new pictures made durable before any user names them; if
+ * that fails, none of them counts as stored (the next sync tries again). */
+static void flush_batch(struct sync_pictures *p, struct sync_picture *out, size_t n)
+{
+	size_t stored = 0;
+
+	for (size_t i = 0; i < n; i++)
+		stored += out[i].stored;
+	if (stored == 0 || picture_store_flush(&p->store) == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (!out[i].stored)
+			continue;
+		memset(&out[i], 0, sizeof(out[i]));
+		snprintf(out[i].why, sizeof(out[i].why), "the pictures folder could not be written to disk");
+	}
+	atomic_fetch_sub(&p->stored, stored);
+}
+
+static void fetch_many(void *arg, const char *const *urls, size_t n, struct sync_picture *out)
+{
+	struct batch b = { .pool = arg, .urls = urls, .n = n, .out = out };
+	struct lane lanes[SYNC_PICTURES_PARALLEL];
+	pthread_t threads[SYNC_PICTURES_PARALLEL];
+	int started[SYNC_PICTURES_PARALLEL] = { 0 };
+	size_t want = n < SYNC_PICTURES_PARALLEL ? n : SYNC_PICTURES_PARALLEL;
+
+	atomic_init(&b.next, 0);
+	atomic_init(&b.stopped, 0);
+	for (size_t k = 0; k < want; k++)
+		lanes[k] = (struct lane){ .b = &b, .k = (int)k };
+	/* A lane that cannot start leaves its share to the others. */
+	for (size_t k = 1; k < want; k++)
+		started[k] = pthread_create(&threads[k], NULL, lane_run, &lanes[k]) == 0;
+	lane_run(&lanes[0]);
+	for (size_t k = 1; k < want; k++)
+		if (started[k])
+			pthread_join(threads[k], NULL);
+	flush_batch(b.pool->owner, out, n);
+}
+
+void sync_pictures_attach(struct sync_pictures *p, struct sync_apply_ctx *ctx)
+{
+	ctx->picture = p ? fetch_many : NULL;
+	ctx->picture_arg = p ? &p->pool[0] : NULL;
+	ctx->picture_arg_helper = p ? &p->pool[1] : NULL;
+}
+
+void sync_pictures_counts(const struct sync_pictures *p, size_t *asked, size_t *stored)
+{
+	*asked = p ? atomic_load(&p->asked) : 0;
+	*stored = p ? atomic_load(&p->stored) : 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * sync_pictures.h - the picture step of a sync (SPEC §2.5): the applier's
+ * sync_picture_fn, fetching each new picture from the provider and keeping
+ * the product's own copy (lib/directory/picture_store.h) before the batch
+ * that writes the person.
+ *
+ * Each writer downloads its batch's pictures SYNC_PICTURES_PARALLEL at a
+ * time: a first sync of 100,000 people brings tens of thousands of
+ * pictures, and one download after another from a CDN 20-50 ms away would
+ * take longer than the rest of the sync.  Each of those threads has its
+ * own fetcher (a curl handle is not shared), kept from batch to batch so
+ * that connections to the CDN are reused; the store is shared (its writes
+ * are atomic renames).  The first writer's own thread also keeps the
+ * sync's lease between its downloads, through the tick given at open: a
+ * batch of slow pictures is a long wait too.
+ *
+ * When the pictures folder cannot be opened, the step still runs: every
+ * picture is "not stored" with that reason, the people are written without
+ * it, and the next sync tries again; the log names the folder once.
+ *
+ * Ownership: struct sync_pictures is the caller's, freed with
+ * sync_pictures_free (NULL is fine).  Errors: PV_ENOMEM.
+ */
+#ifndef PV_SYNC_PICTURES_H
+#define PV_SYNC_PICTURES_H
+
+#include "core/config.h"
+#include "sync/sync_apply.h"
+
+#define SYNC_PICTURES_PARALLEL 4   /* downloads at a time, per writer */
+
+struct sync_pictures;
+
+/* The folder (pictures.dir) and URL prefix (app.base_url + "/pictures/")
+ * from cfg; tick (may be NULL) is called with tick_arg between the first
+ * writer's fetches, and a negative return makes the rest "not stored". */
+int sync_pictures_open(struct sync_pictures **out, const struct config *cfg,
+		       int (*tick)(void *arg), void *tick_arg);
+void sync_pictures_free(struct sync_pictures *p);
+
+/* Points ctx's picture hook at p (both writers). */
+void sync_pictures_attach(struct sync_pictures *p, struct sync_apply_ctx *ctx);
+
+/* Pictures asked for and stored so far (both writers), for the log. */
+void sync_pictures_counts(const struct sync_pictures *p, size_t *asked, size_t *stored);
+
+#endif
