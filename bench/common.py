@@ -36,6 +36,11 @@ class Timed:
         self.cmd = cmd
         start = time.monotonic()
         p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Drained as it comes: a program that logs more than a pipe holds
+        # (64 KiB: a few hundred 429 warnings) would block on its stderr.
+        err = []
+        drain = threading.Thread(target=lambda: err.append(p.stderr.read()), daemon=True)
+        drain.start()
         perf = None
         if perf_out:
             pids = ",".join(str(x) for x in (p.pid,) + tuple(also_pids))
@@ -48,7 +53,8 @@ class Timed:
             time.sleep(0.02)
         self.wall = time.monotonic() - start
         self.peak_mib = peak / 1024.0
-        self.stderr = p.stderr.read().decode(errors="replace")
+        drain.join()
+        self.stderr = b"".join(err).decode(errors="replace")
         if perf:
             perf.send_signal(2)
             perf.wait(timeout=120)

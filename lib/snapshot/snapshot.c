@@ -35,6 +35,47 @@ void snapshot_release(struct snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
+static void free_pool(void *p)
+{
+	pool_free(p);
+}
+
+int snapshot_take_directory(struct snapshot *dst, struct snapshot *src)
+{
+	int rc;
+
+	if (!dst || !src)
+		return PV_EINVAL;
+	if (!dst->pool || dst->n_users || dst->n_teams || dst->n_memberships) {
+		snapshot_release(src);
+		return PV_EINVAL;
+	}
+	/* src's strings stay where they are: its pool is freed with dst's. */
+	if (src->pool && (rc = pool_on_free(dst->pool, free_pool, src->pool)) < 0) {
+		src->pool = NULL;  /* pool_on_free already freed it */
+		snapshot_release(src);
+		return rc;
+	}
+	free(dst->users);
+	free(dst->teams);
+	free(dst->memberships);
+	dst->users = src->users;
+	dst->n_users = src->n_users;
+	dst->cap_users = src->cap_users;
+	dst->teams = src->teams;
+	dst->n_teams = src->n_teams;
+	dst->cap_teams = src->cap_teams;
+	dst->memberships = src->memberships;
+	dst->n_memberships = src->n_memberships;
+	dst->cap_memberships = src->cap_memberships;
+	src->users = NULL;
+	src->teams = NULL;
+	src->memberships = NULL;
+	src->pool = NULL;
+	snapshot_release(src);
+	return 0;
+}
+
 void snapshot_clear_people(struct snapshot *s)
 {
 	if (s)

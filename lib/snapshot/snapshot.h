@@ -156,6 +156,13 @@ void snapshot_release(struct snapshot *s);
  * strings stay in the pool until release. */
 void snapshot_clear_people(struct snapshot *s);
 
+/* Moves src's directory side (users, teams, memberships) into dst, whose
+ * own directory side must be empty (PV_EINVAL otherwise), and src's pool
+ * with it (freed with dst's): the directory read on its own thread into a
+ * snapshot of its own while the provider's side fills dst.  src is
+ * released either way (unless NULL); PV_ENOMEM leaves dst as it was. */
+int snapshot_take_directory(struct snapshot *dst, struct snapshot *src);
+
 /* A new zeroed element at the end of its array, in *out.  0 or PV_ENOMEM. */
 int snapshot_add_person(struct snapshot *s, struct snap_person **out);
 int snapshot_add_group(struct snapshot *s, struct snap_group **out);

@@ -422,13 +422,19 @@ static const char *token_scopes(struct emu_state *st, const char *token)
 	return t ? t->g.scopes : "";
 }
 
-/* The 429 of a method's tier (SLACK-API.md §6.2). */
-static int rate_limited(struct emu_resp *resp, long long retry_after)
+/* The 429 of a method's tier (SLACK-API.md §6.2): whole seconds as Slack
+ * sends them, or a decimal when the tiers' speed factor shrank them. */
+static int rate_limited(struct emu_resp *resp, long long retry_after_ms)
 {
 	int rc = emu_resp_slack_error(resp, "ratelimited");
 
 	resp->status = 429;
-	return rc == 0 ? emu_resp_header(resp, "Retry-After", "%lld", retry_after) : rc;
+	if (rc < 0)
+		return rc;
+	if (retry_after_ms % 1000 == 0)
+		return emu_resp_header(resp, "Retry-After", "%lld", retry_after_ms / 1000);
+	return emu_resp_header(resp, "Retry-After", "%lld.%03lld", retry_after_ms / 1000,
+			       retry_after_ms % 1000);
 }
 
 int emu_api_handle(struct emu_state *st, struct emu_req *req,
@@ -440,7 +446,7 @@ int emu_api_handle(struct emu_state *st, struct emu_req *req,
 	struct emu_call c = { .st = st, .req = req, .resp = resp };
 	struct emu_record_entry e;
 	struct emu_fault_hit hit = { 0, NULL };
-	long long tier_wait = 0;
+	long long tier_wait = 0;	/* ms of Retry-After, 0: admitted */
 	int rc, rc2;
 
 	memset(&e, 0, sizeof(e));
@@ -483,7 +489,7 @@ int emu_api_handle(struct emu_state *st, struct emu_req *req,
 out:
 	if (rc == 0 && resp->status == 429 && (hit.answer || tier_wait))
 		rc = emu_record_retry_after(&st->record, e.method, token, e.t_ms,
-					    hit.answer ? hit.answer->retry_after : tier_wait);
+					    hit.answer ? hit.answer->retry_after * 1000 : tier_wait);
 	e.status = rc < 0 ? 500 : resp->status;
 	e.duration_ms = emu_now_ms() - e.t_ms;
 	snprintf(e.error, sizeof(e.error), "%s", rc < 0 ? "internal_error" : resp->error);

@@ -71,7 +71,7 @@ int emu_record_arrival(struct emu_record *r, const char *method,
 }
 
 int emu_record_retry_after(struct emu_record *r, const char *method,
-			   const char *token, long long now_ms, long long seconds)
+			   const char *token, long long now_ms, long long wait_ms)
 {
 	struct emu_retry_window *w;
 
@@ -96,7 +96,7 @@ int emu_record_retry_after(struct emu_record *r, const char *method,
 		snprintf(w->method, sizeof(w->method), "%s", method);
 		r->n_windows++;
 	}
-	w->until_ms = now_ms + seconds * 1000;
+	w->until_ms = now_ms + wait_ms;
 	return 0;
 }
 

@@ -56,9 +56,9 @@ void emu_record_free(struct emu_record *r);
  */
 int emu_record_arrival(struct emu_record *r, const char *method,
 		       const char *token, long long now_ms);
-/* Starts a Retry-After window after a 429 answer. */
+/* Starts a Retry-After window of wait_ms after a 429 answer. */
 int emu_record_retry_after(struct emu_record *r, const char *method,
-			   const char *token, long long now_ms, long long seconds);
+			   const char *token, long long now_ms, long long wait_ms);
 int emu_record_add(struct emu_record *r, const struct emu_record_entry *e,
 		   const char *cursor, const char *limit);
 

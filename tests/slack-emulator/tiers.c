@@ -125,15 +125,38 @@ static struct emu_tier_window *window_get(struct emu_tiers *t, const char *team,
 	return w;
 }
 
+/*
+ * Slack's Retry-After for a wait of wait_ms of our (shrunk) time: Slack
+ * answers whole seconds of its own minute-long window, so the answer is
+ * the wait counted in Slack's seconds, rounded up, shrunk back by the
+ * factor: at x60 a multiple of 1/60 s.  Whole seconds of our time instead
+ * would round a window of one second up to the next second and make
+ * every 429 cost up to a whole window that Slack would not charge.
+ */
+static long long slack_retry_after_ms(long long wait_ms, double factor)
+{
+	long long slack_s = (long long)((double)wait_ms * factor / 1000.0);
+	long long ms;
+
+	if ((double)slack_s * 1000.0 < (double)wait_ms * factor)
+		slack_s++;
+	if (slack_s < 1)
+		slack_s = 1;
+	ms = (long long)((double)slack_s * 1000.0 / factor);
+	if ((double)ms * factor < (double)slack_s * 1000.0)
+		ms++;
+	return ms;
+}
+
 int emu_tiers_admit(struct emu_tiers *t, const char *team, const char *app,
-		    const char *method, long long now_ms, long long *retry_after)
+		    const char *method, long long now_ms, long long *retry_after_ms)
 {
 	double factor = emu_tiers_factor(t, team);
 	int allowance = emu_tier_allowance(method);
 	struct emu_tier_window *w;
 	long long window_ms, oldest, wait_ms;
 
-	*retry_after = 0;
+	*retry_after_ms = 0;
 	if (factor <= 0 || allowance <= 0)
 		return 0;
 	window_ms = (long long)(60000.0 / factor + 0.5);
@@ -145,7 +168,7 @@ int emu_tiers_admit(struct emu_tiers *t, const char *team, const char *app,
 		oldest = w->times[w->head];
 		if (oldest > now_ms - window_ms) {
 			wait_ms = oldest + window_ms - now_ms;
-			*retry_after = (wait_ms + 999) / 1000;
+			*retry_after_ms = slack_retry_after_ms(wait_ms, factor);
 			return 0;
 		}
 		w->times[w->head] = now_ms;

@@ -51,11 +51,11 @@ int emu_tiers_set(struct emu_tiers *t, const char *team, double factor);
 double emu_tiers_factor(const struct emu_tiers *t, const char *team);
 
 /*
- * Counts a call arriving at now_ms.  *retry_after is 0 when it may go
- * through, else the seconds to answer in Retry-After.
+ * Counts a call arriving at now_ms.  *retry_after_ms is 0 when it may go
+ * through, else the Retry-After to answer, in milliseconds.
  */
 int emu_tiers_admit(struct emu_tiers *t, const char *team, const char *app,
-		    const char *method, long long now_ms, long long *retry_after);
+		    const char *method, long long now_ms, long long *retry_after_ms);
 
 /* {"factor":F,"window_ms":W,"methods":{"users.list":20,…}} for a team. */
 json_object *emu_tiers_json(const struct emu_tiers *t, const char *team);

@@ -641,6 +641,42 @@ static void test_oauth_arguments(void **state)
 	config_free(cfg);
 }
 
+/* Retry-After: Slack's whole seconds, the emulator's shrunk decimals
+ * (rounded up: never earlier than asked), and what is neither. */
+static void test_retry_after(void **state)
+{
+	static const struct { const char *v; long ms; } cases[] = {
+		{ "0", 0 }, { "1", 1000 }, { "30", 30000 }, { "600", 600000 },
+		{ "0.367", 367 }, { "0.5", 500 }, { "1.05", 1050 }, { "0.0167", 17 },
+		{ "0.0160", 16 }, { "2.000", 2000 }, { "0.0001", 1 },
+		{ "", -1 }, { "-1", -1 }, { "1.", -1 }, { ".5", -1 }, { "1s", -1 },
+		{ "abc", -1 }, { "1.2.3", -1 }, { "Wed, 21 Oct 2015 07:28:00 GMT", -1 },
+	};
+	struct slack *s = NULL, *c = NULL;
+	struct config *cfg = test_config();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		long got = slack_parse_retry_after(cases[i].v);
+
+		if (got != cases[i].ms)
+			fail_msg("Retry-After \"%s\": %ld ms, expected %ld", cases[i].v, got, cases[i].ms);
+	}
+	/* Far too long stays too long (no overflow into a short wait). */
+	assert_true(slack_parse_retry_after("99999999999999999999") > SLACK_MAX_RETRY_AFTER * 1000L);
+	/* A clone is a client of its own; the OAuth-less NULL is refused. */
+	assert_int_equal(slack_clone(NULL, &c), PV_EINVAL);
+	assert_null(c);
+	assert_int_equal(slack_new(&s, cfg, "xoxb-test"), 0);
+	assert_int_equal(slack_clone(s, &c), 0);
+	assert_non_null(c);
+	assert_ptr_not_equal(c, s);
+	assert_int_equal(slack_tick_now(c), 0);
+	slack_free(c);
+	slack_free(s);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +691,7 @@ int main(void)
 		cmocka_unit_test(test_authorize_url),
 		cmocka_unit_test(test_oauth_arguments),
 		cmocka_unit_test(test_install_scopes),
+		cmocka_unit_test(test_retry_after),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -261,6 +261,57 @@ static void test_growing_arrays(void **state)
 	snapshot_release(NULL);
 }
 
+/* The directory side read into a snapshot of its own (on another thread)
+ * moves into the one the provider's side filled; its strings stay valid
+ * until that one is released (ASan would see a use after free). */
+static void test_take_directory(void **state)
+{
+	struct snapshot s, dir;
+	struct snap_person *p;
+	struct snap_user *u;
+	struct snap_team *t;
+	struct snap_membership *m;
+
+	(void)state;
+	assert_int_equal(snapshot_init(&s), 0);
+	assert_int_equal(snapshot_add_person(&s, &p), 0);
+	assert_int_equal(snapshot_strdup(&s, "U1", &p->id), 0);
+	assert_int_equal(snapshot_init(&dir), 0);
+	for (int i = 0; i < 300; i++) {
+		char email[32];
+
+		assert_int_equal(snapshot_add_user(&dir, &u), 0);
+		u->id = i + 1;
+		snprintf(email, sizeof(email), "p%d@x.org", i);
+		assert_int_equal(snapshot_strdup(&dir, email, &u->email), 0);
+	}
+	assert_int_equal(snapshot_add_team(&dir, &t), 0);
+	t->id = 7;
+	assert_int_equal(snapshot_strdup(&dir, "Builders", &t->name), 0);
+	assert_int_equal(snapshot_add_membership(&dir, &m), 0);
+	m->team_id = 7;
+	m->user_id = 3;
+	assert_int_equal(snapshot_take_directory(&s, &dir), 0);
+	assert_null(dir.pool);
+	assert_int_equal(dir.n_users, 0);
+	assert_int_equal(s.n_people, 1);
+	assert_string_equal(s.people[0].id, "U1");
+	assert_int_equal(s.n_users, 300);
+	assert_string_equal(s.users[299].email, "p299@x.org");
+	assert_int_equal(s.n_teams, 1);
+	assert_string_equal(s.teams[0].name, "Builders");
+	assert_int_equal(s.n_memberships, 1);
+	assert_int_equal(s.memberships[0].user_id, 3);
+	/* The directory side can only be taken into an empty one. */
+	assert_int_equal(snapshot_init(&dir), 0);
+	assert_int_equal(snapshot_take_directory(&s, &dir), PV_EINVAL);
+	assert_null(dir.pool);
+	/* More can be added afterwards, into either array. */
+	assert_int_equal(snapshot_add_user(&s, &u), 0);
+	assert_int_equal(s.n_users, 301);
+	snapshot_release(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_groups),
 		cmocka_unit_test(test_group_members_share_people_ids),
 		cmocka_unit_test(test_growing_arrays),
+		cmocka_unit_test(test_take_directory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,8 +22,10 @@
  *
  * Retries (inside every call, invisible to the caller unless they run out):
  *   - HTTP 429 (or "ratelimited"): sleep the Retry-After seconds plus a jitter
- *     of up to min(1 s, base delay), never less than Retry-After; 1-2 s when
- *     the header is missing; then send the SAME request again (same cursor).
+ *     of up to min(1 s, base delay, a tenth of the Retry-After), never less
+ *     than Retry-After; 1-2 s when the header is missing; then send the SAME
+ *     request again (same cursor).  Retry-After is whole seconds from Slack;
+ *     a decimal is taken to the ms (slack_parse_retry_after).
  *     A Retry-After above SLACK_MAX_RETRY_AFTER seconds is not waited for:
  *     the call fails at once as SLACK_ERR_RETRYABLE.
  *   - HTTP 5xx and 408, timeouts, refused/reset connections, DNS failures,
@@ -128,6 +130,10 @@ int slack_global_init(void);
  * against config key slack.api_base (method URL = base + method name; a
  * missing trailing '/' is added).  PV_EINVAL for an empty token. */
 int slack_new(struct slack **out, const struct config *cfg, const char *token);
+/* A second client with s's token, base, timeout and retry policy, and its
+ * own connection, for another thread; no tick (slack_set_tick it).
+ * PV_EINVAL for the OAuth client, which has no token. */
+int slack_clone(const struct slack *s, struct slack **out);
 /* Frees the client and wipes the token and the last answer; NULL is fine. */
 void slack_free(struct slack *s);
 
@@ -155,6 +161,11 @@ void slack_set_policy(struct slack *s, enum slack_policy policy);
  * SLACK_ERR_FATAL, code "stopped").  fn NULL removes it. */
 #define SLACK_TICK_MS 250
 void slack_set_tick(struct slack *s, int (*fn)(void *arg), void *arg);
+
+/* Calls the client's hook once, for a caller that waits on something else
+ * (another thread's reads) and must keep its lease meanwhile; the hook's
+ * return, 0 when there is none. */
+int slack_tick_now(struct slack *s);
 
 /* The outcome of the client's last call; borrowed, valid until the next. */
 const struct slack_error *slack_last_error(const struct slack *s);
@@ -304,6 +315,12 @@ int slack_oauth_refresh_p(const struct config *cfg, const char *refresh_token,
  *   PV_ENOMEM when memory runs out. */
 int slack_decode_envelope(const char *body, size_t len, json_object **out,
 			  struct slack_error *err);
+/* A Retry-After header's value in ms: whole seconds (Slack, HTTP's
+ * delay-seconds) or a decimal, rounded up to the ms (the emulator's tiers
+ * at a speed factor shrink Slack's seconds: "0.367" at x60); -1 when it is
+ * neither (an HTTP date included: Slack sends none).  Values far above
+ * SLACK_MAX_RETRY_AFTER are capped, still above it. */
+long slack_parse_retry_after(const char *v);
 /* The kind for a Slack error code (unknown codes: SLACK_ERR_FATAL). */
 enum slack_error_kind slack_error_kind_of(const char *code);
 

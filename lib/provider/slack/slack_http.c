@@ -80,33 +80,61 @@ static int header_value(const char *p, size_t len, const char *name, char *tmp,
 	return 1;
 }
 
+/* Whole seconds, as Slack and HTTP (delay-seconds) send them; a fraction
+ * is taken as given, rounded up to the ms: the emulator's tiers at a speed
+ * factor send Slack's seconds shrunk by it ("0.367" at x60). */
+long slack_parse_retry_after(const char *v)
+{
+	const long long cap = (long long)SLACK_MAX_RETRY_AFTER * 10;  /* still "too long" */
+	const char *p = v, *frac;
+	long long ms = 0, unit = 100;
+	int below = 0;
+
+	for (; *p >= '0' && *p <= '9'; p++)
+		if ((ms = ms * 10 + (*p - '0')) > cap)
+			ms = cap;
+	if (p == v)
+		return -1;
+	ms *= 1000;
+	if (*p == '.') {
+		for (frac = ++p; *p >= '0' && *p <= '9'; p++) {
+			if (unit) {
+				ms += (*p - '0') * unit;
+				unit /= 10;
+			} else if (*p != '0') {
+				below = 1;
+			}
+		}
+		if (p == frac)
+			return -1;
+		ms += below;
+	}
+	return *p ? -1 : (long)ms;
+}
+
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
 	struct slack *s = ud;
 	size_t n = size * nmemb;
-	char v[64], *end;
-	long secs;
+	char v[64];
 
 	if (n >= 5 && strncmp(p, "HTTP/", 5) == 0) {
 		/* a new response (e.g. after 100 Continue) starts afresh */
-		s->retry_after = -1;
+		s->retry_after_ms = -1;
 		s->req_id[0] = '\0';
 	} else if (header_value(p, n, "retry-after", v, sizeof(v))) {
-		errno = 0;
-		secs = strtol(v, &end, 10);
-		s->retry_after = (!errno && end != v && !*end && secs >= 0) ? secs : -1;
+		s->retry_after_ms = slack_parse_retry_after(v);
 	} else if (header_value(p, n, "x-slack-req-id", v, sizeof(v))) {
 		snprintf(s->req_id, sizeof(s->req_id), "%s", v);
 	}
 	return n;
 }
 
-/* Creates a client whose requests carry `auth_header` ("Authorization: …"). */
-int slack_open(struct slack **out, const struct config *cfg, const char *auth_header)
+/* A client against base whose requests carry `auth_header`. */
+static int open_base(struct slack **out, const char *base, const char *auth_header)
 {
 	struct slack *s = NULL;
 	struct curl_slist *h;
-	const char *base = cfg ? config_get(cfg, "slack.api_base") : NULL;
 	size_t blen;
 	int rc;
 
@@ -125,7 +153,7 @@ int slack_open(struct slack **out, const struct config *cfg, const char *auth_he
 	s->base_ms = SLACK_DEFAULT_BASE_MS;
 	s->cap_ms = SLACK_DEFAULT_CAP_MS;
 	s->wait_retry_after = 1;
-	s->retry_after = -1;
+	s->retry_after_ms = -1;
 	rc = PV_ENOMEM;
 	blen = strlen(base);
 	s->api_base = malloc(blen + 2);
@@ -168,7 +196,14 @@ out:
 	return rc;
 }
 
-int slack_new(struct slack **out, const struct config *cfg, const char *token)
+/* Creates a client whose requests carry `auth_header` ("Authorization: …"). */
+int slack_open(struct slack **out, const struct config *cfg, const char *auth_header)
+{
+	return open_base(out, cfg ? config_get(cfg, "slack.api_base") : NULL, auth_header);
+}
+
+/* A bot client for token against base (slack_new, slack_clone). */
+static int open_token(struct slack **out, const char *base, const char *token)
 {
 	struct buf h;
 	int rc;
@@ -179,7 +214,7 @@ int slack_new(struct slack **out, const struct config *cfg, const char *token)
 	buf_init(&h, SLACK_HEADER_MAX);
 	rc = buf_printf(&h, "Authorization: Bearer %s", token);
 	if (rc == 0)
-		rc = slack_open(out, cfg, buf_cstr(&h));
+		rc = open_base(out, base, buf_cstr(&h));
 	if (rc == 0) {
 		(*out)->token = strdup(token);
 		if (!(*out)->token) {
@@ -192,6 +227,31 @@ int slack_new(struct slack **out, const struct config *cfg, const char *token)
 	if (rc == 0)
 		log_debug("slack: client for token %.5s… at %s", token, (*out)->api_base);
 	return rc;
+}
+
+int slack_new(struct slack **out, const struct config *cfg, const char *token)
+{
+	*out = NULL;
+	return open_token(out, cfg ? config_get(cfg, "slack.api_base") : NULL, token);
+}
+
+int slack_clone(const struct slack *s, struct slack **out)
+{
+	int rc;
+
+	*out = NULL;
+	if (!s || !s->token)
+		return PV_EINVAL;
+	/* api_base already ends with '/': open_base keeps it as it is. */
+	rc = open_token(out, s->api_base, s->token);
+	if (rc < 0)
+		return rc;
+	(*out)->timeout_ms = s->timeout_ms;
+	(*out)->max_attempts = s->max_attempts;
+	(*out)->base_ms = s->base_ms;
+	(*out)->cap_ms = s->cap_ms;
+	(*out)->wait_retry_after = s->wait_retry_after;
+	return 0;
 }
 
 void slack_free(struct slack *s)
@@ -265,6 +325,11 @@ void slack_set_tick(struct slack *s, int (*fn)(void *arg), void *arg)
 	curl_easy_setopt(s->curl, CURLOPT_NOPROGRESS, fn ? 0L : 1L);
 }
 
+int slack_tick_now(struct slack *s)
+{
+	return s->tick ? s->tick(s->tick_arg) : 0;
+}
+
 const struct slack_error *slack_last_error(const struct slack *s)
 {
 	return &s->err;
@@ -325,6 +390,19 @@ static long backoff_ms(const struct slack *s, int attempt)
 	return d / 2 + jitter(d - d / 2);
 }
 
+/* The jitter's ceiling after a Retry-After of ms: min(1 s, base delay)
+ * as before, and at most a tenth of the wait.  The jitter keeps workers
+ * that were rate-limited together from coming back together; a tenth of
+ * Slack's waits of tens of seconds is more than the second it was, and a
+ * short wait (a window about to turn, or the emulator's shrunk minute) is
+ * not made half as long again for nothing. */
+static long retry_jitter_ms(const struct slack *s, long ms)
+{
+	long j = s->base_ms < 1000 ? s->base_ms : 1000;
+
+	return j < ms / 10 ? j : ms / 10;
+}
+
 /* Transport failures worth another attempt. */
 static int curl_retryable(CURLcode c)
 {
@@ -369,6 +447,99 @@ static const char *curl_code_name(CURLcode c)
 	}
 }
 
+/* ------------------------------------------------------------------------ */
+/* Pacing: a method's learned allowance                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Slack lets a method's calls through in bursts until its window is full,
+ * then answers 429 (SLACK-API.md §6).  A client that only waits out each
+ * Retry-After bursts into the next 429 as soon as one slot frees, and
+ * again, call after call.  So after a method's first 429 its calls are
+ * spaced instead: the window holds `allowance` calls (those Slack counted
+ * before the first 429), and the oldest of the last `allowance` leaves it
+ * when the Retry-After ends, which gives the window's length; one call per
+ * window / allowance then never meets a full window.  Each later 429
+ * measures the spacing again.  A 429 after fewer than SLACK_PACE_MIN calls
+ * since the last one teaches nothing: the window was not filled by these
+ * calls (another client of the app shares it, or Slack had a hiccup), and
+ * spacing every call by a whole Retry-After would crawl.  The spacing
+ * shrinks by a tenth after each `allowance` calls without a 429, so that a
+ * spacing learned from a bad moment fades (a true one costs one 429 now
+ * and then).  A method that never met a 429 is never slowed: real Slack
+ * allows bursts.  Only the batch policy paces (the request path does not
+ * wait).
+ */
+#define SLACK_PACE_MIN 10  /* Tier 2, the strictest a sync pages, is 20 */
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct slack_pace *pace_of(struct slack *s, const char *method)
+{
+	for (int i = 0; i < s->n_pace; i++)
+		if (strcmp(s->pace[i].method, method) == 0)
+			return &s->pace[i];
+	if (s->n_pace == SLACK_PACE_METHODS)
+		return NULL;  /* more methods than a sync calls: unpaced */
+	memset(&s->pace[s->n_pace], 0, sizeof(s->pace[0]));
+	snprintf(s->pace[s->n_pace].method, sizeof(s->pace[0].method), "%s", method);
+	return &s->pace[s->n_pace++];
+}
+
+/* A call Slack counted (any answer but a 429), started at start_ms. */
+static void pace_counted(struct slack_pace *p, long long start_ms)
+{
+	p->ring[p->n_counted % SLACK_PACE_RING] = start_ms;
+	p->n_counted++;
+	p->since_429++;
+	if (p->interval_us && ++p->paced >= p->allowance) {
+		p->interval_us -= p->interval_us / 10;
+		p->paced = 0;
+	}
+}
+
+/* A 429 answered at now_ms asking for retry_ms: the spacing that fits. */
+static void pace_learn(struct slack_pace *p, long long now_ms, long retry_ms)
+{
+	long a;
+	long long oldest;
+
+	if (p->since_429 < SLACK_PACE_MIN) {
+		p->since_429 = 0;
+		return;
+	}
+	if (!p->allowance)
+		p->allowance = p->since_429;
+	p->since_429 = 0;
+	p->paced = 0;
+	if (retry_ms < 0)
+		return;
+	a = p->allowance;
+	if (a > p->n_counted)
+		a = p->n_counted;
+	if (a > SLACK_PACE_RING)
+		a = SLACK_PACE_RING;
+	oldest = p->ring[(p->n_counted - a) % SLACK_PACE_RING];
+	if (now_ms + retry_ms > oldest)
+		p->interval_us = (now_ms + retry_ms - oldest) * 1000 / a;
+}
+
+/* Sleeps (ticking) until the method's next call fits its learned spacing. */
+static int pace_wait(struct slack *s, struct slack_pace *p)
+{
+	long long due;
+
+	if (!p || !p->interval_us || !s->wait_retry_after)
+		return 0;
+	due = p->last_start_ms + (p->interval_us + 999) / 1000;
+	return due > mono_ms() ? sleep_ticking(s, (long)(due - mono_ms())) : 0;
+}
+
 enum attempt_result { ATTEMPT_DONE, ATTEMPT_FAIL, ATTEMPT_BACKOFF, ATTEMPT_WAIT };
 
 /* One exchange.  DONE with *out set, FAIL with s->err and *rc set, or a
@@ -385,7 +556,7 @@ static enum attempt_result slack_attempt(struct slack *s, const char *url,
 
 	buf_reset(&s->body);
 	s->body_too_big = 0;
-	s->retry_after = -1;
+	s->retry_after_ms = -1;
 	s->req_id[0] = '\0';
 	s->curl_err[0] = '\0';
 	*rc = PV_EREMOTE;
@@ -480,6 +651,7 @@ int slack_call(struct slack *s, const char *method, const struct buf *query,
 {
 	struct buf url;
 	enum attempt_result r = ATTEMPT_FAIL;
+	struct slack_pace *pace;
 	int rc, attempt;
 	long wait;
 
@@ -502,29 +674,41 @@ int slack_call(struct slack *s, const char *method, const struct buf *query,
 		goto out;
 	}
 	s->tick_rc = 0;
+	pace = pace_of(s, method);
 	for (attempt = 1;; attempt++) {
+		long long start;
+
 		if (s->tick && (s->tick_rc = s->tick(s->tick_arg)) < 0)
 			break;
+		if ((s->tick_rc = pace_wait(s, pace)) < 0)
+			break;
+		start = mono_ms();
+		if (pace)
+			pace->last_start_ms = start;
 		r = slack_attempt(s, buf_cstr(&url), post, post_len, out, &rc);
+		if (pace && s->err.http_status == 429)
+			pace_learn(pace, mono_ms(), s->retry_after_ms);
+		else if (pace && s->err.http_status > 0)
+			pace_counted(pace, start);
 		if (s->tick_rc < 0 || r == ATTEMPT_DONE || r == ATTEMPT_FAIL)
 			break;
 		snprintf(s->why, sizeof(s->why), "%s", s->err.message);
-		if (r == ATTEMPT_WAIT && s->retry_after > SLACK_MAX_RETRY_AFTER) {
+		if (r == ATTEMPT_WAIT && s->retry_after_ms > SLACK_MAX_RETRY_AFTER * 1000L) {
 			slack_err_set(&s->err, SLACK_ERR_RETRYABLE, "ratelimited",
 				"Slack asked to wait %ld s before calling %s again; the sync "
-				"will try again later.", s->retry_after, method);
+				"will try again later.", (s->retry_after_ms + 999) / 1000, method);
 			rc = PV_EREMOTE;
 			goto out;
 		}
 		if (r == ATTEMPT_WAIT)
-			s->err.retry_after = s->retry_after > 0 ? s->retry_after : 0;
+			s->err.retry_after = s->retry_after_ms > 0 ? (s->retry_after_ms + 999) / 1000 : 0;
 		if (attempt >= s->max_attempts || (r == ATTEMPT_WAIT && !s->wait_retry_after))
 			break;
 		if (r == ATTEMPT_WAIT)
 			/* Never earlier than Retry-After (counted from now, after
 			 * the answer arrived); 1-2 s when Slack gave none. */
-			wait = s->retry_after >= 0
-			       ? s->retry_after * 1000 + jitter(s->base_ms < 1000 ? s->base_ms : 1000)
+			wait = s->retry_after_ms >= 0
+			       ? s->retry_after_ms + jitter(retry_jitter_ms(s, s->retry_after_ms))
 			       : 1000 + jitter(1000);
 		else
 			wait = backoff_ms(s, attempt);

@@ -22,6 +22,22 @@
 #define SLACK_FORM_MAX ((size_t)16 << 10)  /* OAuth form body */
 #define SLACK_HEADER_MAX ((size_t)16 << 10)
 
+/* What a client learned of one method's rate limit (slack_http.c): the
+ * starts of its last calls Slack counted, and once a 429 came, the
+ * spacing of calls that fits the limit. */
+#define SLACK_PACE_METHODS 4
+#define SLACK_PACE_RING 128
+struct slack_pace {
+	char method[48];
+	long long ring[SLACK_PACE_RING]; /* starts (monotonic ms) of counted calls */
+	long n_counted;                  /* calls Slack counted (answered, not 429) */
+	long since_429;                  /* of which since the last 429 */
+	long allowance;                  /* learned calls a window; 0: not yet */
+	long long interval_us;           /* learned spacing of starts; 0: no pacing */
+	long paced;                      /* calls paced since the spacing was learned */
+	long long last_start_ms;
+};
+
 /* A client (slack_http.c creates and frees it). */
 struct slack {
 	CURL *curl;
@@ -36,10 +52,12 @@ struct slack {
 	int tick_rc;                 /* the hook's negative return that stopped a call */
 	struct slack_error err;
 	char why[256];               /* last transient failure, for give-up */
+	struct slack_pace pace[SLACK_PACE_METHODS];
+	int n_pace;
 	/* the exchange in progress */
 	struct buf body;
 	int body_too_big;
-	long retry_after;            /* seconds, -1 when no header */
+	long retry_after_ms;         /* Retry-After in ms, -1 when no header */
 	char req_id[64];             /* x-slack-req-id, for logs */
 	char curl_err[CURL_ERROR_SIZE];
 };

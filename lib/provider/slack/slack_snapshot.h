@@ -28,6 +28,7 @@
 #include <stddef.h>
 
 struct slack;
+struct slack_error;
 struct slack_user;
 struct slack_group;
 struct snapshot;
@@ -46,5 +47,31 @@ int slack_snapshot_read_people(struct slack *c, int limit, struct snapshot *s);
  * members of each enabled group for which wanted(arg, id) is true. */
 int slack_snapshot_read_groups(struct slack *c, int (*wanted)(void *arg, const char *id),
 			       void *arg, struct snapshot *s);
+
+/*
+ * Both reads of a sync side by side: users.list on the calling thread
+ * with c (its tick, slack_set_tick, keeps the caller's lease and is only
+ * ever called on this thread), and usergroups.list with the members of
+ * the wanted groups on a second thread with a second client
+ * (slack_clone: its own connection).  Slack counts each method apart
+ * (SLACK-API.md §6.1), so under the tiers the groups' calls cost no time
+ * beside the longer users.list.  The groups go into s once both are done,
+ * so that their member ids point at the people.  While the people are
+ * read and the groups are not, c's tick is called about every
+ * SLACK_TICK_MS.  wanted NULL: the people only, no thread.
+ *
+ * wanted is called on the second thread: it must only read what nothing
+ * changes meanwhile (the run's configuration).
+ *
+ * A failure of either side stops the other (between pages, or in its
+ * wait) and is returned, the people's first; *err (when not NULL) is then
+ * the failed client's slack_last_error (its kind says what to do: an
+ * expired token, a lost connection), cleared on success.  A negative
+ * return of c's tick is returned as it is.  On failure s is partial:
+ * never plan it.  Without memory for a second client or thread the reads
+ * run one after the other.
+ */
+int slack_snapshot_read(struct slack *c, int limit, int (*wanted)(void *arg, const char *id),
+			void *arg, struct snapshot *s, struct slack_error *err);
 
 #endif

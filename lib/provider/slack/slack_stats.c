@@ -2,6 +2,7 @@
 #include "core/err.h"
 #include "db/db.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@ struct entry {
 
 static struct entry entries[SLACK_STATS_MAX];
 static int nentries;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct entry *find(const char *method, long status)
 {
@@ -33,18 +35,28 @@ void slack_stats_note_call(const char *method, long http_status)
 {
 	if (http_status < 0 || http_status > 999)
 		http_status = 0;
+	pthread_mutex_lock(&lock);
 	find(method && *method ? method : "unknown", http_status)->calls++;
+	pthread_mutex_unlock(&lock);
 }
 
 void slack_stats_note_wait(const char *method, double seconds)
 {
-	if (seconds > 0)
-		find(method && *method ? method : "unknown", 429)->wait += seconds;
+	if (seconds <= 0)
+		return;
+	pthread_mutex_lock(&lock);
+	find(method && *method ? method : "unknown", 429)->wait += seconds;
+	pthread_mutex_unlock(&lock);
 }
 
 int slack_stats_pending(void)
 {
-	return nentries;
+	int n;
+
+	pthread_mutex_lock(&lock);
+	n = nentries;
+	pthread_mutex_unlock(&lock);
+	return n;
 }
 
 static int flush_tx(struct db *db, void *arg)
@@ -71,10 +83,10 @@ int slack_stats_flush(struct db *db)
 {
 	int rc;
 
-	if (!nentries)
-		return 0;
-	rc = db_tx_run(db, flush_tx, NULL);
+	pthread_mutex_lock(&lock);
+	rc = nentries ? db_tx_run(db, flush_tx, NULL) : 0;
 	if (rc == 0)
 		nentries = 0;
+	pthread_mutex_unlock(&lock);
 	return rc;
 }

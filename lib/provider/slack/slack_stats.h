@@ -10,8 +10,9 @@
  * exchange and retry loop (slack_http.c).
  *
  * State is per process and fixed in size (SLACK_STATS_MAX entries; further
- * (method, status) pairs are counted under method "other").  Not thread
- * safe: the programs call Slack from one thread.  Method names are copied
+ * (method, status) pairs are counted under method "other").  Thread safe
+ * (one mutex): the sync reads users and groups on two threads.  Method
+ * names are copied
  * (up to 47 bytes).  Errors of flush: those of db_* (the counts are kept
  * for the next flush).
  */
