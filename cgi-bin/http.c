@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 const char *http_param(struct req *req, const char *name)
 {
@@ -131,6 +132,14 @@ static void http_head(struct req *req, int status, const char *type)
 	FCGX_PutS("\r\n", req->fcgi->out);
 }
 
+/* The answer when even the error's envelope cannot be allocated. */
+static void http_out_of_memory(struct req *req)
+{
+	http_head(req, 500, "application/json; charset=utf-8");
+	FCGX_PutS("{\"error\":{\"code\":\"internal_error\",\"message\":\"out of memory\"}}",
+		  req->fcgi->out);
+}
+
 void http_json(struct req *req, int status, json_object *obj)
 {
 	const char *text;
@@ -146,6 +155,12 @@ void http_json(struct req *req, int status, json_object *obj)
 		return;
 	}
 	text = pjson_text(obj, &len);
+	if (!text) {
+		/* json-c could not allocate the text: a constant answer. */
+		json_object_put(obj);
+		http_out_of_memory(req);
+		return;
+	}
 	http_head(req, status, "application/json; charset=utf-8");
 	FCGX_PutStr(text, (int)len, req->fcgi->out);
 	json_object_put(obj);
@@ -167,11 +182,16 @@ void http_error(struct req *req, int status, const char *code, const char *messa
 	}
 	if (!env || !err || pjson_add_str(err, "code", code) ||
 	    pjson_add_str(err, "message", message) ||
-	    (field && pjson_add_str(err, "field", field)) || pjson_add(env, "error", err)) {
+	    (field && pjson_add_str(err, "field", field))) {
+		json_object_put(err);
 		json_object_put(env);
-		http_head(req, 500, "application/json; charset=utf-8");
-		FCGX_PutS("{\"error\":{\"code\":\"internal_error\",\"message\":\"out of memory\"}}",
-			  req->fcgi->out);
+		http_out_of_memory(req);
+		return;
+	}
+	/* pjson_add owns err from here, even when it fails. */
+	if (pjson_add(env, "error", err)) {
+		json_object_put(env);
+		http_out_of_memory(req);
 		return;
 	}
 	http_json(req, status, env);
@@ -222,6 +242,13 @@ void http_redirect(struct req *req, const char *location)
 void http_stream_begin(struct req *req, int status, const char *type)
 {
 	http_head(req, status, type);
+}
+
+void http_stream_abort(struct req *req)
+{
+	FCGX_FFlush(req->fcgi->out);
+	if (req->fcgi->ipcFd >= 0)
+		shutdown(req->fcgi->ipcFd, SHUT_RDWR);
 }
 
 int http_query_limit(struct req *req, int def, int max, int *out)
