@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 const char *http_param(struct req *req, const char *name)
 {
@@ -246,9 +247,20 @@ void http_stream_begin(struct req *req, int status, const char *type)
 
 void http_stream_abort(struct req *req)
 {
+	/* nginx without fastcgi_keep_conn takes the connection's end for the
+	 * answer's end; a record header of FastCGI version 0 after the last
+	 * whole record is a protocol error to it ("unsupported FastCGI
+	 * protocol version"), and it closes the client's connection without
+	 * the last chunk.  Other front ends see a connection that ended
+	 * without its END_REQUEST record. */
+	static const char broken[8] = { 0 };
+
 	FCGX_FFlush(req->fcgi->out);
-	if (req->fcgi->ipcFd >= 0)
-		shutdown(req->fcgi->ipcFd, SHUT_RDWR);
+	if (req->fcgi->ipcFd < 0)
+		return;
+	if (write(req->fcgi->ipcFd, broken, sizeof(broken)) < 0)
+		log_info("api: breaking the answer off: %s", strerror(errno));
+	shutdown(req->fcgi->ipcFd, SHUT_RDWR);
 }
 
 int http_query_limit(struct req *req, int def, int max, int *out)

@@ -53,6 +53,7 @@ import subprocess
 import tempfile
 import time
 
+from test_crash_matrix import _directory, _queue  # the crash matrix's comparison
 from test_slack_connection import connect, emu_reset
 
 TEAM = "T0ALLOC001"
@@ -163,22 +164,6 @@ def _org(ctx, groups):
     r = org.admin.put("/api/v1/provisioning/slack/config", cfg)
     assert r.status == 200, r
     return org, cfg
-
-
-def _queue(org):
-    r = org.admin.post("/api/v1/provisioning/slack/syncs")
-    assert r.status == 202, r
-    return r.json["sync"]["id"]
-
-
-def _directory(ctx, org):
-    users = ctx.sql("SELECT slack_user_id, email, first_name, last_name, display_name, job_title,"
-                    " is_guest, status, picture_url FROM users WHERE organization_id = ?"
-                    " AND source = 'slack' ORDER BY slack_user_id", org.id)
-    members = ctx.sql("SELECT u.slack_user_id, t.name, m.source FROM team_memberships m"
-                      " JOIN users u ON u.id = m.user_id JOIN teams t ON t.id = m.team_id"
-                      " WHERE t.organization_id = ? ORDER BY u.slack_user_id, t.name", org.id)
-    return users, members
 
 
 def _empty(ctx, org):
@@ -584,3 +569,60 @@ def test_api_requests_survive_each_failing_allocation(ctx):
         if api:
             api.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_a_broken_off_csv_export_fails_visibly_through_nginx(ctx):
+    """The stack's own API processes (spawn-fcgi, nginx in front) with the
+    shim: an export whose allocation fails mid-way must reach the client as
+    a cut chunked answer (http.client: IncompleteRead) or a connection
+    closed with no answer (nginx had not sent the head yet), never as a
+    short file that ends cleanly; the next request is answered normally."""
+    import http.client
+    ctl = os.path.join(ctx.dir, "alloc-ctl")
+    with open(ctl, "w") as f:
+        f.write("0")
+    emu_reset(ctx)
+    groups = _workspace(ctx)
+    org, _ = _org(ctx, groups)
+    sid = _queue(org)
+    ctx.sync_pass("--org", str(org.id))
+    path = "/api/v1/provisioning/slack/syncs/%d/export.csv" % sid
+    full = org.admin.get(path)
+    assert full.status == 200 and full.body.count(b"\r\n") > 30, full
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    try:
+        ctx.stack("api-restart", env={"LD_PRELOAD": _shim(ctx), "PV_ALLOC_SCOPE": "request",
+                                      "PV_ALLOC_CTL": ctl,
+                                      "ASAN_OPTIONS": asan + ":verify_asan_link_order=0"})
+        outcomes = []
+        # Points in the rows' part of the export (its header is built first).
+        for n in (600, 900, 1200):
+            with open(ctl, "w") as f:
+                f.write(str(n))
+            conn = http.client.HTTPConnection("127.0.0.1", ctx.port, timeout=60)
+            try:
+                conn.request("GET", path, headers={"Cookie": "pv_session=" + org.admin.cookies["pv_session"]})
+                try:
+                    r = conn.getresponse()
+                except http.client.RemoteDisconnected:
+                    # nginx had not sent the head yet: the connection closes
+                    # with no answer at all.
+                    outcomes.append(("cut", 200, True))
+                    continue
+                try:
+                    body = r.read()
+                    outcomes.append(("whole", r.status, body == full.body))
+                except http.client.IncompleteRead as e:
+                    outcomes.append(("cut", r.status, full.body.startswith(e.partial)))
+            finally:
+                conn.close()
+                with open(ctl, "w") as f:
+                    f.write("0")
+            assert org.admin.get("/api/v1/me").status == 200
+        # Each answer is whole and right, or visibly cut after a prefix of
+        # the right one; at least one was cut.
+        assert all(o[1] == 200 and o[2] for o in outcomes), outcomes
+        assert any(o[0] == "cut" for o in outcomes), outcomes
+        print("alloc torture (nginx): export answers %s" % outcomes)
+    finally:
+        ctx.stack("api-restart")
