@@ -147,6 +147,14 @@ $(BUILD)/directory-snapshot-probe: tests/directory-snapshot-probe.c $(BUILD)/lib
 # calls to the allocator are redirected to the test's wrappers.
 $(BUILD)/tests/test_alloc_fail: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
 
+# The whole-stack allocation-failure torture's shim (tests/alloc-fault/,
+# tests/integration/test_alloc_torture.py): preloaded into the sanitizer
+# programs, so built without the sanitizers itself.
+ALLOC_FAULT = build/alloc-fault/alloc_fault.so
+$(ALLOC_FAULT): tests/alloc-fault/alloc_fault.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -g $(WARN) -fPIC -shared -o $@ $< -ldl
+
 # Unit tests are built and run with the sanitizers.
 .PHONY: unit-bins
 unit-bins: $(UNIT_BIN)
@@ -172,7 +180,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
 test: test-deps node_modules/.package-lock.json
-	@$(MAKE) --no-print-directory all $(PROBE) $(DB_PROBE) $(DIRPROBE)
+	@$(MAKE) --no-print-directory all $(PROBE) $(DB_PROBE) $(DIRPROBE) $(ALLOC_FAULT)
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-bins flavour-bins
 	@$(MAKE) --no-print-directory fuzz-bins
@@ -181,9 +189,9 @@ test: test-deps node_modules/.package-lock.json
 # The long forms of the reliability tests (tests/RELIABILITY.md): the crash
 # matrix with 20 kills, the Slack fault storm on 20,000 people, the load
 # test, on the same sanitizer stack as make test.
-SOAK_TESTS ?= test_crash_matrix,test_fault_storm,test_concurrency,test_db_faults
+SOAK_TESTS ?= test_crash_matrix,test_fault_storm,test_concurrency,test_db_faults,test_alloc_torture
 soak: test-deps node_modules/.package-lock.json
-	@$(MAKE) --no-print-directory all $(PROBE) $(DB_PROBE) $(DIRPROBE)
+	@$(MAKE) --no-print-directory all $(PROBE) $(DB_PROBE) $(DIRPROBE) $(ALLOC_FAULT)
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined OPT=-O1 unit-bins flavour-bins
 	@$(MAKE) --no-print-directory fuzz-bins
 	@SOAK=1 CRASH_POINTS=20 TESTS=$(SOAK_TESTS) scripts/test.sh

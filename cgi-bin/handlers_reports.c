@@ -176,7 +176,8 @@ void handle_sync_export(struct req *req)
 		return;
 	}
 	/* From here on the answer is 200 and goes out as it is read: a failure
-	 * can only cut the file short, which the log records. */
+	 * breaks the answer off (the client sees a failed download, never a
+	 * short file that looks whole) and the log records it. */
 	http_stream_begin(req, 200, "text/csv; charset=utf-8");
 	if (FCGX_PutStr(x.row.data, (int)x.row.len, x.out) < 0)
 		rc = PV_EIO;
@@ -186,8 +187,10 @@ void handle_sync_export(struct req *req)
 	if (rc == PV_EIO)
 		log_info("api: export of sync %lld: the client left after %ld rows",
 			 (long long)req->ids[0], x.rows);
-	else if (rc < 0)
+	else if (rc < 0) {
 		log_error("api: export of sync %lld: stopped after %ld rows: %s",
 			  (long long)req->ids[0], x.rows, pv_strerror(rc));
+		http_stream_abort(req);
+	}
 	buf_release(&x.row);
 }

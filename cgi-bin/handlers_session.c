@@ -86,10 +86,16 @@ void handle_session_create(struct req *req)
 		return;
 	}
 	req->signed_in = 1;
-	http_header(req, "Set-Cookie: " SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax;"
-		    " Max-Age=%d%s", token, req->app->session_ttl_hours * 3600,
-		    req->app->secure_cookies ? "; Secure" : "");
+	rc = http_header(req, "Set-Cookie: " SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax;"
+			 " Max-Age=%d%s", token, req->app->session_ttl_hours * 3600,
+			 req->app->secure_cookies ? "; Secure" : "");
 	memset(token, 0, sizeof(token));
+	if (rc < 0) {
+		/* A 200 without its cookie would be a sign-in that did not
+		 * happen; the session row made expires unused. */
+		http_fail(req, rc);
+		return;
+	}
 	log_info("session: user %lld of organization %lld signed in",
 		 (long long)req->who.user_id, (long long)req->who.org_id);
 	answer_me(req, 200);

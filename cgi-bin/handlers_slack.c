@@ -84,9 +84,13 @@ static int sync_state_json(struct req *req, json_object **out)
 	if (rc == 0 && last_id)
 		rc = report_sync_json(req->app->db, req->who.org_id, last_id, &last);
 	if (rc == 0 && (pjson_add_bool(o, "pending", pending) || pjson_add_bool(o, "running", running) ||
-			pjson_add_str(o, "next_scheduled_at", next_at[0] ? next_at : NULL) ||
-			pjson_add(o, "last", last)))
+			pjson_add_str(o, "next_scheduled_at", next_at[0] ? next_at : NULL)))
 		rc = PV_ENOMEM;
+	/* pjson_add takes last over even when it fails; else it is ours. */
+	if (rc == 0)
+		rc = pjson_add(o, "last", last);
+	else
+		json_object_put(last);
 	if (rc < 0) {
 		json_object_put(o);
 		return rc;
@@ -108,7 +112,7 @@ static const char *config_cleared_reason(const struct conn_info *info, int saved
 
 void handle_slack_status(struct req *req)
 {
-	json_object *out = NULL, *ws = NULL, *sync = NULL, *cfg = NULL;
+	json_object *out = NULL, *ws = NULL, *sync = NULL, *cfg = NULL, *by = NULL;
 	struct conn_info info;
 	int saved = 0;
 	/* The integration and the configuration in one statement. */
@@ -142,12 +146,21 @@ void handle_slack_status(struct req *req)
 	} else if (rc == 0 && pjson_add(out, "workspace", NULL)) {
 		rc = PV_ENOMEM;
 	}
+	/* named() is NULL both for nobody and when out of memory. */
+	if (rc == 0 && on && info.connected_by) {
+		by = named(info.connected_by, info.connected_by_name);
+		if (!by)
+			rc = PV_ENOMEM;
+	}
 	if (rc == 0 && (pjson_add_str(out, "status", on ? info.status : "disconnected") ||
 			pjson_add_str(out, "status_reason",
-				      broken && info.status_reason[0] ? info.status_reason : NULL) ||
-			pjson_add(out, "connected_by",
-				  on ? named(info.connected_by, info.connected_by_name) : NULL) ||
-			pjson_add_str(out, "connected_at", on ? info.connected_at : NULL) ||
+				      broken && info.status_reason[0] ? info.status_reason : NULL)))
+		rc = PV_ENOMEM;
+	if (rc == 0)
+		rc = pjson_add(out, "connected_by", by);	/* takes by over */
+	else
+		json_object_put(by);
+	if (rc == 0 && (pjson_add_str(out, "connected_at", on ? info.connected_at : NULL) ||
 			pjson_add_bool(out, "config_saved", saved) ||
 			pjson_add_str(out, "config_cleared_reason",
 				      on ? config_cleared_reason(&info, saved) : NULL)))

@@ -114,6 +114,8 @@ void handle_slack_config_put(struct req *req)
 	normalized = NULL;
 	http_json(req, 200, out);
 out:
+	/* Still ours when saving failed (NULL once handed to out). */
+	json_object_put(normalized);
 	slack_groups_free(groups, n);
 }
 

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 const char *http_param(struct req *req, const char *name)
 {
@@ -131,6 +133,14 @@ static void http_head(struct req *req, int status, const char *type)
 	FCGX_PutS("\r\n", req->fcgi->out);
 }
 
+/* The answer when even the error's envelope cannot be allocated. */
+static void http_out_of_memory(struct req *req)
+{
+	http_head(req, 500, "application/json; charset=utf-8");
+	FCGX_PutS("{\"error\":{\"code\":\"internal_error\",\"message\":\"out of memory\"}}",
+		  req->fcgi->out);
+}
+
 void http_json(struct req *req, int status, json_object *obj)
 {
 	const char *text;
@@ -146,6 +156,12 @@ void http_json(struct req *req, int status, json_object *obj)
 		return;
 	}
 	text = pjson_text(obj, &len);
+	if (!text) {
+		/* json-c could not allocate the text: a constant answer. */
+		json_object_put(obj);
+		http_out_of_memory(req);
+		return;
+	}
 	http_head(req, status, "application/json; charset=utf-8");
 	FCGX_PutStr(text, (int)len, req->fcgi->out);
 	json_object_put(obj);
@@ -167,11 +183,16 @@ void http_error(struct req *req, int status, const char *code, const char *messa
 	}
 	if (!env || !err || pjson_add_str(err, "code", code) ||
 	    pjson_add_str(err, "message", message) ||
-	    (field && pjson_add_str(err, "field", field)) || pjson_add(env, "error", err)) {
+	    (field && pjson_add_str(err, "field", field))) {
+		json_object_put(err);
 		json_object_put(env);
-		http_head(req, 500, "application/json; charset=utf-8");
-		FCGX_PutS("{\"error\":{\"code\":\"internal_error\",\"message\":\"out of memory\"}}",
-			  req->fcgi->out);
+		http_out_of_memory(req);
+		return;
+	}
+	/* pjson_add owns err from here, even when it fails. */
+	if (pjson_add(env, "error", err)) {
+		json_object_put(env);
+		http_out_of_memory(req);
 		return;
 	}
 	http_json(req, status, env);
@@ -222,6 +243,24 @@ void http_redirect(struct req *req, const char *location)
 void http_stream_begin(struct req *req, int status, const char *type)
 {
 	http_head(req, status, type);
+}
+
+void http_stream_abort(struct req *req)
+{
+	/* nginx without fastcgi_keep_conn takes the connection's end for the
+	 * answer's end; a record header of FastCGI version 0 after the last
+	 * whole record is a protocol error to it ("unsupported FastCGI
+	 * protocol version"), and it closes the client's connection without
+	 * the last chunk.  Other front ends see a connection that ended
+	 * without its END_REQUEST record. */
+	static const char broken[8] = { 0 };
+
+	FCGX_FFlush(req->fcgi->out);
+	if (req->fcgi->ipcFd < 0)
+		return;
+	if (write(req->fcgi->ipcFd, broken, sizeof(broken)) < 0)
+		log_info("api: breaking the answer off: %s", strerror(errno));
+	shutdown(req->fcgi->ipcFd, SHUT_RDWR);
 }
 
 int http_query_limit(struct req *req, int def, int max, int *out)

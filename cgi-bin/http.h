@@ -87,6 +87,13 @@ void http_redirect(struct req *req, const char *location);
  * http_header.  After it the status cannot change any more. */
 void http_stream_begin(struct req *req, int status, const char *type);
 
+/* Breaks off a streamed answer that cannot be finished (a failure after
+ * http_stream_begin): the connection to nginx is shut down before the
+ * request's end record, so nginx ends the client's answer without its
+ * last chunk and the download fails visibly instead of being a file that
+ * looks whole but is short. */
+void http_stream_abort(struct req *req);
+
 /* Reads ?limit= (default, 1..max) into *out; answers 400 and returns
  * negative when it is not a number in range. */
 int http_query_limit(struct req *req, int def, int max, int *out);

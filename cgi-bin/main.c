@@ -72,7 +72,12 @@ static void handle_request(struct app *app, FCGX_Request *fr)
 	req.pool = pool_new();
 	buf_init(&req.headers, 8192);
 	if (!req.pool) {
-		FCGX_PutS("Status: 500 Internal Server Error\r\n\r\n", fr->out);
+		/* Nothing can be allocated: the envelope is a constant. */
+		FCGX_PutS("Status: 500 Internal Server Error\r\n"
+			  "Content-Type: application/json; charset=utf-8\r\n"
+			  "Cache-Control: no-store\r\n\r\n"
+			  "{\"error\":{\"code\":\"internal_error\",\"message\":\"out of memory\"}}",
+			  fr->out);
 		return;
 	}
 	req.method = http_param(&req, "REQUEST_METHOD");
@@ -82,7 +87,12 @@ static void handle_request(struct app *app, FCGX_Request *fr)
 	req.request_id = http_param(&req, "REQUEST_ID");
 	/* Lines logged while the request runs carry its id. */
 	log_set_context(0, 0, req.request_id);
-	if (!req.method || !req.path) {
+	if ((!req.method && FCGX_GetParam("REQUEST_METHOD", fr->envp)) ||
+	    (!req.path && FCGX_GetParam("DOCUMENT_URI", fr->envp))) {
+		/* Present but not copied: out of memory, not the client's fault. */
+		http_fail(&req, PV_ENOMEM);
+		req.method = req.method ? req.method : "-";
+	} else if (!req.method || !req.path) {
 		http_error(&req, 400, "bad_request", "The request lacks a method or a path.", NULL);
 		req.method = req.method ? req.method : "-";
 	} else {

@@ -147,6 +147,10 @@ static int route_read_body(struct req *req, const struct route *rt)
 		return PV_EINVAL;
 	}
 	rc = pjson_parse(text, (size_t)n, PJSON_MAX_DEPTH, &req->body, &why);
+	if (rc == PV_ENOMEM) {
+		http_fail(req, rc);
+		return rc;
+	}
 	if (rc < 0) {
 		http_error(req, 400, rc == PV_ETOOBIG ? "json_too_deep" : "malformed_json", why, NULL);
 		return rc;

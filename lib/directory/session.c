@@ -82,6 +82,21 @@ struct sign_in_tx {
 	int ttl_hours;
 };
 
+/* Gives back the check session_reserve counted for the account when the
+ * attempt was cut short by our own failure (the database, memory) rather
+ * than decided by a wrong password: else every such error would count
+ * against the account and the throttle would lock out a person whose
+ * password is right.  A failure here is only logged: the count then
+ * stays, as it did before. */
+static void session_unreserve(struct db *db, const char *account)
+{
+	if (db_exec(db, "UPDATE sign_in_throttle SET failures = GREATEST(failures, 1) - 1"
+		    " WHERE scope = 'account' AND subject = " EMAIL_KEY_SQL,
+		    DB_ARGS(DB_STR(account)), NULL) < 0)
+		log_warn("session: a sign-in stopped by an error stays counted: %s",
+			 db_last_error(db));
+}
+
 /* The session, the account's clean slate and the tidying, together. */
 static int session_create_tx(struct db *db, void *arg)
 {
@@ -143,7 +158,7 @@ int session_sign_in(struct db *db, const char *email, const char *password,
 		      " AND password_hash IS NOT NULL ORDER BY id LIMIT 10",
 		      DB_ARGS(DB_STR(email)));
 	if (rc < 0)
-		return rc;
+		goto fail;
 	while (!found && (rc = db_rows_next(r)) == 1) {
 		if (password_verify(password, db_rows_str(r, 3)) == 1) {
 			who->user_id = db_rows_int(r, 0);
@@ -154,7 +169,7 @@ int session_sign_in(struct db *db, const char *email, const char *password,
 	}
 	db_rows_free(r);
 	if (rc < 0)
-		return rc;
+		goto fail;
 	if (!found)
 		return PV_EAUTH;  /* already counted by the reservation */
 	rc = token_new(token);
@@ -162,8 +177,11 @@ int session_sign_in(struct db *db, const char *email, const char *password,
 		rc = token_digest(token, digest);
 	if (rc == 0)
 		rc = db_tx_run(db, session_create_tx, &tx);
-	if (rc < 0)
-		token[0] = '\0';
+	if (rc == 0)
+		return 0;
+fail:
+	token[0] = '\0';
+	session_unreserve(db, email);
 	return rc;
 }
 

@@ -398,11 +398,17 @@ static json_object *changes_parse(int64_t action_id, const char *text)
 	json_object *in = NULL, *out = json_object_new_array();
 	const char *why;
 	size_t n;
+	int rc;
 
 	if (!out || !text || !*text)
 		return out;
-	if (pjson_parse(text, strlen(text), PJSON_MAX_DEPTH, &in, &why) < 0 ||
-	    !json_object_is_type(in, json_type_array)) {
+	rc = pjson_parse(text, strlen(text), PJSON_MAX_DEPTH, &in, &why);
+	if (rc == PV_ENOMEM) {
+		/* Not the stored text's fault: no [] that would hide the changes. */
+		json_object_put(out);
+		return NULL;
+	}
+	if (rc < 0 || !json_object_is_type(in, json_type_array)) {
 		log_warn("report: action %lld: changes_json is not a JSON array",
 			 (long long)action_id);
 		json_object_put(in);

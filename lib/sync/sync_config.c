@@ -215,6 +215,8 @@ int sync_config_validate(struct db *db, int64_t org, json_object *body,
 		rc = pjson_add_bool(ntm, "enabled", enabled);
 	if (rc == 0)
 		rc = pjson_add(ntm, "mappings", nrows);
+	else
+		json_object_put(nrows);	/* not handed over: the flag failed */
 	nrows = NULL;
 	if (rc == 0)
 		rc = pjson_add_int(nth, "percent", percent);
