@@ -1175,21 +1175,6 @@ static void emit_team(struct builder *b, size_t ti, struct team_work *w, const u
 	memset(w->want, 0, w->want_words * sizeof(*w->want));
 }
 
-/* A mapping by team position, for taking a team's mappings together. */
-struct tmap {
-	size_t tp;
-	size_t i;
-};
-
-static int tmap_cmp(const void *a, const void *b)
-{
-	const struct tmap *x = a, *y = b;
-
-	if (x->tp != y->tp)
-		return x->tp < y->tp ? -1 : 1;
-	return x->i < y->i ? -1 : x->i > y->i;
-}
-
 /* The rows of the managed teams, bucketed by team position: rows[at[tp]
  * .. at[tp + 1]).  Two passes over the memberships (count, then place), so
  * that nothing but the 4-byte rows is held. */
@@ -1240,7 +1225,9 @@ static int emit_teams(struct builder *b)
 	const struct snapshot *snap = b->in->snap;
 	const struct plan_config *c = b->cfg;
 	struct team_work w = { 0 };
-	struct tmap *maps = NULL;
+	/* Mappings by team position (id) and index (idx), so that a team's
+	 * mappings are taken together. */
+	struct idkey *maps = NULL;
 	unsigned char *managed = NULL;
 	uint32_t *dir_pos = NULL, *rows = NULL;
 	size_t n_maps = 0, n_rows = 0, bound = 0, *at = NULL;
@@ -1278,11 +1265,11 @@ static int emit_teams(struct builder *b)
 		if (tp == NONE)
 			continue;  /* the team is gone: nothing to manage */
 		managed[tp] = 1;
-		maps[n_maps++] = (struct tmap){ tp, i };
+		maps[n_maps++] = (struct idkey){ (int64_t)tp, i };
 		if (gi != NONE)
 			bound += snap->groups[gi].n_member_ids;
 	}
-	sort(maps, n_maps, sizeof(*maps), tmap_cmp);
+	sort(maps, n_maps, sizeof(*maps), idkey_cmp);
 	for (size_t k = 0; k < snap->n_users; k++)
 		dir_pos[b->dir_by_id[k].idx] = (uint32_t)k;
 	if ((rc = bucket_rows(b, managed, at, &rows, &n_rows)))
@@ -1301,10 +1288,10 @@ static int emit_teams(struct builder *b)
 		goto out;
 	}
 	for (size_t k = 0; k < n_maps;) {
-		size_t tp = maps[k].tp;
+		size_t tp = (size_t)maps[k].id;
 
-		for (; k < n_maps && maps[k].tp == tp; k++)
-			if ((rc = each_member(b, c->mappings[maps[k].i].slack_group_id, want_member, &w)))
+		for (; k < n_maps && maps[k].id == (int64_t)tp; k++)
+			if ((rc = each_member(b, c->mappings[maps[k].idx].slack_group_id, want_member, &w)))
 				goto out;
 		emit_team(b, b->team_by_id[tp].idx, &w, rows + at[tp], at[tp + 1] - at[tp]);
 	}
