@@ -32,6 +32,8 @@
 #include "core/log.h"
 #include "provider/slack/slack.h"
 #include "provider/slack/slack_picture.h"
+#include "provider/slack/slack_snapshot.h"
+#include "snapshot/snapshot.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -40,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static long env_long(const char *name, long fallback)
 {
@@ -140,53 +143,50 @@ static void *pic_lane(void *arg)
 
 static int cmd_pictures(struct slack *s, int lanes)
 {
-	struct slack_users_iter *it = NULL;
+	struct snapshot snap;
 	struct pic_job j = { 0 };
-	struct slack_user *page;
+	struct timespec t0, t1;
 	pthread_t t[16];
-	size_t n, cap = 0;
 	int rc, started = 0;
 
 	lanes = lanes < 1 ? 4 : lanes > 16 ? 16 : lanes;
-	rc = slack_users_begin(s, 200, &it);
-	while (rc == 0 && (rc = slack_users_next(it, &page, &n)) == 1) {
-		rc = 0;
-		for (size_t i = 0; rc == 0 && i < n; i++) {
-			const struct slack_user *u = &page[i];
-			char small[SLACK_PICTURE_URL_MAX];
+	if (snapshot_init(&snap) < 0)
+		return PV_ENOMEM;
+	/* The people as the sync's snapshot has them (slack_snapshot.c
+	 * decides who is a person and who has a picture); whom a first sync
+	 * creates: the people with an e-mail address. */
+	rc = slack_snapshot_read_people(s, 200, &snap);
+	j.urls = rc == 0 ? calloc(2 * snap.n_people + 1, sizeof(*j.urls)) : NULL;
+	if (rc == 0 && !j.urls)
+		rc = PV_ENOMEM;
+	for (size_t i = 0; rc == 0 && i < snap.n_people; i++) {
+		const struct snap_person *p = &snap.people[i];
+		char small[SLACK_PICTURE_URL_MAX];
 
-			/* Whom a first sync creates: people with an e-mail. */
-			if (!u->image_url || u->deleted || u->is_bot || u->is_app_user || !u->email ||
-			    strcmp(u->id, "USLACKBOT") == 0)
-				continue;
-			if (j.n + 2 > cap) {
-				char **g = realloc(j.urls, (cap = cap ? 2 * cap : 1024) * sizeof(*g));
-
-				if (!g) {
-					rc = PV_ENOMEM;
-					break;
-				}
-				j.urls = g;
-			}
-			slack_picture_size_url(u->image_url, SLACK_PICTURE_SMALL, small, sizeof(small));
-			j.urls[j.n] = strdup(small);
-			j.urls[j.n + 1] = strdup(u->image_url);
-			if (!j.urls[j.n] || !j.urls[j.n + 1])
-				rc = PV_ENOMEM;
-			j.n += 2;
-		}
+		if (!p->picture_url || p->deleted || p->not_a_person || !p->email)
+			continue;
+		slack_picture_size_url(p->picture_url, SLACK_PICTURE_SMALL, small, sizeof(small));
+		j.urls[j.n] = strdup(small);
+		j.urls[j.n + 1] = strdup(p->picture_url);
+		if (!j.urls[j.n] || !j.urls[j.n + 1])
+			rc = PV_ENOMEM;
+		j.n += 2;
 	}
-	slack_users_end(it);
+	/* Only the downloads are timed: the listing is the read limit's. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int k = 0; rc == 0 && k < lanes; k++)
 		started += pthread_create(&t[started], NULL, pic_lane, &j) == 0;
 	for (int k = 0; k < started; k++)
 		pthread_join(t[k], NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (rc == 0)
-		printf("summary pictures=%zu bytes=%zu failed=%zu lanes=%d\n", j.n,
-		       atomic_load(&j.bytes), atomic_load(&j.failed), started);
+		printf("summary pictures=%zu bytes=%zu failed=%zu lanes=%d seconds=%.3f\n", j.n,
+		       atomic_load(&j.bytes), atomic_load(&j.failed), started,
+		       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	for (size_t i = 0; i < j.n; i++)
 		free(j.urls[i]);
 	free(j.urls);
+	snapshot_release(&snap);
 	return rc;
 }
 
