@@ -197,7 +197,7 @@ def _consistent(ctx, org):
         problems.append("succeeded create rows without their user: %s" % orphan[:5])
     unrecorded = ctx.sql("SELECT u.slack_user_id, m.team_id FROM team_memberships m"
                          " JOIN users u ON u.organization_id = m.organization_id AND u.id = m.user_id"
-                         " WHERE m.organization_id = ? AND m.source = 'sync' AND NOT EXISTS"
+                         " WHERE m.organization_id = ? AND m.source = 'provisioning' AND NOT EXISTS"
                          " (SELECT 1 FROM provisioning_sync_actions a WHERE a.organization_id = m.organization_id"
                          " AND a.user_id = m.user_id AND a.team_id = m.team_id AND a.action = 'add_to_team'"
                          " AND a.outcome = 'succeeded')", org.id)
