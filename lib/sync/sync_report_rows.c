@@ -67,11 +67,6 @@ static int picture_failed(const struct sync_act *a)
 	return a->picture && !a->picture->stored;
 }
 
-static int picture_kept(const struct sync_act *a)
-{
-	return !picture_failed(a);
-}
-
 /* The value a row shows for a new picture: the product's copy once stored,
  * the provider's URL in a planned row. */
 static const char *picture_to(const struct sync_act *a, const char *source)
@@ -90,7 +85,7 @@ static size_t create_changes(const struct sync_act *a, struct plan_change *c)
 	c[n++] = (struct plan_change){ PLAN_F_EMAIL, NULL, a->profile.email };
 	if (a->profile.job_title && *a->profile.job_title)
 		c[n++] = (struct plan_change){ PLAN_F_JOB_TITLE, NULL, a->profile.job_title };
-	if (a->profile.picture_url && picture_kept(a))
+	if (a->profile.picture_url && !picture_failed(a))
 		c[n++] = (struct plan_change){ PLAN_F_PICTURE, NULL, picture_to(a, a->profile.picture_url) };
 	if (a->profile.is_guest)
 		c[n++] = (struct plan_change){ PLAN_F_IS_GUEST, "false", "true" };
@@ -118,7 +113,7 @@ static int row_text_build(const struct sync_act *a, struct sync_report_text *t)
 		int pic = c[i].field == PLAN_F_PICTURE && c[i].to && a->kind != PLAN_CREATE;
 		json_object *o;
 
-		if (pic && !picture_kept(a))
+		if (pic && picture_failed(a))
 			continue;
 		/* Pushed first: t->changes owns it, even if filling it fails. */
 		o = json_object_new_object();
