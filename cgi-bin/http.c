@@ -1,4 +1,5 @@
 #include "http.h"
+#include "core/answer_cache.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/pjson.h"
@@ -162,8 +163,7 @@ void http_json(struct req *req, int status, json_object *obj)
 		http_out_of_memory(req);
 		return;
 	}
-	http_head(req, status, "application/json; charset=utf-8");
-	FCGX_PutStr(text, (int)len, req->fcgi->out);
+	http_json_bytes(req, status, text, len);
 	json_object_put(obj);
 }
 
@@ -216,14 +216,26 @@ void http_fail(struct req *req, int rc)
 		   "Something went wrong on our side; the error was logged.", NULL);
 }
 
-void http_json_text(struct req *req, int status, const struct buf *body)
+void http_json_bytes(struct req *req, int status, const char *text, size_t len)
 {
 	if (req->status) {
 		log_error("api: %s %s answered twice", req->method, req->path);
 		return;
 	}
 	http_head(req, status, "application/json; charset=utf-8");
-	FCGX_PutStr(buf_cstr(body), (int)body->len, req->fcgi->out);
+	FCGX_PutStr(text, (int)len, req->fcgi->out);
+	/* Only a plain 200 is kept: an answer with headers of its own (a
+	 * cookie, a Retry-After) is the moment's, not the data's.  Not kept
+	 * for want of memory is only a later miss. */
+	if (req->keep_key && status == 200 && !req->headers.len &&
+	    answer_cache_put(req->app->answers, req->keep_key, req->keep_changes,
+			     req->keep_now_ms, text, len) < 0)
+		log_warn("api: an answer was not kept: out of memory");
+}
+
+void http_json_text(struct req *req, int status, const struct buf *body)
+{
+	http_json_bytes(req, status, buf_cstr(body), body->len);
 }
 
 void http_no_content(struct req *req)

@@ -29,6 +29,7 @@ struct pool;
 struct app {
 	struct config *cfg;
 	struct db *db;
+	struct answer_cache *answers;  /* answers given again (api.cache_ms) */
 	struct crypto_key *key;   /* seals Slack tokens (crypto.key_file) */
 	struct metrics *metrics;  /* request counters (metrics.file) */
 	int secure_cookies;
@@ -55,6 +56,12 @@ struct req {
 	int status;                  /* 0 until answered */
 	long route_index;            /* index in routes[], -1 until matched */
 	const char *request_id;      /* nginx's $request_id, for the log */
+	/* Set by the dispatcher on a KEEP_ANSWER route: the handler's 200
+	 * answer is kept under keep_key, as read at counter keep_changes at
+	 * keep_now_ms (core/answer_cache.h); NULL: nothing is kept. */
+	const char *keep_key;
+	uint64_t keep_changes;
+	int64_t keep_now_ms;
 };
 
 /* A FastCGI parameter copied into the request pool, or NULL. */
@@ -71,6 +78,8 @@ void http_json(struct req *req, int status, json_object *obj);
 /* Answers with JSON text already written (pjson_buf_*): the large answers
  * that skip json-c's tree.  body stays the caller's. */
 void http_json_text(struct req *req, int status, const struct buf *body);
+/* The same for len bytes of JSON text. */
+void http_json_bytes(struct req *req, int status, const char *text, size_t len);
 /* Answers with the error envelope {"error": {code, message, field?}}; a
  * NULL or empty message is replaced by a plain sentence (and logged), so
  * the envelope never carries "message": null. */

@@ -10,9 +10,11 @@
  *   provisioning-api              serve FastCGI on stdin's socket
  *   provisioning-api --routes     print "METHOD PATTERN" per route and exit
  */
+#include "core/answer_cache.h"
 #include "core/config.h"
 #include "core/crypto.h"
 #include "db/db.h"
+#include "db/db_changes.h"
 #include "core/err.h"
 #include "http.h"
 #include "core/log.h"
@@ -26,6 +28,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+/* The bytes of answers each process keeps at most: a page's few
+ * questions, far below the 32 MiB an API process stays within. */
+#define API_ANSWERS_BYTES (4u << 20)
 
 static double now_seconds(void)
 {
@@ -162,10 +168,14 @@ int main(int argc, char **argv)
 		config_free(app.cfg);
 		return 1;
 	}
-	if (db_new(&app.db, app.cfg) < 0) {
+	if (db_new(&app.db, app.cfg) < 0 ||
+	    answer_cache_new(&app.answers, API_ANSWERS_BYTES,
+			     config_get_long(app.cfg, "api.cache_ms")) < 0) {
 		fprintf(stderr, "provisioning-api: out of memory\n");
 		return 1;
 	}
+	if (!db_changes_of(app.db))
+		log_info("api: answers are read anew each time (no db.changes_file)");
 	/* A client that hangs up mid-answer must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
 	/* No SA_RESTART: a SIGTERM while waiting for a request makes accept()
@@ -189,6 +199,7 @@ int main(int argc, char **argv)
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 1);
+	answer_cache_free(app.answers);
 	db_free(app.db);
 	metrics_close(app.metrics);
 	crypto_key_free(app.key);

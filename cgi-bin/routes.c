@@ -1,10 +1,14 @@
 #include "routes.h"
 #include "handlers.h"
 #include "http.h"
+#include "core/answer_cache.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/pjson.h"
 #include "core/pool.h"
+#include "core/token.h"
+#include "db/db.h"
+#include "db/db_changes.h"
 #include "directory/session.h"
 
 #include <errno.h>
@@ -12,56 +16,57 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define KB64 ROUTE_BODY_LIMIT
 
 /* Every route of the API.  tests/integration checks that each one is in
  * cgi-bin/openapi.json, so add it there too. */
 const struct route routes[] = {
-	{ "POST", "/api/v1/session", handle_session_create, ACCESS_PUBLIC, BODY_REQUIRED, KB64 },
-	{ "DELETE", "/api/v1/session", handle_session_delete, ACCESS_USER, BODY_NONE, 0 },
-	{ "GET", "/api/v1/me", handle_me, ACCESS_USER, BODY_NONE, 0 },
-	{ "POST", "/api/v1/password-reset", handle_password_reset_request, ACCESS_PUBLIC, BODY_REQUIRED, KB64 },
-	{ "POST", "/api/v1/password-reset/confirm", handle_password_reset_confirm, ACCESS_PUBLIC, BODY_REQUIRED, KB64 },
+	{ "POST", "/api/v1/session", handle_session_create, ACCESS_PUBLIC, BODY_REQUIRED, KB64, KEEP_NEVER },
+	{ "DELETE", "/api/v1/session", handle_session_delete, ACCESS_USER, BODY_NONE, 0, KEEP_NEVER },
+	{ "GET", "/api/v1/me", handle_me, ACCESS_USER, BODY_NONE, 0, KEEP_ANSWER },
+	{ "POST", "/api/v1/password-reset", handle_password_reset_request, ACCESS_PUBLIC, BODY_REQUIRED, KB64, KEEP_NEVER },
+	{ "POST", "/api/v1/password-reset/confirm", handle_password_reset_confirm, ACCESS_PUBLIC, BODY_REQUIRED, KB64, KEEP_NEVER },
 
-	{ "GET", "/api/v1/users", handle_users_list, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "POST", "/api/v1/users", handle_users_create, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
-	{ "GET", "/api/v1/users/{id}", handle_user_get, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "PATCH", "/api/v1/users/{id}", handle_user_patch, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
-	{ "GET", "/api/v1/teams", handle_teams_list, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "POST", "/api/v1/teams", handle_teams_create, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
-	{ "GET", "/api/v1/teams/{id}/members", handle_team_members_list, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "POST", "/api/v1/teams/{id}/members", handle_team_members_add, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
-	{ "DELETE", "/api/v1/teams/{id}/members/{id}", handle_team_members_remove, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "GET", "/api/v1/teams/{id}/removed", handle_team_removed_list, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "GET", "/api/v1/settings", handle_settings_get, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "PATCH", "/api/v1/settings", handle_settings_patch, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
+	{ "GET", "/api/v1/users", handle_users_list, ACCESS_ADMIN, BODY_NONE, 0, KEEP_ANSWER },
+	{ "POST", "/api/v1/users", handle_users_create, ACCESS_ADMIN, BODY_REQUIRED, KB64, KEEP_NEVER },
+	{ "GET", "/api/v1/users/{id}", handle_user_get, ACCESS_ADMIN, BODY_NONE, 0, KEEP_ANSWER },
+	{ "PATCH", "/api/v1/users/{id}", handle_user_patch, ACCESS_ADMIN, BODY_REQUIRED, KB64, KEEP_NEVER },
+	{ "GET", "/api/v1/teams", handle_teams_list, ACCESS_ADMIN, BODY_NONE, 0, KEEP_ANSWER },
+	{ "POST", "/api/v1/teams", handle_teams_create, ACCESS_ADMIN, BODY_REQUIRED, KB64, KEEP_NEVER },
+	{ "GET", "/api/v1/teams/{id}/members", handle_team_members_list, ACCESS_ADMIN, BODY_NONE, 0, KEEP_ANSWER },
+	{ "POST", "/api/v1/teams/{id}/members", handle_team_members_add, ACCESS_ADMIN, BODY_REQUIRED, KB64, KEEP_NEVER },
+	{ "DELETE", "/api/v1/teams/{id}/members/{id}", handle_team_members_remove, ACCESS_ADMIN, BODY_NONE, 0, KEEP_NEVER },
+	{ "GET", "/api/v1/teams/{id}/removed", handle_team_removed_list, ACCESS_ADMIN, BODY_NONE, 0, KEEP_ANSWER },
+	{ "GET", "/api/v1/settings", handle_settings_get, ACCESS_ADMIN, BODY_NONE, 0, KEEP_ANSWER },
+	{ "PATCH", "/api/v1/settings", handle_settings_patch, ACCESS_ADMIN, BODY_REQUIRED, KB64, KEEP_NEVER },
 
-	{ "GET", "/api/v1/provisioning", handle_provisioning_overview, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "GET", "/api/v1/provisioning/slack", handle_slack_status, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "DELETE", "/api/v1/provisioning/slack", handle_slack_disconnect, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "POST", "/api/v1/provisioning/slack/connect", handle_slack_connect, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "POST", "/api/v1/provisioning/slack/replace", handle_slack_replace, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "GET", "/api/v1/provisioning/slack/groups", handle_slack_groups, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "GET", "/api/v1/provisioning/slack/syncs", handle_syncs_list, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "GET", "/api/v1/provisioning/slack/syncs/{id}", handle_sync_get, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "GET", "/api/v1/provisioning/slack/syncs/{id}/actions", handle_sync_actions, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "GET", "/api/v1/provisioning/slack/syncs/{id}/export.csv", handle_sync_export, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "GET", "/api/v1/provisioning/slack/config", handle_slack_config_get, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "PUT", "/api/v1/provisioning/slack/config", handle_slack_config_put, ACCESS_ADMIN, BODY_REQUIRED, KB64 },
-	{ "POST", "/api/v1/provisioning/slack/syncs", handle_slack_syncs_create, ACCESS_ADMIN, BODY_OPTIONAL, KB64 },
-	{ "POST", "/api/v1/provisioning/slack/syncs/{id}/approve", handle_slack_sync_approve, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "POST", "/api/v1/provisioning/slack/syncs/{id}/discard", handle_slack_sync_discard, ACCESS_ADMIN, BODY_NONE, 0 },
-	{ "POST", "/api/v1/provisioning/slack/syncs/{id}/cancel", handle_slack_sync_cancel, ACCESS_ADMIN, BODY_NONE, 0 },
+	{ "GET", "/api/v1/provisioning", handle_provisioning_overview, ACCESS_ADMIN, BODY_NONE, 0, KEEP_ANSWER },
+	{ "GET", "/api/v1/provisioning/slack", handle_slack_status, ACCESS_ADMIN, BODY_NONE, 0, KEEP_ANSWER },
+	{ "DELETE", "/api/v1/provisioning/slack", handle_slack_disconnect, ACCESS_ADMIN, BODY_NONE, 0, KEEP_NEVER },
+	{ "POST", "/api/v1/provisioning/slack/connect", handle_slack_connect, ACCESS_ADMIN, BODY_NONE, 0, KEEP_NEVER },
+	{ "POST", "/api/v1/provisioning/slack/replace", handle_slack_replace, ACCESS_ADMIN, BODY_NONE, 0, KEEP_NEVER },
+	{ "GET", "/api/v1/provisioning/slack/groups", handle_slack_groups, ACCESS_ADMIN, BODY_NONE, 0, KEEP_NEVER },
+	{ "GET", "/api/v1/provisioning/slack/syncs", handle_syncs_list, ACCESS_ADMIN, BODY_NONE, 0, KEEP_ANSWER },
+	{ "GET", "/api/v1/provisioning/slack/syncs/{id}", handle_sync_get, ACCESS_ADMIN, BODY_NONE, 0, KEEP_ANSWER },
+	{ "GET", "/api/v1/provisioning/slack/syncs/{id}/actions", handle_sync_actions, ACCESS_ADMIN, BODY_NONE, 0, KEEP_ANSWER },
+	{ "GET", "/api/v1/provisioning/slack/syncs/{id}/export.csv", handle_sync_export, ACCESS_ADMIN, BODY_NONE, 0, KEEP_NEVER },
+	{ "GET", "/api/v1/provisioning/slack/config", handle_slack_config_get, ACCESS_ADMIN, BODY_NONE, 0, KEEP_ANSWER },
+	{ "PUT", "/api/v1/provisioning/slack/config", handle_slack_config_put, ACCESS_ADMIN, BODY_REQUIRED, KB64, KEEP_NEVER },
+	{ "POST", "/api/v1/provisioning/slack/syncs", handle_slack_syncs_create, ACCESS_ADMIN, BODY_OPTIONAL, KB64, KEEP_NEVER },
+	{ "POST", "/api/v1/provisioning/slack/syncs/{id}/approve", handle_slack_sync_approve, ACCESS_ADMIN, BODY_NONE, 0, KEEP_NEVER },
+	{ "POST", "/api/v1/provisioning/slack/syncs/{id}/discard", handle_slack_sync_discard, ACCESS_ADMIN, BODY_NONE, 0, KEEP_NEVER },
+	{ "POST", "/api/v1/provisioning/slack/syncs/{id}/cancel", handle_slack_sync_cancel, ACCESS_ADMIN, BODY_NONE, 0, KEEP_NEVER },
 	/* Slack sends the browser here; the state, not a route rule, says who
 	 * may complete the flow, and the handler checks the session itself. */
-	{ "GET", "/oauth/slack/callback", handle_slack_callback, ACCESS_PUBLIC, BODY_NONE, 0 },
+	{ "GET", "/oauth/slack/callback", handle_slack_callback, ACCESS_PUBLIC, BODY_NONE, 0, KEEP_NEVER },
 
 	/* For monitors, which carry no session; they answer nothing secret,
 	 * and /metrics checks the caller's address itself. */
-	{ "GET", "/healthz", handle_healthz, ACCESS_PUBLIC, BODY_NONE, 0 },
-	{ "GET", "/readyz", handle_readyz, ACCESS_PUBLIC, BODY_NONE, 0 },
-	{ "GET", "/metrics", handle_metrics, ACCESS_PUBLIC, BODY_NONE, 0 },
+	{ "GET", "/healthz", handle_healthz, ACCESS_PUBLIC, BODY_NONE, 0, KEEP_NEVER },
+	{ "GET", "/readyz", handle_readyz, ACCESS_PUBLIC, BODY_NONE, 0, KEEP_NEVER },
+	{ "GET", "/metrics", handle_metrics, ACCESS_PUBLIC, BODY_NONE, 0, KEEP_NEVER },
 };
 
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);
@@ -167,6 +172,49 @@ static int route_read_body(struct req *req, const struct route *rt)
 	return 0;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The session behind the cookie.  Kept like an answer (core/answer_cache.h),
+ * under its digest, while no commit was counted since it was read: every
+ * way the product ends a session or a person's access (signing out, a new
+ * password, a deactivation by an administrator, the sync or the command
+ * line) is a commit, so it is refused at once; one ended by hand in SQL
+ * within api.cache_ms.  Its end is checked against the clock each time. */
+static int route_session(struct req *req)
+{
+	const struct db_changes *changes = db_changes_of(req->app->db);
+	char digest[TOKEN_DIGEST_HEX_LEN + 1], key[sizeof("session ") + TOKEN_DIGEST_HEX_LEN];
+	uint64_t seen;
+	int64_t now;
+	const char *kept;
+	size_t len;
+	int rc;
+
+	if (!changes || !req->app->answers || strlen(req->session_token) != TOKEN_HEX_LEN ||
+	    token_digest(req->session_token, digest) < 0)
+		return session_lookup(req->app->db, req->session_token, &req->who);
+	snprintf(key, sizeof(key), "session %s", digest);
+	seen = db_changes_read(changes);
+	now = now_ms();
+	kept = answer_cache_get(req->app->answers, key, seen, now, &len);
+	if (kept && len == sizeof(req->who)) {
+		memcpy(&req->who, kept, len);
+		if (req->who.expires_at > (int64_t)time(NULL))
+			return 0;
+	}
+	rc = session_lookup(req->app->db, req->session_token, &req->who);
+	if (rc == 0 && answer_cache_put(req->app->answers, key, seen, now,
+					(const char *)&req->who, sizeof(req->who)) < 0)
+		log_warn("api: a session was not kept: out of memory");
+	return rc;
+}
+
 /* Recognizes the caller from the session cookie; answers when refused. */
 static int route_authenticate(struct req *req, const struct route *rt)
 {
@@ -179,7 +227,7 @@ static int route_authenticate(struct req *req, const struct route *rt)
 		http_error(req, 401, "not_signed_in", "Sign in first.", NULL);
 		return PV_EAUTH;
 	}
-	rc = session_lookup(req->app->db, req->session_token, &req->who);
+	rc = route_session(req);
 	if (rc == PV_ENOTFOUND) {
 		http_error(req, 401, "not_signed_in", "Your session has ended; sign in again.", NULL);
 		return PV_EAUTH;
@@ -195,6 +243,43 @@ static int route_authenticate(struct req *req, const struct route *rt)
 		return PV_EAUTH;
 	}
 	return 0;
+}
+
+/* Gives the answer kept for this request when it is still good (1), or
+ * prepares the handler's 200 answer to be kept (0).  The key names
+ * everything an answer depends on besides the database: the route, who
+ * asks (organization and user: GET /me differs per user) and the path and
+ * query as sent.  The counter is read before the handler reads anything,
+ * so a write that commits while it runs makes its answer out of date. */
+#define KEEP_KEY_FORMAT "%ld %lld %lld %s?%s"
+#define KEEP_KEY_ARGS(req) (req)->route_index, (long long)(req)->who.org_id, \
+	(long long)(req)->who.user_id, (req)->path, (req)->query ? (req)->query : ""
+
+static int route_answer_kept(struct req *req)
+{
+	const struct db_changes *changes = db_changes_of(req->app->db);
+	const char *text;
+	char *key;
+	size_t len;
+	int n;
+
+	if (!changes || !req->app->answers)
+		return 0;
+	req->keep_changes = db_changes_read(changes);
+	n = snprintf(NULL, 0, KEEP_KEY_FORMAT, KEEP_KEY_ARGS(req));
+	key = n > 0 ? pool_alloc(req->pool, (size_t)n + 1) : NULL;
+	if (!key)
+		return 0;
+	snprintf(key, (size_t)n + 1, KEEP_KEY_FORMAT, KEEP_KEY_ARGS(req));
+	req->keep_key = key;
+	req->keep_now_ms = now_ms();
+	text = answer_cache_get(req->app->answers, req->keep_key, req->keep_changes,
+				req->keep_now_ms, &len);
+	if (!text)
+		return 0;
+	req->keep_key = NULL;  /* given, not to be kept again */
+	http_json_bytes(req, 200, text, len);
+	return 1;
 }
 
 void routes_dispatch(struct req *req)
@@ -231,6 +316,8 @@ void routes_dispatch(struct req *req)
 	if (route_authenticate(req, rt) < 0)
 		return;
 	if (rt->body != BODY_NONE && route_read_body(req, rt) < 0)
+		return;
+	if (rt->keep == KEEP_ANSWER && route_answer_kept(req))
 		return;
 	rt->handler(req);
 	if (!req->status) {

@@ -21,6 +21,14 @@ enum route_body {
 	BODY_REQUIRED,  /* JSON object */
 };
 
+/* Whether the route's 200 answers may be given again while no write has
+ * committed (core/answer_cache.h): only GETs whose answer is read from the
+ * database alone, never one that asks Slack or reads the clock. */
+enum route_keep {
+	KEEP_NEVER,     /* the default: answered anew each time */
+	KEEP_ANSWER,
+};
+
 struct route {
 	const char *method;
 	const char *pattern;    /* "/api/v1/teams/{id}/members" */
@@ -28,6 +36,7 @@ struct route {
 	enum route_access access;
 	enum route_body body;
 	size_t body_limit;      /* bytes */
+	enum route_keep keep;
 };
 
 #define ROUTE_BODY_LIMIT (64 * 1024)

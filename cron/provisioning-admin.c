@@ -47,6 +47,8 @@ static const char usage[] =
 	"                                  OK, or FIX and what to do\n"
 	"  rekey NEW_KEY_FILE              re-seal every stored Slack token under the key in\n"
 	"                                  NEW_KEY_FILE (stop the API and the sync first)\n"
+	"  changed                         after editing the database by hand: the API reads\n"
+	"                                  every answer anew instead of giving a kept one\n"
 	"\n"
 	"options: --first NAME --last NAME --title TITLE --admin\n"
 	"         --password-stdin | --password PASSWORD (at least 8 characters)\n"
@@ -391,6 +393,18 @@ static int cmd_seed_demo(struct db *db, int argc, char **argv)
 	return 0;
 }
 
+/* Edits made outside the programs are not counted (db/db_changes.h):
+ * this counts one, so every API process reads its answers anew. */
+static int cmd_changed(struct db *db)
+{
+	if (db_count_change(db) < 0) {
+		printf("db.changes_file is not set: the API keeps no answer, nothing to do\n");
+		return 0;
+	}
+	printf("counted: the API reads every answer anew\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct config *cfg = NULL;
@@ -439,6 +453,8 @@ int main(int argc, char **argv)
 		rc = admin_rekey(cfg, db, argv[2]);
 	else if (strcmp(argv[1], "seed-demo") == 0)
 		rc = cmd_seed_demo(db, argc, argv);
+	else if (strcmp(argv[1], "changed") == 0 && argc == 2)
+		rc = cmd_changed(db);
 	else {
 		fputs(usage, stderr);
 		rc = PV_EINVAL;

@@ -137,6 +137,10 @@ CONF
 	# A folder made before the API shared its counters gets the key too.
 	grep -q '^metrics.file' "$DIR/provisioning.conf" ||
 		printf 'metrics.file = %s\n' "$DIR/api-metrics" >> "$DIR/provisioning.conf"
+	# The programs count their committed writes here, so that the API
+	# knows when an answer it keeps is out of date (db/db_changes.h).
+	grep -q '^db.changes_file' "$DIR/provisioning.conf" ||
+		printf 'db.changes_file = %s\n' "$DIR/db-changes" >> "$DIR/provisioning.conf"
 	[ -f "$DIR/token.key" ] || (umask 077 && openssl rand 32 > "$DIR/token.key")
 	PROVISIONING_CONFIG="$DIR/provisioning.conf"
 	export PROVISIONING_CONFIG

@@ -25,6 +25,13 @@ static const struct config_key config_keys[] = {
 	{ "db.user", CK_STRING, NULL, 0, 0 },
 	{ "db.password", CK_STRING, NULL, 0, 0 },
 	{ "db.name", CK_STRING, "provisioning", 0, 0 },
+	/* The counter of committed writes the programs share (db/db_changes.h);
+	 * without it the API reuses no answer. */
+	{ "db.changes_file", CK_STRING, NULL, 0, 0 },
+	/* How long, at most, the API reuses an answer while no write of the
+	 * product's programs committed: the bound for writes made outside
+	 * them.  0: never reuse. */
+	{ "api.cache_ms", CK_INT, "1000", 0, 60000 },
 	{ "app.base_url", CK_URL, "http://127.0.0.1:8080", 0, 0 },
 	{ "log.level", CK_LEVEL, "info", 0, 0 },
 	{ "log.format", CK_LOGFMT, "plain", 0, 0 },

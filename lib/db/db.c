@@ -1,4 +1,5 @@
 #include "db/db.h"
+#include "db/db_changes.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -39,6 +40,11 @@ struct db {
 	 * (autocommitted, on a new connection) until the caller gives up. */
 	int in_tx;
 	int down;          /* the last failure was a lost or refused connection */
+	/* The counter of committed writes shared with the other programs
+	 * (db_changes.h), NULL without db.changes_file; tx_wrote says that
+	 * the open transaction ran a db_exec, so its COMMIT counts. */
+	struct db_changes *changes;
+	int tx_wrote;
 	unsigned long reconnects;  /* statements repeated on a new connection */
 	unsigned long tx_retries;  /* transactions restarted by db_tx_run */
 	unsigned long prepares;    /* statements prepared (cache misses) */
@@ -70,6 +76,7 @@ static char *dup_or_null(const char *s)
 int db_new(struct db **out, const struct config *cfg)
 {
 	struct db *db = calloc(1, sizeof(*db));
+	const char *path;
 
 	*out = NULL;
 	if (!db)
@@ -80,6 +87,20 @@ int db_new(struct db **out, const struct config *cfg)
 	db->name = dup_or_null(config_get(cfg, "db.name"));
 	db->socket = dup_or_null(config_get(cfg, "db.socket"));
 	db->port = (unsigned int)config_get_long(cfg, "db.port");
+	path = config_get(cfg, "db.changes_file");
+	if (path && *path) {
+		char err[256];
+		int rc = db_changes_open(&db->changes, path, err, sizeof(err));
+
+		if (rc == PV_ENOMEM) {
+			db_free(db);
+			return rc;
+		}
+		/* Writes still work; only the API's reuse of answers is off
+		 * (it asks db_changes_of), so this is a warning, not an exit. */
+		if (rc < 0)
+			log_warn("db: %s; the API reuses no answer until this is fixed", err);
+	}
 	*out = db;
 	return 0;
 }
@@ -120,6 +141,7 @@ void db_free(struct db *db)
 	free(db->password);
 	free(db->name);
 	free(db->socket);
+	db_changes_close(db->changes);
 	free(db);
 }
 
@@ -441,6 +463,28 @@ out:
 	return rc;
 }
 
+/* A db_exec ran: counted now when autocommitted, at COMMIT otherwise. */
+static void db_wrote(struct db *db)
+{
+	if (db->in_tx)
+		db->tx_wrote = 1;
+	else if (db->changes)
+		db_changes_bump(db->changes);
+}
+
+const struct db_changes *db_changes_of(const struct db *db)
+{
+	return db->changes;
+}
+
+int db_count_change(struct db *db)
+{
+	if (!db->changes)
+		return PV_ENOTFOUND;
+	db_changes_bump(db->changes);
+	return 0;
+}
+
 int db_exec(struct db *db, const char *sql, const struct db_param *p, size_t np,
 	    uint64_t *affected)
 {
@@ -452,6 +496,9 @@ int db_exec(struct db *db, const char *sql, const struct db_param *p, size_t np,
 		had_conn = db->conn != NULL;
 		rc = db_run_once(db, &stmt, &slot, sql, p, np, 1, &sent);
 	} while (rc < 0 && db_again(db, rc, had_conn, sql, sent, &lost, &deadlocks));
+	/* Counted even when it failed: a statement whose answer was lost may
+	 * have committed, and a count too many only costs a cache miss. */
+	db_wrote(db);
 	if (rc < 0)
 		return rc;
 	if (affected)
@@ -723,6 +770,7 @@ int db_begin(struct db *db)
 			rc = db_command(db, "START TRANSACTION");
 		if (rc == 0) {
 			db->in_tx = 1;
+			db->tx_wrote = 0;
 			return 0;
 		}
 		/* Nothing of the transaction ran yet: always safe to repeat. */
@@ -743,6 +791,10 @@ int db_commit(struct db *db)
 	}
 	rc = db_command(db, "COMMIT");
 	db->in_tx = 0;
+	/* Even a COMMIT that failed may have committed (its answer lost). */
+	if (db->tx_wrote && db->changes)
+		db_changes_bump(db->changes);
+	db->tx_wrote = 0;
 	return rc;
 }
 
@@ -751,6 +803,7 @@ void db_rollback(struct db *db)
 	if (db->conn && db->in_tx)
 		db_command(db, "ROLLBACK");
 	db->in_tx = 0;
+	db->tx_wrote = 0;
 }
 
 int db_tx_run(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
@@ -823,5 +876,7 @@ int db_exec_script(struct db *db, const char *sql)
 	}
 	if (db->conn)
 		mysql_set_server_option(db->conn, MYSQL_OPTION_MULTI_STATEMENTS_OFF);
+	if (db->changes)
+		db_changes_bump(db->changes);
 	return rc;
 }

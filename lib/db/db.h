@@ -25,6 +25,12 @@
  * that cursor is open gets a statement of its own.  SQL text built from
  * values would fill the cache with one-off entries: use parameters.
  *
+ * Counting writes: with db.changes_file set, every db_exec outside a
+ * transaction, every COMMIT of a transaction that ran a db_exec and every
+ * script adds one to a counter shared by the programs (db_changes.h), so
+ * that the API knows when an answer it keeps is out of date.  So a write
+ * must go through db_exec, never db_query.
+ *
  * Deadlocks: a statement outside a transaction (autocommitted, so its own
  * transaction) that loses a deadlock or a lock wait runs again, like a
  * transaction under db_tx_run; inside a transaction the caller gets
@@ -151,6 +157,14 @@ struct db_stats {
 	unsigned long prepares;    /* statements prepared (statement cache misses) */
 };
 void db_get_stats(const struct db *db, struct db_stats *out);
+
+/* The counter of committed writes this handle adds to (db_changes.h), or
+ * NULL when db.changes_file is unset or could not be opened.  Borrowed. */
+struct db_changes;
+const struct db_changes *db_changes_of(const struct db *db);
+/* Counts a change made outside this handle's statements (an operator's
+ * SQL); PV_ENOTFOUND without a counter. */
+int db_count_change(struct db *db);
 
 /* Runs trusted SQL text with several statements (migrations only). */
 int db_exec_script(struct db *db, const char *sql);

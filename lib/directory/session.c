@@ -196,7 +196,8 @@ int session_lookup(struct db *db, const char *token, struct session_who *who)
 	rc = token_digest(token, digest);
 	if (rc < 0)
 		return rc;
-	rc = db_query(db, &r, "SELECT u.id, u.organization_id, u.role = 'administrator'"
+	rc = db_query(db, &r, "SELECT u.id, u.organization_id, u.role = 'administrator',"
+		      " UNIX_TIMESTAMP(s.expires_at)"
 		      " FROM sessions s JOIN users u"
 		      " ON u.organization_id = s.organization_id AND u.id = s.user_id"
 		      " WHERE s.id_digest = ? AND s.expires_at > NOW() AND u.status = 'active'",
@@ -208,6 +209,7 @@ int session_lookup(struct db *db, const char *token, struct session_who *who)
 		who->user_id = db_rows_int(r, 0);
 		who->org_id = db_rows_int(r, 1);
 		who->is_admin = db_rows_int(r, 2) != 0;
+		who->expires_at = db_rows_int(r, 3);
 		rc = 0;
 	} else if (rc == 0) {
 		rc = PV_ENOTFOUND;

@@ -44,6 +44,7 @@ struct session_who {
 	int64_t user_id;
 	int64_t org_id;
 	int is_admin;
+	int64_t expires_at;  /* Unix time the session ends (session_lookup) */
 };
 
 /* On success token gets the new session id (give it to the client, never
