@@ -102,10 +102,13 @@ def bench_server(run_dir, port, statics, noops):
     raise SystemExit("bench: nginx did not pick up the bench server")
 
 
-def api_restart(bench, bin_dir):
-    """Restarts the stack's API processes from bin_dir (None: this tree's)."""
+def api_restart(bench, bin_dir, extra_env=None):
+    """Restarts the stack's API processes from bin_dir (None: this tree's),
+    with extra_env's configuration overrides."""
     env = dict(bench.ctx.env)
     env.pop("PROVISIONING_BIN_DIR", None)
+    env.pop("API_CACHE_MS", None)
+    env.update(extra_env or {})
     if bin_dir:
         env["PROVISIONING_BIN_DIR"] = bin_dir
     subprocess.run([os.path.join(ROOT, "scripts", "stack.sh"), "api-restart", bench.args.dir],
@@ -152,6 +155,14 @@ def run(bench, org):
             api = wrk("http://127.0.0.1:%d%s" % (bench.args.port, path), seconds, cookie)
             static = wrk("http://127.0.0.1:%d/bench/static-%d" % (port, i), seconds)
             noop = wrk("http://127.0.0.1:%d/bench/noop-%d" % (port, i), seconds)
+            # The same requests with no answer or session given again
+            # (api.cache_ms = 0): what each costs when it is read anew, as
+            # after every commit; the kept answers' same-run baseline.
+            api_restart(bench, None, {"API_CACHE_MS": "0"})
+            try:
+                anew = wrk("http://127.0.0.1:%d%s" % (bench.args.port, path), seconds, cookie)
+            finally:
+                api_restart(bench, None)
             before = None
             if before_dir:
                 api_restart(bench, before_dir)
@@ -162,7 +173,8 @@ def run(bench, org):
             if static["non2xx"] or noop["non2xx"]:
                 raise SystemExit("bench: a baseline answered errors (static %d, no-op %d non-2xx): "
                                  "see nginx-error.log" % (static["non2xx"], noop["non2xx"]))
-            measured = [("API", api), ("static file", static), ("FastCGI no-op", noop)]
+            measured = [("API", api), ("static file", static), ("FastCGI no-op", noop),
+                        ("API reading every answer anew (api.cache_ms = 0)", anew)]
             if before:
                 measured.append(("API before (%s)" % before_dir, before))
             for name, w in measured:
@@ -175,6 +187,11 @@ def run(bench, org):
                       "%.0f req/s (no-op %.0f, static %.0f); p50 %.2f ms, p99 %.2f ms (%.1fx p50); %d non-2xx"
                       % (api["rps"], noop["rps"], static["rps"], api["p50"], api["p99"],
                          api["p99"] / api["p50"] if api["p50"] else 0, api["non2xx"]), "")
+            bench.row("(4) %s, every answer read anew" % label, None,
+                      "FastCGI no-op, same %d bytes" % bodies[i], None, anew["rps"] / noop["rps"], "",
+                      "%.0f req/s with api.cache_ms = 0 (kept answers: %.1fx); p50 %.2f ms, p99 %.2f ms;"
+                      " %d non-2xx" % (anew["rps"], api["rps"] / anew["rps"] if anew["rps"] else 0,
+                                       anew["p50"], anew["p99"], anew["non2xx"]), "")
             if before:
                 bench.row("(4) %s, before" % label, None, "FastCGI no-op, same %d bytes" % bodies[i], None,
                           before["rps"] / noop["rps"], ">= 0.4",

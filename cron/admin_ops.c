@@ -4,6 +4,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "db/db_changes.h"
 #include "db/migrate.h"
 #include "provider/slack/slack.h"
 
@@ -101,6 +102,33 @@ static void check_key(const struct config *cfg)
 	}
 	crypto_key_free(key);
 	check_mode("key file", path, 0);
+}
+
+/* The API gives an answer again only with the counter of commits the
+ * programs share (db/db_changes.h); without it every request reads the
+ * database, which works but costs several times the CPU under a page's
+ * polling. */
+static void check_answers(const struct config *cfg)
+{
+	const char *path = config_get(cfg, "db.changes_file");
+	long ms = config_get_long(cfg, "api.cache_ms");
+	struct db_changes *c = NULL;
+	char err[256];
+
+	if (!path || !*path) {
+		fix("answers", "db.changes_file is not set: set it (e.g. /var/lib/provisioning/db-changes)"
+		    " so the API can give an answer again while nothing changed");
+		return;
+	}
+	if (db_changes_open(&c, path, err, sizeof(err)) < 0) {
+		fix("answers", "%s: the programs' user must be able to read and write it", err);
+		return;
+	}
+	db_changes_close(c);
+	if (ms == 0)
+		ok("answers", "%s; api.cache_ms is 0: every answer is read anew", path);
+	else
+		ok("answers", "%s; an answer is given again for %ld ms at most", path, ms);
 }
 
 static void check_database(const struct config *cfg)
@@ -257,6 +285,7 @@ int admin_doctor(void)
 	if (access(path, F_OK) == 0)
 		check_mode("config file", path, 1);
 	check_key(cfg);
+	check_answers(cfg);
 	check_database(cfg);
 	check_slack(cfg);
 	check_smtp(cfg);

@@ -325,8 +325,9 @@ def test_doctor_on_the_test_stack_says_ok_to_every_check(ctx):
     finally:
         sink.close()
     assert rc == 0, out
-    assert set(by) == {"configuration", "config file", "key file", "database", "schema",
+    assert set(by) == {"configuration", "config file", "key file", "answers", "database", "schema",
                        "slack", "smtp"}, out
+    assert by["answers"][0][1].endswith("db-changes; an answer is given again for 1000 ms at most"), out
     assert all(v == "OK" for lines in by.values() for v, _ in lines), out
     assert "greets with 220" in by["smtp"][0][1], out
     assert "accepts slack.client_id 1111111111.2222222222" in by["slack"][0][1], out
@@ -344,8 +345,10 @@ def test_doctor_names_what_to_fix(ctx):
     rc, by, out = doctor(ctx, env={"CRYPTO_KEY_FILE": key, "SLACK_CLIENT_ID": "999.999",
                                    "DB_PASSWORD": "not-the-password",
                                    "SMTP_URL": "smtp://127.0.0.1:1", "SMTP_FROM": "p@x.test",
-                                   "APP_BASE_URL": "http://provisioning.example.com"})
+                                   "APP_BASE_URL": "http://provisioning.example.com",
+                                   "DB_CHANGES_FILE": "/nonexistent/db-changes"})
     assert rc == 1, out
+    assert by["answers"][0][0] == "FIX" and "/nonexistent/db-changes" in by["answers"][0][1], out
     assert by["key file"] == [("FIX", "%s is mode 0644: run chmod 600 %s" % (key, key))], out
     assert by["slack"][0][0] == "FIX" and "does not know slack.client_id 999.999" in by["slack"][0][1], out
     assert by["database"][0][0] == "FIX" and by["database"][0][1].startswith("cannot connect"), out

@@ -138,8 +138,9 @@ static void test_changes_are_shared_between_processes(void **state)
 	if (pid == 0) {
 		struct db_changes *child = NULL;
 
+		/* At least the parent's first count: it goes on counting meanwhile. */
 		if (db_changes_open(&child, path, err, sizeof(err)) < 0 ||
-		    db_changes_read(child) != 1)
+		    db_changes_read(child) < 1)
 			_exit(1);
 		for (int i = 0; i < 1000; i++)
 			db_changes_bump(child);
