@@ -56,9 +56,12 @@ struct req {
 	int status;                  /* 0 until answered */
 	long route_index;            /* index in routes[], -1 until matched */
 	const char *request_id;      /* nginx's $request_id, for the log */
-	/* Set by the dispatcher on a KEEP_ANSWER route: the handler's 200
-	 * answer is kept under keep_key, as read at counter keep_changes at
-	 * keep_now_ms (core/answer_cache.h); NULL: nothing is kept. */
+	/* Set by the dispatcher when answers and sessions may be kept
+	 * (core/answer_cache.h): the counter of commits (keep_changes) and the
+	 * clock (keep_now_ms) read before anything of the request read the
+	 * database.  keep_key: on a KEEP_ANSWER route, the key the handler's
+	 * 200 answer is kept under; NULL: nothing is kept. */
+	int keeping;
 	const char *keep_key;
 	uint64_t keep_changes;
 	int64_t keep_now_ms;

@@ -188,28 +188,23 @@ static int64_t now_ms(void)
  * within api.cache_ms.  Its end is checked against the clock each time. */
 static int route_session(struct req *req)
 {
-	const struct db_changes *changes = db_changes_of(req->app->db);
 	char digest[TOKEN_DIGEST_HEX_LEN + 1], key[sizeof("session ") + TOKEN_DIGEST_HEX_LEN];
-	uint64_t seen;
-	int64_t now;
 	const char *kept;
 	size_t len;
 	int rc;
 
-	if (!changes || !req->app->answers || strlen(req->session_token) != TOKEN_HEX_LEN ||
+	if (!req->keeping || strlen(req->session_token) != TOKEN_HEX_LEN ||
 	    token_digest(req->session_token, digest) < 0)
 		return session_lookup(req->app->db, req->session_token, &req->who);
 	snprintf(key, sizeof(key), "session %s", digest);
-	seen = db_changes_read(changes);
-	now = now_ms();
-	kept = answer_cache_get(req->app->answers, key, seen, now, &len);
+	kept = answer_cache_get(req->app->answers, key, req->keep_changes, req->keep_now_ms, &len);
 	if (kept && len == sizeof(req->who)) {
 		memcpy(&req->who, kept, len);
 		if (req->who.expires_at > (int64_t)time(NULL))
 			return 0;
 	}
 	rc = session_lookup(req->app->db, req->session_token, &req->who);
-	if (rc == 0 && answer_cache_put(req->app->answers, key, seen, now,
+	if (rc == 0 && answer_cache_put(req->app->answers, key, req->keep_changes, req->keep_now_ms,
 					(const char *)&req->who, sizeof(req->who)) < 0)
 		log_warn("api: a session was not kept: out of memory");
 	return rc;
@@ -249,30 +244,28 @@ static int route_authenticate(struct req *req, const struct route *rt)
  * prepares the handler's 200 answer to be kept (0).  The key names
  * everything an answer depends on besides the database: the route, who
  * asks (organization and user: GET /me differs per user) and the path and
- * query as sent.  The counter is read before the handler reads anything,
- * so a write that commits while it runs makes its answer out of date. */
+ * query as sent.  The counter was read (routes_dispatch) before anything
+ * of the request read the database, so a write that commits while the
+ * handler runs makes its answer out of date. */
 #define KEEP_KEY_FORMAT "%ld %lld %lld %s?%s"
 #define KEEP_KEY_ARGS(req) (req)->route_index, (long long)(req)->who.org_id, \
 	(long long)(req)->who.user_id, (req)->path, (req)->query ? (req)->query : ""
 
 static int route_answer_kept(struct req *req)
 {
-	const struct db_changes *changes = db_changes_of(req->app->db);
 	const char *text;
 	char *key;
 	size_t len;
 	int n;
 
-	if (!changes || !req->app->answers)
+	if (!req->keeping)
 		return 0;
-	req->keep_changes = db_changes_read(changes);
 	n = snprintf(NULL, 0, KEEP_KEY_FORMAT, KEEP_KEY_ARGS(req));
 	key = n > 0 ? pool_alloc(req->pool, (size_t)n + 1) : NULL;
 	if (!key)
 		return 0;
 	snprintf(key, (size_t)n + 1, KEEP_KEY_FORMAT, KEEP_KEY_ARGS(req));
 	req->keep_key = key;
-	req->keep_now_ms = now_ms();
 	text = answer_cache_get(req->app->answers, req->keep_key, req->keep_changes,
 				req->keep_now_ms, &len);
 	if (!text)
@@ -284,6 +277,7 @@ static int route_answer_kept(struct req *req)
 
 void routes_dispatch(struct req *req)
 {
+	const struct db_changes *changes;
 	const struct route *rt = NULL;
 	struct buf allow;
 	int path_known = 0;
@@ -313,6 +307,14 @@ void routes_dispatch(struct req *req)
 	buf_release(&allow);
 	req->route_index = (long)(rt - routes);
 	route_match(rt->pattern, req->path, req);
+	/* One reading of the counter and the clock, before the session or
+	 * the handler reads the database: both are kept under it. */
+	changes = db_changes_of(req->app->db);
+	if (changes && req->app->answers) {
+		req->keeping = 1;
+		req->keep_changes = db_changes_read(changes);
+		req->keep_now_ms = now_ms();
+	}
 	if (route_authenticate(req, rt) < 0)
 		return;
 	if (rt->body != BODY_NONE && route_read_body(req, rt) < 0)

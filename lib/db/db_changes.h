@@ -2,7 +2,7 @@
  * db_changes.h - one counter of committed writes, shared by every program
  * of the product on this machine through a small mapped file.
  *
- * Why: the API's processes keep answers they gave (cgi-bin/answer_cache.h)
+ * Why: the API's processes keep answers they gave (core/answer_cache.h)
  * and must know, without asking MariaDB, whether anything changed since.
  * Every write the product makes goes through lib/db, which adds one to the
  * counter after each autocommitted write and after each COMMIT of a
