@@ -152,6 +152,10 @@ class Bench:
                                             "added_to_team", "removed_from_team"))
         self.note("%s: sync %s %s, %s; %d report rows; %.0f MiB peak; statements %s"
                   % (label, sid, status, json.dumps(counts), report, t.peak_mib, json.dumps(stmts)))
+        # The sync's own account of its time (its last log lines).
+        for ln in t.stderr.splitlines():
+            if "Slack read in" in ln or "new pictures stored" in ln:
+                self.note("%s: %s" % (label, ln.split(": ", 1)[-1].strip()))
         if counts["failed"]:
             why = self.db.rows("SELECT action, reason, COUNT(*), MIN(LEFT(details, 160))"
                                " FROM provisioning_sync_actions WHERE sync_id = %s AND outcome = 'failed'"
@@ -288,35 +292,9 @@ class Bench:
 
     # ---- the run -------------------------------------------------------------
 
-    def run(self):
+    def resync_figures(self, org, read):
+        """(b) and (c), each the median of BENCH_RESYNCS runs."""
         a = self.args
-        self.emu.post("/_emulator/reset", {})
-        ws = self.workspace(TEAM)
-        print("bench: workspace %s: %d users, %d groups; %d mapped; titles up to %d; API processes %s"
-              % (TEAM, ws["users"], ws["usergroups"], a.mappings, a.max_title,
-                 os.environ.get("API_PROCESSES", "3")),
-              flush=True)
-        org, n_mapped = self.org_for(TEAM, mapping=True)
-        if a.only == "r":
-            # Only (r), for iterating on the reads: the first sync makes the
-            # re-sync write nothing, as in the full run.
-            self.sync(org, "first")
-            self.tiers_figure(org)
-            self.write_results()
-            return
-        read = self.read_limit(TEAM)
-        pictures, pic_summary = self.picture_limit(TEAM)
-        self.note("pictures: downloaded in %.2f s: %s" % (pictures, pic_summary))
-
-        first = self.sync(org, "first")
-        write, loaded = self.write_limit(org, first["sid"])
-        self.note("write limit: reloaded %s rows in %.2f s" % (json.dumps(loaded), write))
-        rows = "%d users, %d memberships, %d report rows" % (
-            loaded["users"], loaded["team_memberships"], loaded["provisioning_sync_actions"])
-        self.row("(a) first sync, %d mappings" % n_mapped, first["wall"], "read + pictures + write limit",
-                 read + pictures + write, first["wall"] / (read + pictures + write), "<= 1.0", rows,
-                 "%.0f MiB" % first["rss"])
-
         # (b) and (c) take seconds each, so one run of each is mostly
         # noise on this machine: BENCH_RESYNCS pairs (no change, then a new
         # 1 % change), each figure the median of its runs.
@@ -341,6 +319,44 @@ class Bench:
                  changed["wall"] / again["wall"], "<= 1.1",
                  "%d directory rows, %d report rows" % (changed["directory"], changed["report"]),
                  "%.0f MiB" % max(x["rss"] for x in changeds))
+
+    def run(self):
+        a = self.args
+        self.emu.post("/_emulator/reset", {})
+        ws = self.workspace(TEAM)
+        print("bench: workspace %s: %d users, %d groups; %d mapped; titles up to %d; API processes %s"
+              % (TEAM, ws["users"], ws["usergroups"], a.mappings, a.max_title,
+                 os.environ.get("API_PROCESSES", "3")),
+              flush=True)
+        org, n_mapped = self.org_for(TEAM, mapping=True)
+        if a.only == "r":
+            # Only (r), for iterating on the reads: the first sync makes the
+            # re-sync write nothing, as in the full run.
+            self.sync(org, "first")
+            self.tiers_figure(org)
+            self.write_results()
+            return
+        if a.only == "c":
+            # Only (b) and (c), for iterating on the re-syncs.
+            read = self.read_limit(TEAM)
+            self.sync(org, "first")
+            self.resync_figures(org, read)
+            self.write_results()
+            return
+        read = self.read_limit(TEAM)
+        pictures, pic_summary = self.picture_limit(TEAM)
+        self.note("pictures: downloaded in %.2f s: %s" % (pictures, pic_summary))
+
+        first = self.sync(org, "first")
+        write, loaded = self.write_limit(org, first["sid"])
+        self.note("write limit: reloaded %s rows in %.2f s" % (json.dumps(loaded), write))
+        rows = "%d users, %d memberships, %d report rows" % (
+            loaded["users"], loaded["team_memberships"], loaded["provisioning_sync_actions"])
+        self.row("(a) first sync, %d mappings" % n_mapped, first["wall"], "read + pictures + write limit",
+                 read + pictures + write, first["wall"] / (read + pictures + write), "<= 1.0", rows,
+                 "%.0f MiB" % first["rss"])
+
+        self.resync_figures(org, read)
 
         self.tiers_figure(org)
 
@@ -425,8 +441,9 @@ def main():
     # the directory holds up to 1,000 characters (sql/007); longer ones are cut.
     ap.add_argument("--max-title", type=int, default=int(os.environ.get("BENCH_MAX_TITLE", "250")))
     ap.add_argument("--resyncs", type=int, default=int(os.environ.get("BENCH_RESYNCS", "3")))
-    # BENCH_ONLY=r: the first sync and then only the tiers figure (r).
-    ap.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""), choices=("", "r"))
+    # BENCH_ONLY=r: the first sync and then only the tiers figure (r);
+    # BENCH_ONLY=c: the first sync and then only the re-syncs (b) and (c).
+    ap.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""), choices=("", "r", "c"))
     ap.add_argument("--results", default=os.environ.get("BENCH_RESULTS",
                                                         os.path.join(ROOT, "bench", "results.md")))
     Bench(ap.parse_args()).run()

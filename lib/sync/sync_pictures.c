@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* One writer's downloads: SYNC_PICTURES_PARALLEL fetchers, each made at
  * its first picture and kept for the next batches. */
@@ -31,7 +32,16 @@ struct sync_pictures {
 	int (*tick)(void *arg);
 	void *tick_arg;
 	atomic_size_t asked, stored;
+	atomic_llong fetch_ms, flush_ms;  /* wall of fetch_many, and of its flushes */
 };
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int sync_pictures_open(struct sync_pictures **out, const struct config *cfg,
 		       int (*tick)(void *arg), void *tick_arg)
@@ -155,10 +165,16 @@ static void *lane_run(void *arg)
 static void flush_batch(struct sync_pictures *p, struct sync_picture *out, size_t n)
 {
 	size_t stored = 0;
+	long long start = now_ms();
+	int rc;
 
 	for (size_t i = 0; i < n; i++)
 		stored += out[i].stored;
-	if (stored == 0 || picture_store_flush(&p->store) == 0)
+	if (stored == 0)
+		return;
+	rc = picture_store_flush(&p->store);
+	atomic_fetch_add(&p->flush_ms, now_ms() - start);
+	if (rc == 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		if (!out[i].stored)
@@ -176,6 +192,7 @@ static void fetch_many(void *arg, const char *const *urls, size_t n, struct sync
 	pthread_t threads[SYNC_PICTURES_PARALLEL];
 	int started[SYNC_PICTURES_PARALLEL] = { 0 };
 	size_t want = n < SYNC_PICTURES_PARALLEL ? n : SYNC_PICTURES_PARALLEL;
+	long long start = now_ms();
 
 	atomic_init(&b.next, 0);
 	atomic_init(&b.stopped, 0);
@@ -189,6 +206,7 @@ static void fetch_many(void *arg, const char *const *urls, size_t n, struct sync
 		if (started[k])
 			pthread_join(threads[k], NULL);
 	flush_batch(b.pool->owner, out, n);
+	atomic_fetch_add(&b.pool->owner->fetch_ms, now_ms() - start);
 }
 
 void sync_pictures_attach(struct sync_pictures *p, struct sync_apply_ctx *ctx)
@@ -198,8 +216,13 @@ void sync_pictures_attach(struct sync_pictures *p, struct sync_apply_ctx *ctx)
 	ctx->picture_arg_helper = p ? &p->pool[1] : NULL;
 }
 
-void sync_pictures_counts(const struct sync_pictures *p, size_t *asked, size_t *stored)
+void sync_pictures_counts(const struct sync_pictures *p, struct sync_pictures_count *out)
 {
-	*asked = p ? atomic_load(&p->asked) : 0;
-	*stored = p ? atomic_load(&p->stored) : 0;
+	memset(out, 0, sizeof(*out));
+	if (!p)
+		return;
+	out->asked = atomic_load(&p->asked);
+	out->stored = atomic_load(&p->stored);
+	out->ms = atomic_load(&p->fetch_ms);
+	out->flush_ms = atomic_load(&p->flush_ms);
 }

@@ -41,7 +41,14 @@ void sync_pictures_free(struct sync_pictures *p);
 /* Points ctx's picture hook at p (both writers). */
 void sync_pictures_attach(struct sync_pictures *p, struct sync_apply_ctx *ctx);
 
-/* Pictures asked for and stored so far (both writers), for the log. */
-void sync_pictures_counts(const struct sync_pictures *p, size_t *asked, size_t *stored);
+/* So far, both writers together, for the log: pictures asked for and
+ * stored, and milliseconds spent on them (the writers' waits added up,
+ * flushes included), of which making them durable. */
+struct sync_pictures_count {
+	size_t asked, stored;
+	long long ms, flush_ms;
+};
+
+void sync_pictures_counts(const struct sync_pictures *p, struct sync_pictures_count *out);
 
 #endif

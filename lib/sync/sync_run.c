@@ -41,6 +41,8 @@ struct run {
 	long long progress_ms;         /* when progress was last written */
 	size_t progress_people;        /* people read when progress was last written */
 	int lost;                      /* the lease went to another worker */
+	/* Where the run's time went, for its last log line (ms). */
+	long long read_ms, dir_wait_ms, plan_ms, apply_ms;
 	char error[1000];
 };
 
@@ -184,11 +186,13 @@ static int group_wanted(void *arg, const char *id)
 static int read_slack(struct run *r)
 {
 	const struct slack_error *e = &r->slack_err;
+	long long start = now_ms();
 	int rc;
 
 	rc = slack_snapshot_read(r->slack, SLACK_USERS_LIMIT,
 				 sync_config_needs_groups(&r->cfg) ? group_wanted : NULL, r,
 				 &r->snap, &r->slack_err);
+	r->read_ms += now_ms() - start;
 	if (rc < 0) {
 		slack_failure(r, e, strcmp(e->method, "usergroups.users.list") == 0
 			      ? "listing the members of a user group"
@@ -253,16 +257,18 @@ static int dir_join(struct run *r)
  * setting (read apart: it is a setting, not a part of the comparison). */
 static int read_directory(struct run *r)
 {
-	long long n = 0;
+	long long n = 0, start = now_ms();
 	int rc;
 
 	if (r->dir_started) {
 		rc = dir_join(r);
+		r->dir_wait_ms = now_ms() - start;
 		if (rc == 0)
 			rc = snapshot_take_directory(&r->snap, &r->dir_snap);
 		snapshot_release(&r->dir_snap);
 	} else {
 		rc = directory_snapshot_read(r->db, r->job->org, r->conn.workspace_id, &r->snap);
+		r->dir_wait_ms = now_ms() - start;
 	}
 	if (rc < 0)
 		return rc;
@@ -324,6 +330,7 @@ static int plan_and_apply(struct run *r, struct sync_apply_ctx *actx, const char
 {
 	struct plan_input in = { 0 };
 	struct sync_plan plan = { 0 };
+	long long start;
 	int rc;
 
 	in.snap = &r->snap;
@@ -331,7 +338,10 @@ static int plan_and_apply(struct run *r, struct sync_apply_ctx *actx, const char
 	rc = progress(r, "planning", 0, -1);
 	if (rc < 0)
 		return rc;
+	start = now_ms();
 	rc = sync_plan_build(&in, &plan);
+	r->plan_ms = now_ms() - start;
+	start = now_ms();
 	if (rc == PV_EINVAL) {
 		snprintf(r->error, sizeof(r->error), "The sync was stopped before changing anything: %s",
 			 plan.why ? plan.why : "the plan could not be made.");
@@ -356,6 +366,7 @@ static int plan_and_apply(struct run *r, struct sync_apply_ctx *actx, const char
 		rc = sync_apply_plan(actx, &plan);
 		*status = actx->failed ? "completed_with_errors" : "succeeded";
 	}
+	r->apply_ms = now_ms() - start;
 	/* Only a run that got to its end says how it ended: a stop (database
 	 * down, lease lost) is logged by sync_run, and was never a success. */
 	if (rc == 0)
@@ -395,7 +406,7 @@ int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_jo
 			  .progress_people = (size_t)-1 };
 	struct sync_apply_ctx actx = { 0 };
 	struct sync_pictures *pics = NULL;
-	size_t pics_asked, pics_stored;
+	struct sync_pictures_count pc;
 	const char *status = "failed";
 	int rc;
 
@@ -441,8 +452,12 @@ int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_jo
 	if (job->approved) {
 		rc = read_directory(&r);
 		actx.invites = r.invites;
-		if (rc == 0)
+		if (rc == 0) {
+			long long start = now_ms();
+
 			rc = apply_approved(&r, &actx);
+			r.apply_ms = now_ms() - start;
+		}
 		if (rc == PV_EINVAL) {
 			/* Every payload is read before anything is applied. */
 			snprintf(r.error, sizeof(r.error), "A planned action of this held sync could not be"
@@ -503,10 +518,18 @@ int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_jo
 	if (rc < 0)
 		goto out;
 finish:
-	sync_pictures_counts(pics, &pics_asked, &pics_stored);
-	if (pics_asked)
-		log_info("sync %lld: %zu new pictures stored, %zu not (the next sync tries those again)",
-			 (long long)job->id, pics_stored, pics_asked - pics_stored);
+	sync_pictures_counts(pics, &pc);
+	if (pc.asked)
+		log_info("sync %lld: %zu new pictures stored, %zu not (the next sync tries those again),"
+			 " in %.2f s of the writers' time, %.2f s of it making them durable",
+			 (long long)job->id, pc.stored, pc.asked - pc.stored, pc.ms / 1000.0,
+			 pc.flush_ms / 1000.0);
+	/* Where the time went: what an operator asks of a slow sync first. */
+	if (r.read_ms || r.apply_ms)
+		log_info("sync %lld: Slack read in %.2f s; the directory's read waited for %.2f s"
+			 " after it; planned in %.2f s; applied in %.2f s", (long long)job->id,
+			 r.read_ms / 1000.0, r.dir_wait_ms / 1000.0, r.plan_ms / 1000.0,
+			 r.apply_ms / 1000.0);
 	rc = lease_lost(&r, syncq_finish(db, job->id, o->owner, status, r.error[0] ? r.error : NULL));
 	if (rc == 0)
 		log_info("sync %lld: %s%s%s", (long long)job->id, status, r.error[0] ? ": " : "", r.error);
