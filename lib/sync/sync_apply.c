@@ -985,13 +985,22 @@ static int apply_serial(struct sync_apply_ctx *ctx, const struct act_source *src
 	return rc;
 }
 
-/* Two runs of a plan are written by two connections at once: its leading
- * creates and skips (all of a first sync's people), and its trailing team
+/* Two runs of a plan are written by two connections at once: its person
+ * actions (all of a first sync's people; the creates, updates and
+ * deactivations of a re-sync, where one connection spent a statement's
+ * round trip on each update, one after another), and its trailing team
  * changes (1.4 million memberships of a first sync with 200 mapped teams,
  * where one connection kept one server thread busy and the sync waited on
  * it).  Each run's batches are independent of one another: one action per
- * person, or per (team, person) pair; the trailing run starts only when
- * everything before it is committed, so every account it needs exists. */
+ * person, or per (team, person) pair.  No person action needs another's
+ * to be written first: the planner gives an e-mail address or a Slack id
+ * only to a person when no other directory user holds it (sync_plan.h,
+ * "Matching"), so no action frees a value for another one to take; two
+ * batches that still meet on a lock (an e-mail changed meanwhile by hand)
+ * lose a deadlock at worst, and the loser runs again (batch_tx).  The
+ * trailing run starts only when everything before it is committed, so
+ * every account it needs exists.  An approved held sync's rows (row ids)
+ * stay on one connection, in their order. */
 static int apply_source(struct sync_apply_ctx *ctx, const struct act_source *src, size_t n)
 {
 	size_t batch = ctx->batch ? ctx->batch : 200;
@@ -1001,8 +1010,7 @@ static int apply_source(struct sync_apply_ctx *ctx, const struct act_source *src
 
 	if (!src->acts && !buf)
 		return PV_ENOMEM;
-	while (lead < n && !source_row_id(src, lead) &&
-	       (source_kind(src, lead) == PLAN_CREATE || source_kind(src, lead) == PLAN_SKIP))
+	while (lead < n && !source_row_id(src, lead) && !is_team_change(src, lead))
 		lead++;
 	if (ctx->helper_db && lead >= 2 * batch) {
 		rc = apply_two_writers(ctx, src, 0, lead, batch, n, buf);

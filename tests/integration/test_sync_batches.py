@@ -112,3 +112,80 @@ def test_membership_added_by_hand_during_the_sync_is_skipped_and_kept(ctx):
     skipped = [a for a in adds if a["outcome"] == "skipped"]
     assert [(a["slack_user_id"], a["team"]["id"]) for a in skipped] == [(victim, team)], skipped
     assert len(adds) == len(want)
+
+
+def company_org(ctx, users=600, groups=12, mapped=6):
+    """An organization on a generated company workspace (realistic
+    profiles and overlapping groups), its first `mapped` groups mapped."""
+    r = ctx.emulator().post("/_emulator/generate", {"team": TEAM_WS, "shape": "company", "seed": 23,
+                                                    "users": users, "groups": groups})
+    assert r.status == 200, r
+    ws = ctx.emulator().get("/_emulator/workspace/%s?full=1" % TEAM_WS).json
+    org = ctx.new_org()
+    assert connect(ctx, org, team=TEAM_WS) == {"connected": "1"}
+    mappings = []
+    for i, g in enumerate([g for g in ws["usergroups"] if not g.get("date_delete")][:mapped]):
+        tid = org.admin.post("/api/v1/teams", {"name": "Company team %d" % i}).json["team"]["id"]
+        mappings.append({"slack_group_id": g["id"], "team_id": tid})
+    cfg = {"members": {"mode": "everyone", "group_ids": []},
+           "team_mapping": {"enabled": True, "mappings": mappings},
+           "deactivation_threshold": {"percent": 50, "minimum": 500}}
+    assert org.admin.put("/api/v1/provisioning/slack/config", cfg).status == 200
+    return org, len(mappings)
+
+
+def directory_of(ctx, org):
+    rows = ctx.sql("SELECT slack_user_id, email, first_name, last_name, display_name,"
+                   " job_title, avatar_hash, status, is_guest FROM users"
+                   " WHERE organization_id = ? AND slack_user_id IS NOT NULL", org.id)
+    return {r[0]: r[1:] for r in rows}
+
+
+def test_a_re_sync_of_many_changes_on_two_writers_applies_each_once(ctx):
+    """A re-sync's person actions (creates, updates, deactivations,
+    reactivations, skips) are written by two connections, alternate
+    batches: every change lands exactly once, with its row, and one update
+    the directory refuses is replayed alone and recorded while the others
+    land.  The next sync then has nothing left to do but that one."""
+    emu_reset(ctx)
+    org, n_mapped = company_org(ctx)
+    first = sync(ctx, org, env={"SYNC_BATCH_SIZE": "40"})
+    assert first["counts"]["failed"] == 0 and first["counts"]["created"] > 400, first
+    r = ctx.emulator().post("/_emulator/workspace/%s/change" % TEAM_WS,
+                            {"percent": 25, "seed": 4, "mapped": n_mapped})
+    assert r.status == 200, r
+    changes = r.json["changes"]
+    assert changes["renamed"] > 10 and changes["deactivated"] > 5 and changes["arrived"] > 5, changes
+    # One renamed person's update is refused, as a constraint would.
+    ws = ctx.emulator().get("/_emulator/workspace/%s?full=1" % TEAM_WS).json
+    before = directory_of(ctx, org)
+    renamed = sorted(u["id"] for u in ws["users"] if u["id"] in before and not u.get("deleted")
+                     and before[u["id"]][1]
+                     != ((u.get("profile") or {}).get("first_name") or before[u["id"]][1])
+                     and before[u["id"]][6] == "active")
+    assert len(renamed) > 5, renamed
+    victim = renamed[len(renamed) // 2]
+    ctx.sql("DELIMITER //\nCREATE TRIGGER test_refuse_update BEFORE UPDATE ON users FOR EACH ROW"
+            " IF NEW.slack_user_id = ? AND NEW.first_name <> OLD.first_name THEN SIGNAL SQLSTATE"
+            " '45000' SET MESSAGE_TEXT = 'refused by the test'; END IF //", victim)
+    try:
+        s = sync(ctx, org, expect=("completed_with_errors",), env={"SYNC_BATCH_SIZE": "40"})
+    finally:
+        ctx.sql("DROP TRIGGER IF EXISTS test_refuse_update")
+    c = s["counts"]
+    assert c["failed"] == 1 and c["updated"] > 10 and c["deactivated"] > 5 and c["created"] > 5, c
+    failed = actions(org, s["id"], outcome="failed")
+    assert [a["slack_user_id"] for a in failed] == [victim], failed
+    # Each person has at most one row of a person action in this sync.
+    rows = [a for a in actions(org, s["id"]) if not a.get("team")]
+    people = [a["slack_user_id"] for a in rows if a["slack_user_id"]]
+    assert len(people) == len(set(people)), len(people)
+    assert len(people) >= c["created"] + c["updated"] + c["deactivated"] + c["failed"], (len(people), c)
+    assert before[victim][1] == directory_of(ctx, org)[victim][1]  # kept as it was
+    # Everything else landed: the next sync has only the refused update left.
+    s2 = sync(ctx, org, env={"SYNC_BATCH_SIZE": "40"})
+    c2 = s2["counts"]
+    assert (c2["updated"], c2["created"], c2["deactivated"], c2["reactivated"], c2["failed"],
+            c2["added_to_team"], c2["removed_from_team"]) == (1, 0, 0, 0, 0, 0, 0), c2
+    upd = actions(org, s2["id"], outcome="succeeded")
+    assert [a["slack_user_id"] for a in upd] == [victim], upd
