@@ -264,7 +264,8 @@ int dir_users_list(struct db *db, int64_t org, const struct dir_user_filter *f,
 		p[np++] = DB_STR(f->source);
 	}
 	if (rc == 0 && f->team_id > 0) {
-		/* team_memberships' primary key (team_id, user_id): one probe a user. */
+		/* team_memberships' primary key (organization_id, team_id, user_id):
+		 * one probe a user. */
 		rc = buf_puts(&sql, " AND EXISTS (SELECT 1 FROM team_memberships m"
 			      " WHERE m.team_id = ? AND m.user_id = u.id"
 			      " AND m.organization_id = u.organization_id)");
@@ -327,7 +328,8 @@ static json_object *team_from_row(const struct db_rows *r, int col)
 
 #define TEAM_SELECT \
 	"SELECT t.id, t.name, (SELECT COUNT(*) FROM team_memberships m" \
-	" WHERE m.team_id = t.id), DATE_FORMAT(t.created_at, '%Y-%m-%dT%H:%i:%sZ')" \
+	" WHERE m.organization_id = t.organization_id AND m.team_id = t.id)," \
+	" DATE_FORMAT(t.created_at, '%Y-%m-%dT%H:%i:%sZ')" \
 	" FROM teams t"
 
 int dir_teams_list(struct db *db, int64_t org, json_object **teams)
