@@ -11,6 +11,7 @@
  *   provisioning-api --routes     print "METHOD PATTERN" per route and exit
  */
 #include "core/answer_cache.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/crypto.h"
 #include "db/db.h"
@@ -27,19 +28,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 /* The bytes of answers each process keeps at most: a page's few
  * questions, far below the 32 MiB an API process stays within. */
 #define API_ANSWERS_BYTES (4u << 20)
-
-static double now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* One line per request, for the operator: the route's pattern rather than
  * the path (ids in a path say little and make lines unique), and never the
@@ -68,7 +60,7 @@ static void on_term(int sig)
 
 static void handle_request(struct app *app, FCGX_Request *fr)
 {
-	double started = now_seconds();
+	double started = clock_mono_seconds();
 	struct req req;
 
 	memset(&req, 0, sizeof(req));
@@ -107,7 +99,7 @@ static void handle_request(struct app *app, FCGX_Request *fr)
 		routes_dispatch(&req);
 	}
 	{
-		double took = now_seconds() - started;
+		double took = clock_mono_seconds() - started;
 
 		metrics_observe(app->metrics,
 				req.route_index >= 0 ? (size_t)req.route_index : routes_count,

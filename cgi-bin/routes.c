@@ -2,6 +2,7 @@
 #include "handlers.h"
 #include "http.h"
 #include "core/answer_cache.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/pjson.h"
@@ -172,14 +173,6 @@ static int route_read_body(struct req *req, const struct route *rt)
 	return 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The session behind the cookie.  Kept like an answer (core/answer_cache.h),
  * under its digest, while no commit was counted since it was read: every
  * way the product ends a session or a person's access (signing out, a new
@@ -313,7 +306,7 @@ void routes_dispatch(struct req *req)
 	if (changes && req->app->answers) {
 		req->keeping = 1;
 		req->keep_changes = db_changes_read(changes);
-		req->keep_now_ms = now_ms();
+		req->keep_now_ms = clock_mono_ms();
 	}
 	if (route_authenticate(req, rt) < 0)
 		return;

@@ -3,6 +3,7 @@
  */
 #include "sync/sync_pictures.h"
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "directory/picture_store.h"
@@ -13,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* One writer's downloads: SYNC_PICTURES_PARALLEL fetchers, each made at
  * its first picture and kept for the next batches. */
@@ -34,14 +34,6 @@ struct sync_pictures {
 	atomic_size_t asked, stored;
 	atomic_llong fetch_ms, flush_ms;  /* wall of fetch_many, and of its flushes */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int sync_pictures_open(struct sync_pictures **out, const struct config *cfg,
 		       int (*tick)(void *arg), void *tick_arg)
@@ -165,7 +157,7 @@ static void *lane_run(void *arg)
 static void flush_batch(struct sync_pictures *p, struct sync_picture *out, size_t n)
 {
 	size_t stored = 0;
-	long long start = now_ms();
+	long long start = clock_mono_ms();
 	int rc;
 
 	for (size_t i = 0; i < n; i++)
@@ -173,7 +165,7 @@ static void flush_batch(struct sync_pictures *p, struct sync_picture *out, size_
 	if (stored == 0)
 		return;
 	rc = picture_store_flush(&p->store);
-	atomic_fetch_add(&p->flush_ms, now_ms() - start);
+	atomic_fetch_add(&p->flush_ms, clock_mono_ms() - start);
 	if (rc == 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
@@ -192,7 +184,7 @@ static void fetch_many(void *arg, const char *const *urls, size_t n, struct sync
 	pthread_t threads[SYNC_PICTURES_PARALLEL];
 	int started[SYNC_PICTURES_PARALLEL] = { 0 };
 	size_t want = n < SYNC_PICTURES_PARALLEL ? n : SYNC_PICTURES_PARALLEL;
-	long long start = now_ms();
+	long long start = clock_mono_ms();
 
 	atomic_init(&b.next, 0);
 	atomic_init(&b.stopped, 0);
@@ -206,7 +198,7 @@ static void fetch_many(void *arg, const char *const *urls, size_t n, struct sync
 		if (started[k])
 			pthread_join(threads[k], NULL);
 	flush_batch(b.pool->owner, out, n);
-	atomic_fetch_add(&b.pool->owner->fetch_ms, now_ms() - start);
+	atomic_fetch_add(&b.pool->owner->fetch_ms, clock_mono_ms() - start);
 }
 
 void sync_pictures_attach(struct sync_pictures *p, struct sync_apply_ctx *ctx)

@@ -1,4 +1,5 @@
 #include "sync/sync_run.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "provider/slack/connection.h"
 #include "db/db.h"
@@ -19,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct run {
 	struct db *db;
@@ -46,14 +46,6 @@ struct run {
 	char error[1000];
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A lost lease, said once and plainly; PV_ELEASE passes through. */
 static int lease_lost(struct run *r, int rc)
 {
@@ -74,7 +66,7 @@ static int lease_lost(struct run *r, int rc)
  * the fence keeps the writes safe meanwhile. */
 static int keep_lease(struct run *r)
 {
-	long long now = now_ms();
+	long long now = clock_mono_ms();
 	int rc;
 
 	if (now - r->renewed_ms < (long long)r->o->lease_seconds * 1000 / 3)
@@ -94,7 +86,7 @@ static int progress(struct run *r, const char *phase, long long done, long long 
 {
 	int rc = syncq_set_progress(r->db, r->job->id, r->o->owner, phase, done, total);
 
-	r->progress_ms = now_ms();
+	r->progress_ms = clock_mono_ms();
 	if (rc == PV_ELEASE)
 		return lease_lost(r, rc);
 	if (rc < 0)
@@ -131,7 +123,7 @@ static int between_batches(void *arg, size_t done, size_t total)
 	struct run *r = arg;
 	int rc = keep_lease(r);
 
-	if (rc == 0 && (now_ms() - r->progress_ms >= 1000 || done == total))
+	if (rc == 0 && (clock_mono_ms() - r->progress_ms >= 1000 || done == total))
 		rc = progress(r, "applying", (long long)done, (long long)total);
 	return rc;
 }
@@ -186,13 +178,13 @@ static int group_wanted(void *arg, const char *id)
 static int read_slack(struct run *r)
 {
 	const struct slack_error *e = &r->slack_err;
-	long long start = now_ms();
+	long long start = clock_mono_ms();
 	int rc;
 
 	rc = slack_snapshot_read(r->slack, SLACK_USERS_LIMIT,
 				 sync_config_needs_groups(&r->cfg) ? group_wanted : NULL, r,
 				 &r->snap, &r->slack_err);
-	r->read_ms += now_ms() - start;
+	r->read_ms += clock_mono_ms() - start;
 	if (rc < 0) {
 		slack_failure(r, e, strcmp(e->method, "usergroups.users.list") == 0
 			      ? "listing the members of a user group"
@@ -257,19 +249,18 @@ static int dir_join(struct run *r)
  * setting (read apart: it is a setting, not a part of the comparison). */
 static int read_directory(struct run *r)
 {
-	long long n = 0, start = now_ms();
+	long long n = 0, start = clock_mono_ms();
 	int rc;
 
 	if (r->dir_started) {
 		rc = dir_join(r);
-		r->dir_wait_ms = now_ms() - start;
 		if (rc == 0)
 			rc = snapshot_take_directory(&r->snap, &r->dir_snap);
 		snapshot_release(&r->dir_snap);
 	} else {
 		rc = directory_snapshot_read(r->db, r->job->org, r->conn.workspace_id, &r->snap);
-		r->dir_wait_ms = now_ms() - start;
 	}
+	r->dir_wait_ms = clock_mono_ms() - start;
 	if (rc < 0)
 		return rc;
 	rc = db_query_int(r->db, &n, "SELECT automatic_invites FROM organization_settings"
@@ -338,10 +329,10 @@ static int plan_and_apply(struct run *r, struct sync_apply_ctx *actx, const char
 	rc = progress(r, "planning", 0, -1);
 	if (rc < 0)
 		return rc;
-	start = now_ms();
+	start = clock_mono_ms();
 	rc = sync_plan_build(&in, &plan);
-	r->plan_ms = now_ms() - start;
-	start = now_ms();
+	r->plan_ms = clock_mono_ms() - start;
+	start = clock_mono_ms();
 	if (rc == PV_EINVAL) {
 		snprintf(r->error, sizeof(r->error), "The sync was stopped before changing anything: %s",
 			 plan.why ? plan.why : "the plan could not be made.");
@@ -366,7 +357,7 @@ static int plan_and_apply(struct run *r, struct sync_apply_ctx *actx, const char
 		rc = sync_apply_plan(actx, &plan);
 		*status = actx->failed ? "completed_with_errors" : "succeeded";
 	}
-	r->apply_ms = now_ms() - start;
+	r->apply_ms = clock_mono_ms() - start;
 	/* Only a run that got to its end says how it ended: a stop (database
 	 * down, lease lost) is logged by sync_run, and was never a success. */
 	if (rc == 0)
@@ -402,7 +393,7 @@ static void watch_slack(struct run *r)
 
 int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_job *job)
 {
-	struct run r = { .db = db, .o = o, .job = job, .renewed_ms = now_ms(),
+	struct run r = { .db = db, .o = o, .job = job, .renewed_ms = clock_mono_ms(),
 			  .progress_people = (size_t)-1 };
 	struct sync_apply_ctx actx = { 0 };
 	struct sync_pictures *pics = NULL;
@@ -453,10 +444,10 @@ int sync_run(struct db *db, const struct sync_run_opts *o, const struct syncq_jo
 		rc = read_directory(&r);
 		actx.invites = r.invites;
 		if (rc == 0) {
-			long long start = now_ms();
+			long long start = clock_mono_ms();
 
 			rc = apply_approved(&r, &actx);
-			r.apply_ms = now_ms() - start;
+			r.apply_ms = clock_mono_ms() - start;
 		}
 		if (rc == PV_EINVAL) {
 			/* Every payload is read before anything is applied. */

@@ -5,6 +5,7 @@
  */
 #include "provider/slack/slack_int.h"
 #include "provider/slack/slack_stats.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/token.h"
@@ -471,14 +472,6 @@ static const char *curl_code_name(CURLcode c)
  * wait).
  */
 #define SLACK_PACE_MIN 10  /* Tier 2, the strictest a sync pages, is 20 */
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct slack_pace *pace_of(struct slack *s, const char *method)
 {
 	for (int i = 0; i < s->n_pace; i++)
@@ -537,7 +530,7 @@ static int pace_wait(struct slack *s, struct slack_pace *p)
 	if (!p || !p->interval_us || !s->wait_retry_after)
 		return 0;
 	due = p->last_start_ms + (p->interval_us + 999) / 1000;
-	return due > mono_ms() ? sleep_ticking(s, (long)(due - mono_ms())) : 0;
+	return due > clock_mono_ms() ? sleep_ticking(s, (long)(due - clock_mono_ms())) : 0;
 }
 
 enum attempt_result { ATTEMPT_DONE, ATTEMPT_FAIL, ATTEMPT_BACKOFF, ATTEMPT_WAIT };
@@ -682,12 +675,12 @@ int slack_call(struct slack *s, const char *method, const struct buf *query,
 			break;
 		if ((s->tick_rc = pace_wait(s, pace)) < 0)
 			break;
-		start = mono_ms();
+		start = clock_mono_ms();
 		if (pace)
 			pace->last_start_ms = start;
 		r = slack_attempt(s, buf_cstr(&url), post, post_len, out, &rc);
 		if (pace && s->err.http_status == 429)
-			pace_learn(pace, mono_ms(), s->retry_after_ms);
+			pace_learn(pace, clock_mono_ms(), s->retry_after_ms);
 		else if (pace && s->err.http_status > 0)
 			pace_counted(pace, start);
 		if (s->tick_rc < 0 || r == ATTEMPT_DONE || r == ATTEMPT_FAIL)
