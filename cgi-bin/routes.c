@@ -196,7 +196,7 @@ static int route_session(struct req *req)
 		if (req->who.expires_at > (int64_t)time(NULL))
 			return 0;
 	}
-	rc = session_lookup(req->app->db, req->session_token, &req->who);
+	rc = session_lookup_digest(req->app->db, digest, &req->who);
 	if (rc == 0 && answer_cache_put(req->app->answers, key, req->keep_changes, req->keep_now_ms,
 					(const char *)&req->who, sizeof(req->who)) < 0)
 		log_warn("api: a session was not kept: out of memory");

@@ -188,14 +188,19 @@ fail:
 int session_lookup(struct db *db, const char *token, struct session_who *who)
 {
 	char digest[TOKEN_DIGEST_HEX_LEN + 1];
-	struct db_rows *r = NULL;
 	int rc;
 
 	if (strlen(token) != TOKEN_HEX_LEN)
 		return PV_ENOTFOUND;
 	rc = token_digest(token, digest);
-	if (rc < 0)
-		return rc;
+	return rc < 0 ? rc : session_lookup_digest(db, digest, who);
+}
+
+int session_lookup_digest(struct db *db, const char *digest, struct session_who *who)
+{
+	struct db_rows *r = NULL;
+	int rc;
+
 	rc = db_query(db, &r, "SELECT u.id, u.organization_id, u.role = 'administrator',"
 		      " UNIX_TIMESTAMP(s.expires_at)"
 		      " FROM sessions s JOIN users u"

@@ -55,6 +55,9 @@ int session_sign_in(struct db *db, const char *email, const char *password,
 		    struct session_who *who, int *retry_after);
 /* PV_ENOTFOUND when the token is unknown, expired or its user deactivated. */
 int session_lookup(struct db *db, const char *token, struct session_who *who);
+/* The same by the token's digest (token_digest), for a caller that has
+ * computed it already. */
+int session_lookup_digest(struct db *db, const char *digest, struct session_who *who);
 int session_end(struct db *db, const char *token);
 
 #endif
