@@ -3,12 +3,13 @@
  * same transaction as its report row (SPEC §2.7, §2.8).
  *
  * Actions go in batches: one transaction per batch of actions and their
- * rows (creates, team additions, team removals and report rows each as one
- * multi-row statement).  When a batch fails, or one of its team statements
- * changes other than exactly one row per action, it is rolled back and
- * replayed one action per transaction, so that the odd action is
- * isolated, recorded with its outcome (failed with its reason, or
- * skipped), and the others are applied.  A lost database connection
+ * rows (creates, deactivations, team additions, team removals and report
+ * rows each as one multi-row statement).  When a batch fails, or one of
+ * those statements changes other than exactly one row per action (a person
+ * deactivated by hand since the plan, a membership that exists already),
+ * it is rolled back and replayed one action per transaction, so that the
+ * odd action is isolated, recorded with its outcome (failed with its
+ * reason, or skipped), and the others are applied.  A lost database connection
  * or a lost lease stops the run (PV_EDBDOWN / PV_ELEASE): what was
  * committed is consistent, and the next worker finishes the sync.
  *

@@ -182,6 +182,13 @@ def test_a_re_sync_of_many_changes_on_two_writers_applies_each_once(ctx):
     assert len(people) == len(set(people)), len(people)
     assert len(people) >= c["created"] + c["updated"] + c["deactivated"] + c["failed"], (len(people), c)
     assert before[victim][1] == directory_of(ctx, org)[victim][1]  # kept as it was
+    # Each written row names its person's directory account.
+    ids = dict(ctx.sql("SELECT slack_user_id, id FROM users WHERE organization_id = ?"
+                       " AND slack_user_id IS NOT NULL", org.id))
+    written = [a for a in rows if a["outcome"] == "succeeded"]
+    assert len(written) == c["created"] + c["updated"] + c["deactivated"] + c["reactivated"]
+    assert all(a["user"]["id"] == int(ids[a["slack_user_id"]]) for a in written), \
+        [a for a in written if a["user"]["id"] != int(ids[a["slack_user_id"]])][:2]
     # Everything else landed: the next sync has only the refused update left.
     s2 = sync(ctx, org, env={"SYNC_BATCH_SIZE": "40"})
     c2 = s2["counts"]
@@ -189,3 +196,56 @@ def test_a_re_sync_of_many_changes_on_two_writers_applies_each_once(ctx):
             c2["added_to_team"], c2["removed_from_team"]) == (1, 0, 0, 0, 0, 0, 0), c2
     upd = actions(org, s2["id"], outcome="succeeded")
     assert [a["slack_user_id"] for a in upd] == [victim], upd
+
+
+def test_approved_deactivations_land_in_batches_and_one_made_by_hand_meanwhile_is_skipped(ctx):
+    """A held sync's deactivations, approved after an administrator
+    deactivated one of those people by hand: every other one is
+    deactivated by the sync with its sessions ended, in batches; the one
+    made by hand is recorded as skipped and stays the administrator's."""
+    emu_reset(ctx)
+    org, _ = company_org(ctx)
+    first = sync(ctx, org, env={"SYNC_BATCH_SIZE": "40"})
+    assert first["counts"]["failed"] == 0 and first["counts"]["created"] > 400, first
+    ws = ctx.emulator().get("/_emulator/workspace/%s?full=1" % TEAM_WS).json
+    small = min((g for g in ws["usergroups"] if not g.get("date_delete") and len(g["users"]) > 5),
+                key=lambda g: len(g["users"]))
+    cfg = {"members": {"mode": "groups", "group_ids": [small["id"]]},
+           "team_mapping": {"enabled": False, "mappings": []},
+           "deactivation_threshold": {"percent": 10, "minimum": 10}}
+    assert org.admin.put("/api/v1/provisioning/slack/config", cfg).status == 200
+    held = sync(ctx, org, expect=("held",), env={"SYNC_BATCH_SIZE": "40"})
+    planned = [a for a in actions(org, held["id"], outcome="planned") if a["action"] == "deactivate"]
+    assert len(planned) > 200, len(planned)
+    ids = dict(ctx.sql("SELECT slack_user_id, id FROM users WHERE organization_id = ?"
+                       " AND slack_user_id IS NOT NULL AND status = 'active'", org.id))
+    gone = [a["slack_user_id"] for a in planned]
+    by_hand, kept = gone[len(gone) // 3], next(u for u in small["users"] if u in ids)
+    # Sessions of three leaving people and of one who stays.
+    with_session = [gone[0], gone[len(gone) // 2], gone[-1], kept]
+    for k, u in enumerate(with_session):
+        ctx.sql("INSERT INTO sessions (id_digest, organization_id, user_id, expires_at)"
+                " VALUES (?, ?, ?, NOW() + INTERVAL 1 DAY)", "%064x" % (k + 1), org.id, ids[u])
+    r = org.admin.patch("/api/v1/users/%d" % int(ids[by_hand]), {"status": "deactivated"})
+    assert r.status == 200, r
+    assert org.admin.post("/api/v1/provisioning/slack/syncs/%d/approve" % held["id"]).status == 200
+    ctx.sync_pass("--org", str(org.id), env={"SYNC_BATCH_SIZE": "40"})
+    s = org.admin.get("/api/v1/provisioning/slack/syncs/%d" % held["id"]).json["sync"]
+    assert s["status"] == "succeeded" and s["counts"]["failed"] == 0, s
+    assert s["counts"]["deactivated"] == len(gone) - 1, (s["counts"], len(gone))
+    status_rows = actions(org, held["id"], changed="status")
+    rows = {a["slack_user_id"]: a["outcome"] for a in status_rows}
+    # Each row names its person (a batch writes it from the plan's id).
+    assert all(a["user"]["id"] == int(ids[a["slack_user_id"]]) for a in status_rows), status_rows[:2]
+    assert rows == dict({u: "succeeded" for u in gone}, **{by_hand: "skipped"}), \
+        [(u, o) for u, o in rows.items() if o != "succeeded"]
+    state = {u: (st, by) for u, st, by in ctx.sql(
+        "SELECT slack_user_id, status, deactivated_by FROM users WHERE organization_id = ?"
+        " AND slack_user_id IS NOT NULL", org.id)}
+    assert all(state[u] == ("deactivated", "sync") for u in gone if u != by_hand)
+    assert state[by_hand][0] == "deactivated" and state[by_hand][1] != "sync", state[by_hand]
+    assert state[kept][0] == "active"
+    left = {u for (u,) in ctx.sql("SELECT u.slack_user_id FROM sessions s JOIN users u"
+                                  " ON u.id = s.user_id WHERE s.organization_id = ?"
+                                  " AND u.slack_user_id IS NOT NULL", org.id)}
+    assert left == {kept}, left
