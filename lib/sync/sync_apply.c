@@ -1225,10 +1225,11 @@ static int apply_serial(struct sync_apply_ctx *ctx, const struct act_source *src
  * trailing run starts only when everything before it is committed, so
  * every account it needs exists.  An approved held sync's rows (row ids)
  * stay on one connection, in their order. */
-static int apply_source(struct sync_apply_ctx *ctx, const struct act_source *src, size_t n)
+static int apply_source(struct sync_apply_ctx *ctx, const struct act_source *src, size_t from,
+			size_t n)
 {
 	size_t batch = ctx->batch ? ctx->batch : 200;
-	size_t start = 0, lead = 0, tail = n;
+	size_t start = from, lead = from, tail = n;
 	struct sync_act *buf = src->acts ? NULL : calloc(batch, sizeof(*buf));
 	int rc = 0;
 
@@ -1236,11 +1237,11 @@ static int apply_source(struct sync_apply_ctx *ctx, const struct act_source *src
 		return PV_ENOMEM;
 	while (lead < n && !source_row_id(src, lead) && !is_team_change(src, lead))
 		lead++;
-	if (ctx->helper_db && lead >= 2 * batch) {
-		rc = apply_two_writers(ctx, src, 0, lead, batch, n, buf);
+	if (ctx->helper_db && lead - from >= 2 * batch) {
+		rc = apply_two_writers(ctx, src, from, lead, batch, n, buf);
 		if (rc < 0)
 			goto out;
-		start = rc == 0 ? lead : 0;
+		start = rc == 0 ? lead : from;
 		rc = 0;
 	}
 	while (tail > start && is_team_change(src, tail - 1))
@@ -1262,14 +1263,20 @@ int sync_apply(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n)
 {
 	struct act_source src = { .acts = acts };
 
-	return apply_source(ctx, &src, n);
+	return apply_source(ctx, &src, 0, n);
 }
 
 int sync_apply_plan(struct sync_apply_ctx *ctx, const struct sync_plan *plan)
 {
+	return sync_apply_plan_part(ctx, plan, 0, sync_plan_size(plan));
+}
+
+int sync_apply_plan_part(struct sync_apply_ctx *ctx, const struct sync_plan *plan, size_t from,
+			 size_t to)
+{
 	struct act_source src = { .plan = plan };
 
-	return apply_source(ctx, &src, sync_plan_size(plan));
+	return apply_source(ctx, &src, from, to);
 }
 
 struct plan_rows {

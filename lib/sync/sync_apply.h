@@ -118,6 +118,12 @@ int sync_apply(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n);
  * its input must outlive the call. */
 int sync_apply_plan(struct sync_apply_ctx *ctx, const struct sync_plan *plan);
 
+/* The same for the plan's actions [from, to) only: the person actions
+ * [0, n_actions) while sync_plan_teams is still making the team changes
+ * (reading only them), then the team changes [n_actions, size). */
+int sync_apply_plan_part(struct sync_apply_ctx *ctx, const struct sync_plan *plan, size_t from,
+			 size_t to);
+
 /* Writes a plan's actions as planned rows, changing nothing else (dry
  * run, held), converting them one batch at a time. */
 int sync_apply_plan_only(struct sync_apply_ctx *ctx, const struct sync_plan *plan);

@@ -1329,61 +1329,102 @@ static int check_input(const struct plan_input *in)
 	return 0;
 }
 
-int sync_plan_build(const struct plan_input *in, struct sync_plan *out)
+/* What the builder holds besides the plan. */
+static void builder_free(struct builder *b)
 {
+	smap_free(&b->domains);
+	smap_free(&b->excl_id);
+	smap_free(&b->excl_email);
+	smap_free(&b->groups);
+	smap_free(&b->claims);
+	smap_free(&b->dir_by_email);
+	smap_free(&b->dir_by_link);
+	smap_free(&b->slack_by_id);
+	free(b->slack_by_addr.e);
+	free(b->team_by_id);
+	free(b->dir_by_id);
+	free(b->order);
+	free(b->ds);
+	free(b->ss);
+}
+
+/* The step between the two halves: the builder itself. */
+struct plan_step {
 	struct builder b;
+};
+
+/* A failed plan: emptied, with why (ENOMEM's own words). */
+static int plan_failed(struct sync_plan *out, int rc)
+{
+	const char *why = rc == PV_ENOMEM ? "sync plan: out of memory" : out->why;
+
+	sync_plan_release(out);
+	out->why = why;
+	return rc;
+}
+
+int sync_plan_people(const struct plan_input *in, struct sync_plan *out, struct plan_step **step)
+{
+	struct plan_step *st;
+	struct builder *b;
 	size_t in_scope = 0, off = 0;
 	int rc;
 
-	if (!out)
+	if (step)
+		*step = NULL;
+	if (!out || !step)
 		return PV_EINVAL;
 	memset(out, 0, sizeof(*out));
-	memset(&b, 0, sizeof(b));
 	if (!in || check_input(in)) {
 		out->why = "sync plan: incomplete input";
 		return PV_EINVAL;
 	}
-	b.in = in;
-	b.cfg = in->config;
-	b.p = out;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return plan_failed(out, PV_ENOMEM);
+	b = &st->b;
+	b->in = in;
+	b->cfg = in->config;
+	b->p = out;
 	out->snap = in->snap;
 	if (in->snap->n_people == 0) {
 		rc = PV_EINVAL;
 		out->why = "sync plan: the Slack user list is empty";
-		goto out;
+		goto fail;
 	}
-	if ((rc = build_indexes(&b))) {
+	if ((rc = build_indexes(b))) {
 		if (rc == PV_EINVAL)
 			out->why = "sync plan: a required id or e-mail is missing";
-		goto out;
+		goto fail;
 	}
 
-	if (b.cfg->members_mode == PLAN_MEMBERS_GROUPS)
-		for (size_t i = 0; i < b.cfg->n_group_ids; i++)
-			if ((rc = each_member(&b, b.cfg->group_ids[i], mark_in_groups, NULL)))
-				goto out;
-	for (size_t r = 0; r < b.n_order; r++) {
-		size_t si = b.order[r].idx;
-		b.ss[si].scope = (unsigned char)scope_of(&b, &in->snap->people[si], b.ss[si].in_groups);
-		in_scope += b.ss[si].scope == SC_IN;
+	if (b->cfg->members_mode == PLAN_MEMBERS_GROUPS)
+		for (size_t i = 0; i < b->cfg->n_group_ids; i++)
+			if ((rc = each_member(b, b->cfg->group_ids[i], mark_in_groups, NULL)))
+				goto fail;
+	for (size_t r = 0; r < b->n_order; r++) {
+		size_t si = b->order[r].idx;
+		b->ss[si].scope = (unsigned char)scope_of(b, &in->snap->people[si], b->ss[si].in_groups);
+		in_scope += b->ss[si].scope == SC_IN;
 	}
 	if (in_scope == 0 && out->active_provisioned > 0) {
 		rc = PV_EINVAL;
 		out->why = "sync plan: no one in scope while provisioned users are active";
-		goto out;
+		goto fail;
 	}
 
-	decide_linked(&b);
-	decide_unlinked(&b);
+	decide_linked(b);
+	decide_unlinked(b);
 	/* Matching is done: its maps go before the plan grows (12 MB of
 	 * 100,000 people and users, at a re-sync's peak in emit_teams). */
-	smap_free(&b.claims);
-	smap_free(&b.dir_by_email);
-	smap_free(&b.dir_by_link);
-	if ((rc = emit_people(&b)) || (rc = emit_left_workspace(&b)) || (rc = emit_teams(&b)))
-		goto out;
+	smap_free(&b->claims);
+	smap_free(&b->dir_by_email);
+	smap_free(&b->dir_by_link);
+	if ((rc = emit_people(b)) || (rc = emit_left_workspace(b)))
+		goto fail;
 
-	/* The change store no longer moves: point each action at its changes. */
+	/* The change store no longer moves (team changes have no field
+	 * changes): point each action at its changes. */
 	for (size_t i = 0; i < out->n_actions; i++) {
 		struct plan_action *a = &out->actions[i];
 		a->changes = a->n_changes ? out->change_store + off : NULL;
@@ -1391,31 +1432,36 @@ int sync_plan_build(const struct plan_input *in, struct sync_plan *out)
 	}
 	{
 		uint64_t d = out->count[PLAN_DEACTIVATE];
-		out->held = d > 0 && d >= b.cfg->threshold_minimum &&
-			    d * 100 > (uint64_t)b.cfg->threshold_percent * out->active_provisioned;
+		out->held = d > 0 && d >= b->cfg->threshold_minimum &&
+			    d * 100 > (uint64_t)b->cfg->threshold_percent * out->active_provisioned;
 	}
-out:
-	smap_free(&b.domains);
-	smap_free(&b.excl_id);
-	smap_free(&b.excl_email);
-	smap_free(&b.groups);
-	smap_free(&b.claims);
-	smap_free(&b.dir_by_email);
-	smap_free(&b.dir_by_link);
-	smap_free(&b.slack_by_id);
-	free(b.slack_by_addr.e);
-	free(b.team_by_id);
-	free(b.dir_by_id);
-	free(b.order);
-	free(b.ds);
-	free(b.ss);
-	if (rc) {
-		const char *why = out->why;
-		if (rc == PV_ENOMEM)
-			why = "sync plan: out of memory";
-		sync_plan_release(out);
-		out->why = why;
-	}
+	*step = st;
+	return 0;
+fail:
+	builder_free(b);
+	free(st);
+	return plan_failed(out, rc);
+}
+
+int sync_plan_teams(struct plan_step *step)
+{
+	struct sync_plan *out = step->b.p;
+	int rc = emit_teams(&step->b);
+
+	builder_free(&step->b);
+	free(step);
+	if (rc)
+		out->why = rc == PV_ENOMEM ? "sync plan: out of memory" : out->why;
+	return rc;
+}
+
+int sync_plan_build(const struct plan_input *in, struct sync_plan *out)
+{
+	struct plan_step *step;
+	int rc = sync_plan_people(in, out, &step);
+
+	if (rc == 0 && (rc = sync_plan_teams(step)))
+		plan_failed(out, rc);
 	return rc;
 }
 

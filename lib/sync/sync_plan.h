@@ -9,9 +9,9 @@
  * Pure: no I/O, no clock, no randomness, no global state.  The same input
  * gives the same plan, byte for byte, whatever the order of the input arrays
  * (Slack answers come "in no particular order").  The run
- * (lib/sync/sync_run.c) reads the snapshot, calls sync_plan_build, and
- * hands the result to the applier (lib/sync/sync_apply.c), which applies or
- * holds it; lib/sync/sync_details.c turns each action's kind, reason and
+ * (lib/sync/sync_run.c) reads the snapshot, plans it (in two steps, see
+ * sync_plan_people) and hands the result to the applier
+ * (lib/sync/sync_apply.c), which applies or holds it; lib/sync/sync_details.c turns each action's kind, reason and
  * changes into a Details sentence.  The planner never writes text for
  * people.
  *
@@ -364,6 +364,22 @@ struct sync_plan {
 /* Computes the plan of *in into *out (which need not be initialised).  On
  * success the caller releases it with sync_plan_release. */
 int sync_plan_build(const struct plan_input *in, struct sync_plan *out);
+
+/* The same in two steps, so that the person actions can be written while
+ * the team changes are made (with 200 mapped teams these are most of a
+ * re-sync's planning, and none of the person actions depends on them).
+ * sync_plan_people makes everything but the team changes: the person
+ * actions (sync_plan_at below n_actions), their counts and held, all
+ * final; *step keeps what the team changes need.  sync_plan_teams(step)
+ * then adds the team changes and frees step; while it runs, another
+ * thread may read the person actions (and only them: n_actions, actions[]
+ * and what they borrow).  Errors as sync_plan_build's; a failed
+ * sync_plan_people leaves no step and an empty plan, a failed
+ * sync_plan_teams leaves the person actions, for the caller to release
+ * once no one reads them. */
+struct plan_step;
+int sync_plan_people(const struct plan_input *in, struct sync_plan *out, struct plan_step **step);
+int sync_plan_teams(struct plan_step *step);
 
 /* Frees what the plan owns and empties it; NULL or an empty plan is fine. */
 void sync_plan_release(struct sync_plan *p);

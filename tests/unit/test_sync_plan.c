@@ -1038,6 +1038,51 @@ static void test_team_changes_do_not_depend_on_input_order(void **state)
 	world_release(&w);
 }
 
+/* The plan in two steps (the person actions, then the team changes, which
+ * a sync makes while it writes the person actions) is the plan of one:
+ * between the steps the person actions are final and no team change is
+ * there yet. */
+static void test_two_steps_make_the_plan_of_one(void **state)
+{
+	struct world w;
+	struct plan_input in;
+	struct sync_plan p;
+	struct plan_step *step = NULL;
+	char whole[2048];
+	struct buf people;
+
+	(void)state;
+	teams_world(&w);
+	snprintf(whole, sizeof(whole), "%s", world_plan(&w));
+	assert_non_null(strstr(whole, "U2 T10 new@0"));  /* a team change of a create */
+	world_input(&w, &in);
+	assert_int_equal(sync_plan_people(&in, &p, &step), 0);
+	assert_non_null(step);
+	assert_int_equal(p.n_actions, w.plan.n_actions);
+	assert_int_equal(p.n_team_changes, 0);
+	assert_int_equal(p.held, w.plan.held);
+	buf_init(&people, 1024);
+	render(&people, &p);
+	assert_true(strncmp(whole, buf_cstr(&people), people.len) == 0);  /* a prefix */
+	assert_true(people.len < strlen(whole));
+	assert_int_equal(sync_plan_teams(step), 0);
+	buf_reset(&people);
+	render(&people, &p);
+	assert_string_equal(buf_cstr(&people), whole);
+	buf_release(&people);
+	sync_plan_release(&p);
+	/* A refused input gives no step and an empty plan. */
+	w.su[0].id = NULL;
+	world_input(&w, &in);
+	assert_int_equal(sync_plan_people(&in, &p, &step), PV_EINVAL);
+	assert_null(step);
+	assert_int_equal(sync_plan_size(&p), 0);
+	assert_non_null(p.why);
+	sync_plan_release(&p);
+	assert_int_equal(sync_plan_people(&in, &p, NULL), PV_EINVAL);
+	world_release(&w);
+}
+
 static void test_team_membership_hand_made_state(void **state)
 {
 	struct world w;
@@ -1524,6 +1569,7 @@ int main(void)
 		cmocka_unit_test(test_groups_scope),
 		cmocka_unit_test(test_team_mapping),
 		cmocka_unit_test(test_team_changes_do_not_depend_on_input_order),
+		cmocka_unit_test(test_two_steps_make_the_plan_of_one),
 		cmocka_unit_test(test_team_membership_hand_made_state),
 		cmocka_unit_test(test_skipped_and_frozen_users_keep_their_teams),
 		cmocka_unit_test(test_membership_removed_by_hand_is_not_added_back),
