@@ -97,14 +97,17 @@ static int progress(struct run *r, const char *phase, long long done, long long 
 }
 
 /* The Slack client's tick (slack_set_tick): while Slack is read or a
- * Retry-After waited out, the lease is kept, and each page read is shown
- * ("reading": the people so far, the total is not known). */
+ * Retry-After waited out, the lease is kept, and the people read so far are
+ * shown ("reading", the total is not known) at most once a second, like
+ * "applying": a write per page was 500 commits in a 100,000-person read,
+ * each one making every answer the API keeps out of date. */
 static int slack_tick(void *arg)
 {
 	struct run *r = arg;
 	int rc = keep_lease(r);
 
-	if (rc == 0 && r->snap.n_people != r->progress_people) {
+	if (rc == 0 && r->snap.n_people != r->progress_people &&
+	    clock_mono_ms() - r->progress_ms >= 1000) {
 		r->progress_people = r->snap.n_people;
 		rc = progress(r, "reading", (long long)r->snap.n_people, -1);
 	}

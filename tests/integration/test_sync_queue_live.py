@@ -122,10 +122,10 @@ def test_each_sync_names_its_workspace_and_shows_progress_while_running(ctx):
 
 
 def test_a_running_sync_reports_its_phases_as_it_goes(ctx):
-    # The run itself writes them (sync_run.c): "reading" after each
-    # users.list page with the people so far, "planning", then "applying"
-    # with done and total.  The third page is slow so that reading can be
-    # seen from the outside; applying's last report says all were done.
+    # The run itself writes them (sync_run.c): "reading" with the people
+    # so far (at most once a second), "planning", then "applying" with
+    # done and total.  The third page is slow so that reading can be seen
+    # from the outside; applying's last report says all were done.
     from test_slack_connection import emu_reset
     from test_sync import generate, connect_generated
     emu = emu_reset(ctx)
