@@ -1020,67 +1020,85 @@ static int apply_alone(struct sync_apply_ctx *ctx, struct sync_act *a)
 	return batch_tx(ctx, failed_row_tx, &x);
 }
 
-/* Fetches and stores the pictures of acts[from..to) (outside any
- * transaction: an HTTP call each) into *pics, and points each act that
- * has one at its result.  A failed picture is a result too (not stored,
- * with why), never a failed batch; only ENOMEM stops the run. */
-static int pictures_resolve(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t from,
-			    size_t to, struct sync_picture **pics)
-{
+/* A batch's pictures in flight: the results the acts point at, and the
+ * URLs the downloads borrow until the wait. */
+struct picture_job {
+	struct sync_picture *pics;
 	const char **urls;
-	size_t n = 0, k = 0;
+	size_t n;
+};
 
-	*pics = NULL;
-	for (size_t i = from; i < to; i++)
-		n += picture_source(&acts[i]) != NULL;
-	if (n == 0)
+/* Starts fetching and storing the pictures of acts[0..n) (outside any
+ * transaction: an HTTP call each) and points each act that has one at its
+ * result.  A failed picture is a result too (not stored, with why), never a
+ * failed batch; only ENOMEM stops the run. */
+static int pictures_begin(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n,
+			  struct picture_job *job)
+{
+	size_t k = 0;
+
+	memset(job, 0, sizeof(*job));
+	for (size_t i = 0; i < n; i++)
+		job->n += picture_source(&acts[i]) != NULL;
+	if (job->n == 0)
 		return 0;
-	*pics = calloc(n, sizeof(**pics));
-	urls = calloc(n, sizeof(*urls));
-	if (!*pics || !urls) {
-		free(urls);
-		free(*pics);
-		*pics = NULL;
+	job->pics = calloc(job->n, sizeof(*job->pics));
+	job->urls = calloc(job->n, sizeof(*job->urls));
+	if (!job->pics || !job->urls) {
+		free(job->urls);
+		free(job->pics);
+		memset(job, 0, sizeof(*job));
 		return PV_ENOMEM;
 	}
-	for (size_t i = from; i < to; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const char *src = picture_source(&acts[i]);
 
 		if (src) {
-			urls[k] = src;
-			acts[i].picture = &(*pics)[k++];
+			job->urls[k] = src;
+			acts[i].picture = &job->pics[k++];
 		}
 	}
-	if (ctx->picture)
-		ctx->picture(ctx->picture_arg, urls, n, *pics);
-	for (k = 0; k < n; k++) {
-		struct sync_picture *p = &(*pics)[k];
+	if (ctx->picture_begin)
+		ctx->picture_begin(ctx->picture_arg, job->urls, job->n, job->pics);
+	return 0;
+}
 
-		if (!ctx->picture)
+/* Waits for the pictures pictures_begin started; each not stored gets why. */
+static void pictures_wait(struct sync_apply_ctx *ctx, struct picture_job *job)
+{
+	if (job->n && ctx->picture_begin)
+		ctx->picture_wait(ctx->picture_arg);
+	for (size_t k = 0; k < job->n; k++) {
+		struct sync_picture *p = &job->pics[k];
+
+		if (!ctx->picture_begin)
 			snprintf(p->why, sizeof(p->why), "this sync stores no pictures");
 		else if (!p->stored && !p->why[0])
 			snprintf(p->why, sizeof(p->why), "the picture could not be stored");
 	}
-	free(urls);
-	return 0;
 }
 
-/* Applies one batch, replaying it one action at a time when it fails. */
-static int apply_batch(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t from, size_t to)
+/* Frees a waited job; no act of acts[0..n) points into it any more. */
+static void pictures_release(struct sync_act *acts, size_t n, struct picture_job *job)
 {
-	struct sync_picture *pics = NULL;
-	int rc = pictures_resolve(ctx, acts, from, to, &pics);
+	for (size_t i = 0; job->pics && i < n; i++)
+		acts[i].picture = NULL;
+	free(job->pics);
+	free(job->urls);
+	memset(job, 0, sizeof(*job));
+}
 
-	if (rc == 0)
-		rc = apply_range(ctx, acts, from, to);
+/* Applies one batch (its pictures resolved), replaying it one action at a
+ * time when it fails. */
+static int apply_batch(struct sync_apply_ctx *ctx, struct sync_act *acts, size_t n)
+{
+	int rc = apply_range(ctx, acts, 0, n);
+
 	if (rc < 0 && !fatal(rc)) {
 		rc = 0;
-		for (size_t i = from; i < to && rc == 0; i++)
+		for (size_t i = 0; i < n && rc == 0; i++)
 			rc = apply_alone(ctx, &acts[i]);
 	}
-	for (size_t i = from; pics && i < to; i++)
-		acts[i].picture = NULL;  /* pics goes: no act may point into it */
-	free(pics);
 	return rc;
 }
 
@@ -1118,45 +1136,85 @@ static int64_t source_row_id(const struct act_source *src, size_t i)
 	return src->acts ? src->acts[i].row_id : 0;
 }
 
+/* One connection's share of a run: the batches first, first + step, ...
+ * of [base, n).  Each batch's pictures are started before the previous
+ * batch's transaction, so that they download while it runs (two buffers
+ * of converted acts: the current batch's and the next one's). */
 struct writer {
 	struct sync_apply_ctx ctx;  /* its own connection; between only on the first */
 	const struct act_source *src;
-	struct sync_act *buf;       /* one batch of converted acts */
+	struct sync_act *buf[2];    /* two batches of converted acts */
 	size_t base, n, batch;      /* the range [base, n) */
 	size_t total;               /* actions of the whole apply, for progress */
-	size_t first;               /* batch index it starts with; it takes every other */
+	size_t first, step;         /* batch index it starts with, and its stride */
 	atomic_int *stop;           /* set by the writer that fails */
 	atomic_size_t *done;        /* actions written so far (both writers) */
 	int rc;
 };
 
+/* Batch b of w: [*from, *to); 0 when there is none. */
+static int writer_batch(const struct writer *w, size_t b, size_t *from, size_t *to)
+{
+	*from = w->base + b * w->batch;
+	*to = *from + w->batch < w->n ? *from + w->batch : w->n;
+	return *from < w->n;
+}
+
 static void *writer_run(void *arg)
 {
 	struct writer *w = arg;
+	struct picture_job job[2];
+	struct sync_act *view[2] = { NULL, NULL };
+	size_t b = w->first, from, to, nfrom = 0, nto = 0, cur = 0;
+	int more, stopped;
 
-	for (size_t b = w->first; w->base + b * w->batch < w->n && !atomic_load(w->stop); b += 2) {
-		size_t from = w->base + b * w->batch;
-		size_t to = from + w->batch < w->n ? from + w->batch : w->n;
-
-		w->rc = apply_batch(&w->ctx, source_view(w->src, from, to, w->buf), 0, to - from);
-		if (w->rc == 0)
+	memset(job, 0, sizeof(job));
+	if (!writer_batch(w, b, &from, &to))
+		return NULL;
+	view[0] = source_view(w->src, from, to, w->buf[0]);
+	w->rc = pictures_begin(&w->ctx, view[0], to - from, &job[0]);
+	while (w->rc == 0) {
+		pictures_wait(&w->ctx, &job[cur]);
+		/* The other writer failed: nothing more is written. */
+		stopped = atomic_load(w->stop);
+		more = !stopped && writer_batch(w, b + w->step, &nfrom, &nto);
+		if (more) {
+			view[!cur] = source_view(w->src, nfrom, nto, w->buf[!cur]);
+			w->rc = pictures_begin(&w->ctx, view[!cur], nto - nfrom, &job[!cur]);
+		}
+		if (w->rc == 0 && !stopped)
+			w->rc = apply_batch(&w->ctx, view[cur], to - from);
+		pictures_release(view[cur], to - from, &job[cur]);
+		if (w->rc == 0 && !stopped)
 			atomic_fetch_add(w->done, to - from);
-		if (w->rc == 0 && w->ctx.between)
+		if (w->rc == 0 && !stopped && w->ctx.between)
 			w->rc = w->ctx.between(w->ctx.arg, atomic_load(w->done), w->total);
-		if (w->rc < 0) {
-			atomic_store(w->stop, 1);
+		if (w->rc < 0)
+			atomic_store(w->stop, 1);  /* at once: the other writer stops too */
+		if (!more)
 			break;
+		/* The next batch's pictures may be in flight: waited for either
+		 * way, so that no download outlives its results. */
+		b += w->step;
+		from = nfrom;
+		to = nto;
+		cur = !cur;
+		if (w->rc < 0) {
+			pictures_wait(&w->ctx, &job[cur]);
+			pictures_release(view[cur], to - from, &job[cur]);
 		}
 	}
+	if (w->rc < 0)
+		atomic_store(w->stop, 1);
 	return NULL;
 }
 
-/* src[base..n) are independent batches (creates and skips, or team
- * changes): two writers, alternate batches. */
+/* src[base..n) are independent batches (person actions, or team changes):
+ * two writers, alternate batches.  buf holds two batches of acts. */
 static int apply_two_writers(struct sync_apply_ctx *ctx, const struct act_source *src,
 			     size_t base, size_t n, size_t batch, size_t total, struct sync_act *buf)
 {
-	struct sync_act *helper_buf = src->acts ? NULL : calloc(batch, sizeof(*helper_buf));
+	struct sync_act *helper_buf = src->acts ? NULL : calloc(2 * batch, sizeof(*helper_buf));
 	atomic_size_t done = base;
 	atomic_int stop = 0;
 	struct writer w[2];
@@ -1166,9 +1224,11 @@ static int apply_two_writers(struct sync_apply_ctx *ctx, const struct act_source
 	if (!src->acts && !helper_buf)
 		return PV_ENOMEM;
 	for (int i = 0; i < 2; i++) {
-		w[i] = (struct writer){ .ctx = *ctx, .src = src, .buf = i ? helper_buf : buf,
+		struct sync_act *b = i ? helper_buf : buf;
+
+		w[i] = (struct writer){ .ctx = *ctx, .src = src, .buf = { b, b ? b + batch : NULL },
 					.base = base, .n = n, .batch = batch, .first = (size_t)i,
-					.stop = &stop, .done = &done, .total = total };
+					.step = 2, .stop = &stop, .done = &done, .total = total };
 		w[i].ctx.failed = 0;
 	}
 	w[1].ctx.db = ctx->helper_db;
@@ -1193,20 +1253,20 @@ static int is_team_change(const struct act_source *src, size_t i)
 					  source_kind(src, i) == PLAN_REMOVE_FROM_TEAM);
 }
 
-/* [from, to) in batches on ctx's connection alone. */
+/* [from, to) in batches on ctx's connection alone (buf: two batches). */
 static int apply_serial(struct sync_apply_ctx *ctx, const struct act_source *src, size_t from,
 			size_t to, size_t batch, size_t total, struct sync_act *buf)
 {
-	int rc = 0;
+	atomic_size_t done = from;
+	atomic_int stop = 0;
+	struct writer w = { .ctx = *ctx, .src = src, .buf = { buf, buf ? buf + batch : NULL },
+			    .base = from, .n = to, .batch = batch, .first = 0, .step = 1,
+			    .stop = &stop, .done = &done, .total = total };
 
-	for (; from < to && rc == 0; from += batch) {
-		size_t end = from + batch < to ? from + batch : to;
-
-		rc = apply_batch(ctx, source_view(src, from, end, buf), 0, end - from);
-		if (rc == 0 && ctx->between)
-			rc = ctx->between(ctx->arg, end, total);
-	}
-	return rc;
+	w.ctx.failed = 0;
+	writer_run(&w);
+	ctx->failed += w.ctx.failed;
+	return w.rc;
 }
 
 /* Two runs of a plan are written by two connections at once: its person
@@ -1230,7 +1290,7 @@ static int apply_source(struct sync_apply_ctx *ctx, const struct act_source *src
 {
 	size_t batch = ctx->batch ? ctx->batch : 200;
 	size_t start = from, lead = from, tail = n;
-	struct sync_act *buf = src->acts ? NULL : calloc(batch, sizeof(*buf));
+	struct sync_act *buf = src->acts ? NULL : calloc(2 * batch, sizeof(*buf));
 	int rc = 0;
 
 	if (!src->acts && !buf)

@@ -43,13 +43,20 @@ struct sync_picture {
 	char why[256];                       /* not stored: why, in words for the Details */
 };
 
-/* Fetches and stores the n pictures at source_urls (the provider's URLs)
- * into out[0..n) (zeroed by the caller), as many at a time as it likes; a
- * failure sets out[i].stored = 0 and out[i].why, and never fails the
- * person.  arg is sync_apply_ctx.picture_arg (or picture_arg_helper on the
- * second writer's thread). */
-typedef void (*sync_picture_fn)(void *arg, const char *const *source_urls, size_t n,
-				struct sync_picture *out);
+/* The picture step, in two calls so that a writer's next batch of
+ * pictures downloads while its current batch's transaction runs.
+ * sync_picture_begin_fn starts fetching and storing the n pictures at
+ * source_urls (the provider's URLs) into out[0..n) (zeroed by the caller)
+ * and returns at once; sync_picture_wait_fn returns when all of them are
+ * done.  Both borrow urls and out until the wait returns; one batch at a
+ * time per arg (begin, wait, begin...).  A failure sets out[i].stored = 0
+ * and out[i].why, and never fails the person.  arg is
+ * sync_apply_ctx.picture_arg on the caller's thread (or picture_arg_helper
+ * on the second writer's); the wait runs on that thread, the downloads on
+ * their own, which never touch the database. */
+typedef void (*sync_picture_begin_fn)(void *arg, const char *const *source_urls, size_t n,
+				      struct sync_picture *out);
+typedef void (*sync_picture_wait_fn)(void *arg);
 
 struct sync_act {
 	enum plan_kind kind;
@@ -90,7 +97,7 @@ struct sync_apply_ctx {
 	void *arg;
 	size_t failed;              /* out: actions that failed */
 	/* Optional second connection (owned by the caller).  With it, the
-	 * leading run of creates and skips (all of a first sync's people) and
+	 * leading run of person actions (all of a first sync's people) and
 	 * the trailing run of team changes (once everything before it is
 	 * committed) are each written by two transactions at a time,
 	 * alternate batches on each connection: those batches do not depend
@@ -101,7 +108,8 @@ struct sync_apply_ctx {
 	/* Pictures (SPEC §2.5): NULL stores none (a create gets no picture,
 	 * a new picture is not written).  picture_arg is passed on the
 	 * caller's thread, picture_arg_helper on the second writer's. */
-	sync_picture_fn picture;
+	sync_picture_begin_fn picture_begin;
+	sync_picture_wait_fn picture_wait;
 	void *picture_arg;
 	void *picture_arg_helper;
 };

@@ -14,14 +14,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+struct picture_pool;
+
+/* A batch's downloads, shared by the lanes of one pool. */
+struct batch {
+	struct picture_pool *pool;
+	const char *const *urls;
+	size_t n;
+	struct sync_picture *out;
+	atomic_size_t next;
+	atomic_int stopped;         /* the lease is lost: fetch nothing more */
+};
+
+struct lane {
+	struct batch *b;
+	int k;
+	int on_caller;              /* run by the waiting writer itself */
+};
 
 /* One writer's downloads: SYNC_PICTURES_PARALLEL fetchers, each made at
- * its first picture and kept for the next batches. */
+ * its first picture and kept for the next batches, and the batch in
+ * flight between begin_many and wait_many. */
 struct picture_pool {
 	struct sync_pictures *owner;
 	struct slack_picture_fetcher f[SYNC_PICTURES_PARALLEL];
 	int ready[SYNC_PICTURES_PARALLEL];
 	int first;                  /* the first writer's: keeps the lease */
+	struct batch b;
+	struct lane lanes[SYNC_PICTURES_PARALLEL];
+	pthread_t threads[SYNC_PICTURES_PARALLEL];
+	int started[SYNC_PICTURES_PARALLEL];
+	size_t want;                /* lanes of the batch in flight */
+	pthread_mutex_t mu;
+	pthread_cond_t done;        /* a started lane has finished */
+	size_t running;             /* started lanes not finished (under mu) */
 };
 
 struct sync_pictures {
@@ -32,7 +60,7 @@ struct sync_pictures {
 	int (*tick)(void *arg);
 	void *tick_arg;
 	atomic_size_t asked, stored;
-	atomic_llong fetch_ms, flush_ms;  /* wall of fetch_many, and of its flushes */
+	atomic_llong fetch_ms, flush_ms;  /* the writers' waits, and the flushes in them */
 };
 
 int sync_pictures_open(struct sync_pictures **out, const struct config *cfg,
@@ -51,8 +79,16 @@ int sync_pictures_open(struct sync_pictures **out, const struct config *cfg,
 	snprintf(p->hosts, sizeof(p->hosts), "%s",
 		 config_get(cfg, "pictures.hosts") ? config_get(cfg, "pictures.hosts") : "");
 	for (int i = 0; i < 2; i++) {
+		pthread_condattr_t ca;
+
 		p->pool[i].owner = p;
 		p->pool[i].first = i == 0;
+		/* The wait is timed on the monotonic clock: the lease is too. */
+		pthread_mutex_init(&p->pool[i].mu, NULL);
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&p->pool[i].done, &ca);
+		pthread_condattr_destroy(&ca);
 	}
 	n = snprintf(prefix, sizeof(prefix), "%s/pictures/", config_get(cfg, "app.base_url"));
 	if (n < 0 || (size_t)n >= sizeof(prefix))
@@ -62,7 +98,7 @@ int sync_pictures_open(struct sync_pictures **out, const struct config *cfg,
 			  " can be", dir ? dir : "(pictures.dir not set)");
 	else
 		p->store_ok = 1;
-	p->store.deferred = 1;  /* one flush per batch: fetch_many */
+	p->store.deferred = 1;  /* one flush per batch: wait_many */
 	*out = p;
 	return 0;
 }
@@ -71,10 +107,13 @@ void sync_pictures_free(struct sync_pictures *p)
 {
 	if (!p)
 		return;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		for (int k = 0; k < SYNC_PICTURES_PARALLEL; k++)
 			if (p->pool[i].ready[k])
 				slack_picture_fetcher_release(&p->pool[i].f[k]);
+		pthread_cond_destroy(&p->pool[i].done);
+		pthread_mutex_destroy(&p->pool[i].mu);
+	}
 	free(p);
 }
 
@@ -115,33 +154,16 @@ static void fetch_one(struct picture_pool *pool, int k, const char *source_url,
 	atomic_fetch_add(&p->stored, 1);
 }
 
-/* A batch's downloads, shared by the threads of one pool. */
-struct batch {
-	struct picture_pool *pool;
-	const char *const *urls;
-	size_t n;
-	struct sync_picture *out;
-	atomic_size_t next;
-	atomic_int stopped;         /* the lease is lost: fetch nothing more */
-};
-
-struct lane {
-	struct batch *b;
-	int k;
-};
-
-static void *lane_run(void *arg)
+static void lane_run(struct lane *l)
 {
-	struct lane *l = arg;
 	struct batch *b = l->b;
 	struct sync_pictures *p = b->pool->owner;
 	size_t i;
 
 	while ((i = atomic_fetch_add(&b->next, 1)) < b->n) {
-		/* Lane 0 of the first writer runs on the sync's own thread: it
-		 * keeps the lease between downloads.  A lost lease ends the run
-		 * at its next fence; until then nothing more is fetched. */
-		if (l->k == 0 && b->pool->first && p->tick && p->tick(p->tick_arg) < 0)
+		/* A lane the writer runs itself (its thread could not start)
+		 * keeps the lease between downloads, as the wait does. */
+		if (l->on_caller && b->pool->first && p->tick && p->tick(p->tick_arg) < 0)
 			atomic_store(&b->stopped, 1);
 		if (atomic_load(&b->stopped)) {
 			snprintf(b->out[i].why, sizeof(b->out[i].why), "the sync stopped");
@@ -149,6 +171,18 @@ static void *lane_run(void *arg)
 		}
 		fetch_one(b->pool, l->k, b->urls[i], &b->out[i]);
 	}
+}
+
+static void *lane_thread(void *arg)
+{
+	struct lane *l = arg;
+	struct picture_pool *pool = l->b->pool;
+
+	lane_run(l);
+	pthread_mutex_lock(&pool->mu);
+	pool->running--;
+	pthread_cond_signal(&pool->done);
+	pthread_mutex_unlock(&pool->mu);
 	return NULL;
 }
 
@@ -177,33 +211,73 @@ static void flush_batch(struct sync_pictures *p, struct sync_picture *out, size_
 	atomic_fetch_sub(&p->stored, stored);
 }
 
-static void fetch_many(void *arg, const char *const *urls, size_t n, struct sync_picture *out)
+/* sync_picture_begin_fn: each lane on a thread of its own, and back. */
+static void begin_many(void *arg, const char *const *urls, size_t n, struct sync_picture *out)
 {
-	struct batch b = { .pool = arg, .urls = urls, .n = n, .out = out };
-	struct lane lanes[SYNC_PICTURES_PARALLEL];
-	pthread_t threads[SYNC_PICTURES_PARALLEL];
-	int started[SYNC_PICTURES_PARALLEL] = { 0 };
-	size_t want = n < SYNC_PICTURES_PARALLEL ? n : SYNC_PICTURES_PARALLEL;
-	long long start = clock_mono_ms();
+	struct picture_pool *pool = arg;
 
-	atomic_init(&b.next, 0);
-	atomic_init(&b.stopped, 0);
-	for (size_t k = 0; k < want; k++)
-		lanes[k] = (struct lane){ .b = &b, .k = (int)k };
-	/* A lane that cannot start leaves its share to the others. */
-	for (size_t k = 1; k < want; k++)
-		started[k] = pthread_create(&threads[k], NULL, lane_run, &lanes[k]) == 0;
-	lane_run(&lanes[0]);
-	for (size_t k = 1; k < want; k++)
-		if (started[k])
-			pthread_join(threads[k], NULL);
-	flush_batch(b.pool->owner, out, n);
-	atomic_fetch_add(&b.pool->owner->fetch_ms, clock_mono_ms() - start);
+	pool->b = (struct batch){ .pool = pool, .urls = urls, .n = n, .out = out };
+	atomic_init(&pool->b.next, 0);
+	atomic_init(&pool->b.stopped, 0);
+	pool->want = n < SYNC_PICTURES_PARALLEL ? n : SYNC_PICTURES_PARALLEL;
+	pool->running = 0;
+	for (size_t k = 0; k < pool->want; k++) {
+		pool->lanes[k] = (struct lane){ .b = &pool->b, .k = (int)k };
+		pthread_mutex_lock(&pool->mu);
+		pool->started[k] = pthread_create(&pool->threads[k], NULL, lane_thread,
+						  &pool->lanes[k]) == 0;
+		pool->running += (size_t)pool->started[k];
+		pthread_mutex_unlock(&pool->mu);
+	}
+}
+
+/* sync_picture_wait_fn: the lanes that could not start run here (their
+ * share is not lost), then the first writer keeps the sync's lease while
+ * it waits for the others (a batch of slow pictures is a long wait), and
+ * the batch's pictures are made durable.  The writers' time on pictures
+ * is this wait: downloads beside a transaction cost nothing. */
+static void wait_many(void *arg)
+{
+	struct picture_pool *pool = arg;
+	struct sync_pictures *p = pool->owner;
+	long long start = clock_mono_ms();
+	struct timespec until;
+
+	for (size_t k = 0; k < pool->want; k++)
+		if (!pool->started[k]) {
+			pool->lanes[k].on_caller = 1;
+			lane_run(&pool->lanes[k]);
+		}
+	pthread_mutex_lock(&pool->mu);
+	while (pool->running > 0) {
+		if (!pool->first || !p->tick) {
+			pthread_cond_wait(&pool->done, &pool->mu);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += 200 * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		if (pthread_cond_timedwait(&pool->done, &pool->mu, &until) == 0)
+			continue;
+		pthread_mutex_unlock(&pool->mu);
+		if (p->tick(p->tick_arg) < 0)
+			atomic_store(&pool->b.stopped, 1);
+		pthread_mutex_lock(&pool->mu);
+	}
+	pthread_mutex_unlock(&pool->mu);
+	for (size_t k = 0; k < pool->want; k++)
+		if (pool->started[k])
+			pthread_join(pool->threads[k], NULL);
+	flush_batch(p, pool->b.out, pool->b.n);
+	atomic_fetch_add(&p->fetch_ms, clock_mono_ms() - start);
+	pool->want = 0;
 }
 
 void sync_pictures_attach(struct sync_pictures *p, struct sync_apply_ctx *ctx)
 {
-	ctx->picture = p ? fetch_many : NULL;
+	ctx->picture_begin = p ? begin_many : NULL;
+	ctx->picture_wait = p ? wait_many : NULL;
 	ctx->picture_arg = p ? &p->pool[0] : NULL;
 	ctx->picture_arg_helper = p ? &p->pool[1] : NULL;
 }

@@ -103,6 +103,15 @@ def test_a_retry_after_longer_than_the_lease_keeps_the_sync_with_its_worker(ctx)
     assert "lost its lease" not in err, err
 
 
+def second_pass_past_the_lease_finds_nothing(ctx, org, sid, first, what):
+    """Once the first pass has run longer than its lease, a second pass
+    finds the sync still the first one's."""
+    time.sleep(LEASE + 1)
+    assert first.poll() is None, what + " ended early"
+    ctx.sync_pass("--org", str(org.id), env={"SYNC_LEASE_SECONDS": str(LEASE)})
+    assert state(ctx, sid) == ["running", "1"], state(ctx, sid)
+
+
 def test_a_slow_read_renews_the_lease_and_no_second_pass_claims_the_sync(ctx):
     # One users.list page takes longer than the lease to come: the lease is
     # renewed while the answer is awaited, so a pass meanwhile finds nothing.
@@ -113,10 +122,7 @@ def test_a_slow_read_renews_the_lease_and_no_second_pass_claims_the_sync(ctx):
                                     "count": 1}])
     first = start_pass(ctx, org)
     try:
-        time.sleep(LEASE + 1)
-        assert first.poll() is None, "the slow read ended early"
-        ctx.sync_pass("--org", str(org.id), env={"SYNC_LEASE_SECONDS": str(LEASE)})
-        assert state(ctx, sid) == ["running", "1"], state(ctx, sid)
+        second_pass_past_the_lease_finds_nothing(ctx, org, sid, first, "the slow read")
         # The page shows the run reading Slack meanwhile (item 6).
         p = org.admin.get("%s/%d" % (SYNCS, sid)).json["sync"]["progress"]
         assert p and p["phase"] == "reading", p
@@ -125,6 +131,34 @@ def test_a_slow_read_renews_the_lease_and_no_second_pass_claims_the_sync(ctx):
         emu.delete("/_emulator/faults")
     assert rc == 0, err
     assert state(ctx, sid) == ["succeeded", "1"], (state(ctx, sid), err)
+    assert_once_per_person(ctx, org, sid)
+
+
+def test_slow_pictures_keep_the_lease_and_no_second_pass_claims_the_sync(ctx):
+    # Two new people whose pictures take the emulator 2 s each (four
+    # downloads, one after another: longer than the lease): the writer
+    # keeps the lease while it waits for them, so a pass meanwhile finds
+    # nothing, and the sync ends once with both pictures stored.
+    from test_sync_pictures import member, picture_of
+    from test_sync import emu_put_user
+    emu_reset(ctx)
+    org = setup(ctx)
+    slow = [ctx.unique("slow") for _ in range(2)]
+    for k, h in enumerate(slow):
+        emu_put_user(ctx, member("U0SLOWPIC%d" % k, "slow.picture%d@acme.example" % k,
+                                 "Slow Picture%d" % k, h))
+    sid = queue(org)
+    first = start_pass(ctx, org)
+    try:
+        second_pass_past_the_lease_finds_nothing(ctx, org, sid, first, "the slow pictures")
+    finally:
+        rc, err = finish(first)
+    assert rc == 0, err
+    assert state(ctx, sid) == ["succeeded", "1"], (state(ctx, sid), err)
+    assert "lost its lease" not in err, err
+    for k, h in enumerate(slow):
+        small, large, key = picture_of(ctx, org, "U0SLOWPIC%d" % k)
+        assert key == h and small and large, (small, large, key)
     assert_once_per_person(ctx, org, sid)
 
 
