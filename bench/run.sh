@@ -3,8 +3,9 @@
 # runs the benchmarks (bench/sync_bench.py, which ends with api_bench.py),
 # writes bench/results.md, tears the stack down.
 # Knobs: BENCH_USERS (100000), BENCH_GROUPS (2000), BENCH_MAPPINGS (200),
-# BENCH_WRK_SECONDS (20), BENCH_PERF=1 (perf profiles of every sync),
-# BENCH_RESULTS (bench/results.md), API_PROCESSES (3); BENCH_MAIN, the
+# BENCH_RESYNCS (5 pairs of re-syncs for (b) and (c)), BENCH_WRK_SECONDS
+# (20), BENCH_PERF=1 (perf profiles of every sync), BENCH_RESULTS
+# (bench/results.md), API_PROCESSES (3); BENCH_MAIN, the
 # script run in bench/ (sync_bench.py; bench/api_only.sh sets api_only.py);
 # BENCH_KEEP=1 leaves the stack running afterwards, for profiling (stop it
 # with scripts/stack.sh stop DIR).
