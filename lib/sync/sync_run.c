@@ -588,12 +588,17 @@ finish:
 			 (long long)job->id, pc.stored, pc.asked - pc.stored, pc.ms / 1000.0,
 			 pc.flush_ms / 1000.0);
 	/* Where the time went: what an operator asks of a slow sync first. */
-	if (r.read_ms || r.apply_ms)
+	if (r.read_ms || r.apply_ms) {
+		char beside[80] = "";
+
+		if (r.teams_beside_ms)
+			snprintf(beside, sizeof(beside), " (the team changes were planned in %.2f s"
+				 " beside the writes)", r.teams_beside_ms / 1000.0);
 		log_info("sync %lld: Slack read in %.2f s; the directory's read waited for %.2f s"
-			 " after it; planned in %.2f s; applied in %.2f s (the team changes were"
-			 " planned in %.2f s beside the writes)", (long long)job->id,
+			 " after it; planned in %.2f s; applied in %.2f s%s", (long long)job->id,
 			 r.read_ms / 1000.0, r.dir_wait_ms / 1000.0, r.plan_ms / 1000.0,
-			 r.apply_ms / 1000.0, r.teams_beside_ms / 1000.0);
+			 r.apply_ms / 1000.0, beside);
+	}
 	rc = lease_lost(&r, syncq_finish(db, job->id, o->owner, status, r.error[0] ? r.error : NULL));
 	if (rc == 0)
 		log_info("sync %lld: %s%s%s", (long long)job->id, status, r.error[0] ? ": " : "", r.error);
