@@ -60,6 +60,14 @@ static int sql_repeat(struct buf *sql, const char *head, const char *row, size_t
 	return rc;
 }
 
+/* head (which ends in "IN ("), n copies of item and the closing ")". */
+static int sql_in_list(struct buf *sql, const char *head, const char *item, size_t n)
+{
+	int rc = sql_repeat(sql, head, item, n);
+
+	return rc < 0 ? rc : buf_puts(sql, ")");
+}
+
 /* Writes rows in one multi-row INSERT (rows of an approved held sync are
  * updated one by one instead: they exist already). */
 static int rows_write(struct sync_apply_ctx *ctx, struct sync_report_row *rows, size_t n)
@@ -322,10 +330,8 @@ static int end_sessions(struct sync_apply_ctx *ctx, const struct db_param *p, si
 	int rc;
 
 	buf_init(&sql, 4096);
-	rc = sql_repeat(&sql, "SELECT id_digest FROM sessions WHERE organization_id = ? AND user_id IN (",
-			"?", np - 1);
-	if (rc == 0)
-		rc = buf_puts(&sql, ")");
+	rc = sql_in_list(&sql, "SELECT id_digest FROM sessions WHERE organization_id = ?"
+			 " AND user_id IN (", "?", np - 1);
 	if (rc == 0)
 		rc = db_query(ctx->db, &r, buf_cstr(&sql), p, np);
 	while (rc == 0 && (rc = db_rows_next(r)) == 1) {
@@ -358,16 +364,36 @@ static int end_sessions(struct sync_apply_ctx *ctx, const struct db_param *p, si
 	for (size_t i = 0; i < n; i++)
 		keys[i + 1] = DB_STR(digest[i]);
 	buf_reset(&sql);
-	rc = sql_repeat(&sql, "DELETE FROM sessions WHERE organization_id = ? AND id_digest IN (",
-			"?", n);
-	if (rc == 0)
-		rc = buf_puts(&sql, ")");
+	rc = sql_in_list(&sql, "DELETE FROM sessions WHERE organization_id = ? AND id_digest IN (",
+			 "?", n);
 	if (rc == 0)
 		rc = db_exec(ctx->db, buf_cstr(&sql), keys, n + 1, NULL);
 out:
 	free(keys);
 	free(digest);
 	buf_release(&sql);
+	return rc;
+}
+
+/* Deactivates the people in p[1..np) (p[0]: the organization) who are
+ * still active and provisioned, ending their sessions; *changed gets how
+ * many were.  One statement for a batch (apply_deactivations) and for one
+ * action replayed alone (apply_one). */
+static int deactivate(struct sync_apply_ctx *ctx, const struct db_param *p, size_t np,
+		      uint64_t *changed)
+{
+	struct buf sql;
+	int rc;
+
+	buf_init(&sql, 4096);
+	rc = sql_in_list(&sql, "UPDATE users SET status = 'deactivated', deactivated_at = NOW(),"
+			 " deactivated_by = 'sync' WHERE organization_id = ? AND status = 'active'"
+			 " AND provisioned = 1 AND id IN (", "?", np - 1);
+	if (rc == 0)
+		rc = db_exec(ctx->db, buf_cstr(&sql), p, np, changed);
+	buf_release(&sql);
+	if (rc == 0 && *changed)
+		rc = end_sessions(ctx, p, np);
 	return rc;
 }
 
@@ -416,14 +442,9 @@ static int apply_one(struct sync_apply_ctx *ctx, const struct sync_act *a, const
 			*outcome = "skipped";  /* reactivated meanwhile by someone */
 		return rc;
 	case PLAN_DEACTIVATE:
-		rc = db_exec(ctx->db, "UPDATE users SET status = 'deactivated', deactivated_at = NOW(),"
-			     " deactivated_by = 'sync' WHERE organization_id = ? AND id = ?"
-			     " AND status = 'active' AND provisioned = 1",
-			     DB_ARGS(DB_INT(ctx->org), DB_INT(a->user_id)), &n);
+		rc = deactivate(ctx, DB_ARGS(DB_INT(ctx->org), DB_INT(a->user_id)), &n);
 		if (rc == 0 && n == 0)
 			*outcome = "skipped";  /* already deactivated, or no longer ours */
-		if (rc == 0 && n)
-			rc = end_sessions(ctx, DB_ARGS(DB_INT(ctx->org), DB_INT(a->user_id)));
 		return rc;
 	case PLAN_ADD_TO_TEAM:
 		/* No account: its create failed (apply_alone records it so). */
@@ -680,21 +701,26 @@ out:
 	return rc;
 }
 
-/* Runs a batch statement that must touch exactly want rows (one per
- * action): otherwise PV_ECONFLICT, and the batch is replayed one action at
- * a time, where each outcome is known.  what names the actions in the log. */
+/* A batch statement must touch exactly want rows (one per action):
+ * otherwise PV_ECONFLICT, and the batch is replayed one action at a time,
+ * where each outcome is known.  what names the actions in the log. */
+static int as_planned(struct sync_apply_ctx *ctx, uint64_t changed, uint64_t want,
+		      const char *what)
+{
+	if (changed == want)
+		return 0;
+	log_info("sync %lld: %s of this batch was not as planned; replaying it one action at a"
+		 " time", (long long)ctx->sync_id, what);
+	return PV_ECONFLICT;
+}
+
 static int exec_batch(struct sync_apply_ctx *ctx, const struct buf *sql, const struct db_param *p,
 		      size_t np, uint64_t want, const char *what)
 {
 	uint64_t changed = 0;
 	int rc = db_exec(ctx->db, buf_cstr(sql), p, np, &changed);
 
-	if (rc == 0 && changed != want) {
-		log_info("sync %lld: %s of this batch was not as planned; replaying it one action"
-			 " at a time", (long long)ctx->sync_id, what);
-		rc = PV_ECONFLICT;
-	}
-	return rc;
+	return rc < 0 ? rc : as_planned(ctx, changed, want, what);
 }
 
 /* The team additions and removals of acts[from..to) as one INSERT and one
@@ -750,16 +776,14 @@ static int apply_team_changes(struct sync_apply_ctx *ctx, const struct sync_act 
 		buf_reset(&sql);
 		k = 0;
 		p[k++] = DB_INT(ctx->org);
-		rc = buf_puts(&sql, "DELETE FROM team_memberships WHERE organization_id = ?"
-			      " AND source = 'provisioning' AND (team_id, user_id) IN (");
-		for (size_t i = from; rc == 0 && i < to; i++)
+		for (size_t i = from; i < to; i++)
 			if (acts[i].kind == PLAN_REMOVE_FROM_TEAM) {
-				rc = buf_puts(&sql, k > 1 ? ", (?, ?)" : "(?, ?)");
 				p[k++] = DB_INT(acts[i].team_id);
 				p[k++] = DB_INT(acts[i].user_id);
 			}
-		if (rc == 0)
-			rc = buf_puts(&sql, ")");
+		rc = sql_in_list(&sql, "DELETE FROM team_memberships WHERE organization_id = ?"
+				 " AND source = 'provisioning' AND (team_id, user_id) IN (", "(?, ?)",
+				 n_rm);
 		if (rc == 0)
 			rc = exec_batch(ctx, &sql, p, k, n_rm, "a team removal");
 	}
@@ -778,36 +802,25 @@ static int apply_deactivations(struct sync_apply_ctx *ctx, const struct sync_act
 			       size_t from, size_t to)
 {
 	struct db_param *p = NULL;
-	struct buf sql;
 	size_t n = 0, k = 1;
+	uint64_t changed = 0;
 	int rc;
 
 	for (size_t i = from; i < to; i++)
 		n += acts[i].kind == PLAN_DEACTIVATE;
 	if (n == 0)
 		return 0;
-	buf_init(&sql, 4096);
 	p = calloc(n + 1, sizeof(*p));
-	if (!p) {
-		rc = PV_ENOMEM;
-		goto out;
-	}
+	if (!p)
+		return PV_ENOMEM;
 	p[0] = DB_INT(ctx->org);
 	for (size_t i = from; i < to; i++)
 		if (acts[i].kind == PLAN_DEACTIVATE)
 			p[k++] = DB_INT(acts[i].user_id);
-	rc = sql_repeat(&sql, "UPDATE users SET status = 'deactivated', deactivated_at = NOW(),"
-			" deactivated_by = 'sync' WHERE organization_id = ? AND status = 'active'"
-			" AND provisioned = 1 AND id IN (", "?", n);
+	rc = deactivate(ctx, p, k, &changed);
 	if (rc == 0)
-		rc = buf_puts(&sql, ")");
-	if (rc == 0)
-		rc = exec_batch(ctx, &sql, p, k, n, "a deactivation");
-	if (rc == 0)
-		rc = end_sessions(ctx, p, k);
-out:
+		rc = as_planned(ctx, changed, n, "a deactivation");
 	free(p);
-	buf_release(&sql);
 	return rc;
 }
 
@@ -830,10 +843,11 @@ static int update_batched(const struct sync_act *a)
 static int apply_updates(struct sync_apply_ctx *ctx, const struct sync_act *acts, size_t from,
 			 size_t to)
 {
+	const struct sync_act **u = NULL;  /* the batch's batched updates */
 	struct db_param *v = NULL, *p = NULL;
 	unsigned *set = NULL, any = 0;
 	struct buf sql;
-	size_t n = 0, k = 0, np = 0;
+	size_t n = 0, np = 0;
 	int rc = 0;
 
 	for (size_t i = from; i < to; i++)
@@ -841,16 +855,18 @@ static int apply_updates(struct sync_apply_ctx *ctx, const struct sync_act *acts
 	if (n == 0)
 		return 0;
 	buf_init(&sql, 1 << 16);
+	u = calloc(n, sizeof(*u));
 	v = calloc(n * UC_COUNT, sizeof(*v));
 	p = calloc(n * (2 * UC_COUNT + 1) + 1, sizeof(*p));
 	set = calloc(n, sizeof(*set));
-	if (!v || !p || !set) {
+	if (!u || !v || !p || !set) {
 		rc = PV_ENOMEM;
 		goto out;
 	}
-	for (size_t i = from; rc == 0 && i < to; i++)
+	for (size_t i = from, k = 0; rc == 0 && i < to; i++)
 		if (update_batched(&acts[i])) {
-			rc = update_values(ctx, &acts[i], v + UC_COUNT * k, &set[k]);
+			u[k] = &acts[i];
+			rc = update_values(ctx, u[k], v + UC_COUNT * k, &set[k]);
 			any |= set[k++];
 		}
 	if (rc == 0)
@@ -859,37 +875,27 @@ static int apply_updates(struct sync_apply_ctx *ctx, const struct sync_act *acts
 		if (!(any & (1u << c)))
 			continue;
 		rc = buf_printf(&sql, ", %s = CASE id", update_column_name[c]);
-		k = 0;
-		for (size_t i = from; rc == 0 && i < to; i++) {
-			if (!update_batched(&acts[i]))
-				continue;
+		for (size_t k = 0; rc == 0 && k < n; k++)
 			if (set[k] & (1u << c)) {
 				rc = buf_puts(&sql, " WHEN ? THEN ?");
-				p[np++] = DB_INT(acts[i].user_id);
+				p[np++] = DB_INT(u[k]->user_id);
 				p[np++] = v[UC_COUNT * k + c];
 			}
-			k++;
-		}
 		if (rc == 0)
 			rc = buf_printf(&sql, " ELSE %s END", update_column_name[c]);
 	}
-	if (rc == 0)
-		rc = buf_puts(&sql, " WHERE organization_id = ? AND id IN (");
 	p[np++] = DB_INT(ctx->org);
-	for (size_t i = from, first = 1; rc == 0 && i < to; i++)
-		if (update_batched(&acts[i])) {
-			rc = buf_puts(&sql, first ? "?" : ", ?");
-			p[np++] = DB_INT(acts[i].user_id);
-			first = 0;
-		}
+	for (size_t k = 0; k < n; k++)
+		p[np++] = DB_INT(u[k]->user_id);
 	if (rc == 0)
-		rc = buf_puts(&sql, ")");
+		rc = sql_in_list(&sql, " WHERE organization_id = ? AND id IN (", "?", n);
 	if (rc == 0)
 		rc = exec_batch(ctx, &sql, p, np, n, "an update");
 out:
 	free(set);
 	free(p);
 	free(v);
+	free(u);
 	buf_release(&sql);
 	return rc;
 }
@@ -906,8 +912,9 @@ static int batched(const struct sync_act *a)
  * changes in one INSERT and one DELETE (after the creates, whose accounts
  * they may need; no other action of a batch changes a membership, and the
  * plan puts team changes last), the other actions (reactivations, skips)
- * one by one in plan order, then every report row in one INSERT.  Inside its transaction (batch_tx);
- * repeatable (db_tx_run): everything it fills is made anew here. */
+ * one by one in plan order, then every report row in one INSERT.  Inside
+ * its transaction (batch_tx); repeatable (db_tx_run): everything it fills
+ * is made anew here. */
 struct range {
 	struct sync_act *acts;
 	size_t from, to;
